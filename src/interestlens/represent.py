@@ -1,0 +1,215 @@
+"""The represent stage: one interest vector per user, from what they did and what they wrote.
+
+* history vector: the mean of the user's item vectors, each weighted by rating (``rating /
+  max_rating``, so a 5-star counts five times a 1-star) and by recency (an interaction loses half
+  its weight every ``half_life_days`` before the user's latest one);
+* text vector: the user's own text (bio, tags, reviews) through the same encoder;
+* blend: ``(1 - text_weight) * history + text_weight * text``, L2-normalised.
+
+Users with text only get the text vector; users with history only get the history vector; users
+with neither get a zero vector and are listed in ``users_without_signal_`` — never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import scipy.sparse as sp
+
+from interestlens.embed.base import l2_normalise
+from interestlens.errors import NotFittedError, ParameterError
+
+SECONDS_PER_DAY = 86_400.0
+
+SOURCE_BLEND = "blend"
+SOURCE_HISTORY = "history"
+SOURCE_TEXT = "text"
+SOURCE_NONE = "none"
+
+
+@runtime_checkable
+class InterestRepresenter(Protocol):
+    """Turns interactions + item vectors (+ user text vectors) into user vectors."""
+
+    def fit(
+        self,
+        user_idx: np.ndarray,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        n_users: int,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        user_text_vectors: np.ndarray | None = None,
+        user_has_text: np.ndarray | None = None,
+    ) -> InterestRepresenter: ...
+
+    @property
+    def vectors_(self) -> np.ndarray: ...
+
+
+class WeightedMeanInterests:
+    """Rating- and recency-weighted mean of item vectors, blended with the user's text vector."""
+
+    def __init__(
+        self,
+        half_life_days: float | None = 365.0,
+        use_ratings: bool = True,
+        text_weight: float = 0.3,
+    ):
+        self.half_life_days = half_life_days
+        self.use_ratings = use_ratings
+        self.text_weight = text_weight
+
+    def _check_params(self) -> None:
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise ParameterError(
+                f"half_life_days={self.half_life_days} should be > 0",
+                expected="a positive number of days, or None to turn recency weighting off",
+                fix="set interests.half_life_days to e.g. 365",
+            )
+        if not 0.0 <= self.text_weight <= 1.0:
+            raise ParameterError(
+                f"text_weight={self.text_weight} should be within [0, 1]",
+                expected="the share of the user's own text in the blend",
+                fix="set interests.text_weight between 0 and 1",
+            )
+
+    def interaction_weights(
+        self,
+        user_idx: np.ndarray,
+        ratings: np.ndarray | None,
+        timestamps: np.ndarray | None,
+        *,
+        n_users: int,
+        max_rating: float | None = None,
+    ) -> np.ndarray:
+        """Weight of each interaction: rating share times recency decay (1.0 when unused)."""
+        weights = np.ones(len(user_idx), dtype=np.float64)
+        if self.use_ratings and ratings is not None:
+            rating_values = np.asarray(ratings, dtype=np.float64)
+            known = ~np.isnan(rating_values)
+            top = max_rating if max_rating is not None else np.nanmax(rating_values, initial=0.0)
+            if top > 0:
+                weights[known] *= np.clip(rating_values[known] / top, 0.05, None)
+        if self.half_life_days is not None and timestamps is not None:
+            times = np.asarray(timestamps, dtype=np.float64)
+            known = ~np.isnan(times)
+            latest = np.full(n_users, -np.inf)
+            np.maximum.at(latest, user_idx[known], times[known])
+            age_days = (latest[user_idx[known]] - times[known]) / SECONDS_PER_DAY
+            weights[known] *= 0.5 ** (age_days / self.half_life_days)
+        return weights
+
+    def fit(
+        self,
+        user_idx: np.ndarray,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        n_users: int,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        user_text_vectors: np.ndarray | None = None,
+        user_has_text: np.ndarray | None = None,
+    ) -> WeightedMeanInterests:
+        self._check_params()
+        user_idx = np.asarray(user_idx, dtype=np.int64)
+        item_idx = np.asarray(item_idx, dtype=np.int64)
+        if len(user_idx) != len(item_idx):
+            raise ParameterError(
+                f"user_idx has {len(user_idx)} entries but item_idx has {len(item_idx)}",
+                expected="one user index and one item index per interaction",
+                fix="pass aligned arrays",
+            )
+        if len(user_idx) and user_idx.max() >= n_users:
+            raise ParameterError(
+                f"user index {int(user_idx.max())} should be < n_users={n_users}",
+                expected="user indices from the same IdMap as n_users",
+                fix="build both from one IdMap",
+            )
+        dimension = item_vectors.shape[1]
+        self.max_rating_ = (
+            float(np.nanmax(ratings)) if ratings is not None and len(ratings) else None
+        )
+        weights = self.interaction_weights(
+            user_idx, ratings, timestamps, n_users=n_users, max_rating=self.max_rating_
+        )
+        weight_matrix = sp.csr_matrix(
+            (weights, (user_idx, item_idx)), shape=(n_users, item_vectors.shape[0])
+        )
+        history = l2_normalise(weight_matrix @ item_vectors.astype(np.float64))
+        has_history = np.bincount(user_idx, minlength=n_users) > 0
+
+        if user_text_vectors is None:
+            text = np.zeros((n_users, dimension), dtype=np.float32)
+            has_text = np.zeros(n_users, dtype=bool)
+        else:
+            text = l2_normalise(user_text_vectors)
+            has_text = (
+                np.asarray(user_has_text, dtype=bool)
+                if user_has_text is not None
+                else np.linalg.norm(text, axis=1) > 0
+            )
+
+        both = has_history & has_text
+        vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
+        vectors[~has_history & has_text] = text[~has_history & has_text]
+        if self.text_weight > 0:
+            vectors[both] = l2_normalise(
+                (1 - self.text_weight) * history[both] + self.text_weight * text[both]
+            )
+
+        source = np.full(n_users, SOURCE_NONE, dtype=object)
+        source[has_history] = SOURCE_HISTORY
+        source[~has_history & has_text] = SOURCE_TEXT
+        if self.text_weight > 0:
+            source[both] = SOURCE_BLEND
+
+        self.vectors_ = vectors
+        self.source_ = source.astype(str)
+        self.has_history_ = has_history
+        self.has_text_ = has_text
+        self.users_without_signal_ = np.flatnonzero(~has_history & ~has_text)
+        return self
+
+    def transform_one(
+        self,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        text_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Interest vector of one user not seen at fit time (cold start)."""
+        if not hasattr(self, "vectors_"):
+            raise NotFittedError(
+                "WeightedMeanInterests is not fitted",
+                expected="fit() to be called first",
+                fix="call fit() or load a fitted model",
+            )
+        item_idx = np.asarray(item_idx, dtype=np.int64)
+        user_idx = np.zeros(len(item_idx), dtype=np.int64)
+        history = None
+        if len(item_idx):
+            weights = self.interaction_weights(
+                user_idx, ratings, timestamps, n_users=1, max_rating=self.max_rating_
+            )
+            history = l2_normalise((weights @ item_vectors[item_idx])[None, :])[0]
+        if text_vector is not None and np.linalg.norm(text_vector) > 0:
+            text = l2_normalise(np.asarray(text_vector)[None, :])[0]
+            if history is None:
+                return text
+            blended = (1 - self.text_weight) * history + self.text_weight * text
+            return l2_normalise(blended[None, :])[0]
+        if history is None:
+            return np.zeros(item_vectors.shape[1], dtype=np.float32)
+        return history
+
+    def summary(self) -> dict[str, int]:
+        return {
+            source: int(np.sum(self.source_ == source))
+            for source in (SOURCE_BLEND, SOURCE_HISTORY, SOURCE_TEXT, SOURCE_NONE)
+        }
