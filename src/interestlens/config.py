@@ -110,6 +110,26 @@ class ClusterConfig(_Section):
     multi_interest: bool = False
 
 
+class ExplainConfig(_Section):
+    """How clusters are described in words."""
+
+    top_keywords: int = Field(10, ge=1)
+    top_items: int = Field(5, ge=1)
+    top_users: int = Field(5, ge=1)
+    #: an item must be shared by this many members to count as over-represented
+    min_support: int = Field(2, ge=1)
+    item_weighting: Literal["members", "binary"] = "members"
+    include_user_texts: bool = True
+    extra_stop_words: list[str] = Field(default_factory=list)
+    #: "keywords" names clusters from their keywords (offline); "openai" asks an
+    #: OpenAI-compatible chat endpoint (namer_base_url, namer_model, namer_api_key)
+    namer: Literal["keywords", "openai"] = "keywords"
+    namer_base_url: str | None = None
+    namer_model: str | None = None
+    namer_api_key: str | None = None
+    namer_timeout: float = Field(10.0, gt=0)
+
+
 class Settings(_Section):
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
@@ -117,6 +137,7 @@ class Settings(_Section):
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
     interests: InterestConfig = Field(default_factory=InterestConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
 
     @model_validator(mode="after")
     def _k_range(self) -> Settings:

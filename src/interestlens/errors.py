@@ -114,3 +114,7 @@ class NotFittedError(InterestLensError, AttributeError):
 
 class ModelFormatError(InterestLensError, ValueError):
     """A saved model directory is missing files, damaged, or written by an incompatible version."""
+
+
+class NamerError(InterestLensError, RuntimeError):
+    """A remote cluster namer could not be reached or answered something that is not a label."""

@@ -1,0 +1,160 @@
+"""Items and users that stand for a cluster: central items, over-represented items, medoid users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from interestlens.explain.explanation import CentralItem, MedoidUser, OverRepresentedItem
+
+
+@dataclass(frozen=True)
+class ClusterItemStats:
+    """Who in each cluster touched which item, and how often, in one sorted table.
+
+    Rows are the distinct (cluster, item) pairs sorted by cluster then item; the rows of
+    cluster position ``c`` are ``bounds[c]:bounds[c + 1]``.
+    """
+
+    n_clusters: int
+    n_items: int
+    item: np.ndarray
+    #: distinct members of the cluster who interacted with the item
+    n_members: np.ndarray
+    #: the cluster's interactions with the item (repeats counted)
+    count: np.ndarray
+    bounds: np.ndarray
+    #: interactions per item over everyone, noise users included
+    item_total: np.ndarray
+    n_interactions_total: int
+
+    def rows(self, cluster: int) -> slice:
+        return slice(int(self.bounds[cluster]), int(self.bounds[cluster + 1]))
+
+    def item_weights(self, *, by_members: bool) -> sp.csr_matrix:
+        """``(n_clusters, n_items)``: members per item, or 1 for each item the cluster touched."""
+        cluster = np.repeat(np.arange(self.n_clusters), np.diff(self.bounds))
+        values = self.n_members if by_members else np.ones_like(self.n_members)
+        return sp.csr_matrix(
+            (values.astype(np.float64), (cluster, self.item)),
+            shape=(self.n_clusters, self.n_items),
+        )
+
+
+def cluster_item_stats(
+    cluster_of_user: np.ndarray,
+    n_clusters: int,
+    user_idx: np.ndarray,
+    item_idx: np.ndarray,
+    n_items: int,
+) -> ClusterItemStats:
+    """Aggregate interactions to (cluster, item); ``cluster_of_user`` is -1 for noise users."""
+    n_users = len(cluster_of_user)
+    item_total = np.bincount(item_idx, minlength=n_items).astype(np.int64)
+    clustered = cluster_of_user[user_idx] >= 0
+    # sparse construction sums repeated (user, item) pairs in linear time, no sort of all pairs
+    pair_counts = sp.csr_matrix(
+        (np.ones(int(clustered.sum())), (user_idx[clustered], item_idx[clustered])),
+        shape=(n_users, n_items),
+    )
+    pair_seen = pair_counts.copy()
+    pair_seen.data[:] = 1.0
+    members = np.flatnonzero(cluster_of_user >= 0)
+    membership = sp.csr_matrix(
+        (np.ones(len(members)), (cluster_of_user[members], members)), shape=(n_clusters, n_users)
+    )
+    count = sp.csr_matrix(membership @ pair_counts)
+    n_members = sp.csr_matrix(membership @ pair_seen)
+    count.sort_indices()
+    n_members.sort_indices()
+    if not np.array_equal(count.indices, n_members.indices):
+        raise AssertionError("count and member tables of the clusters should share one layout")
+    return ClusterItemStats(
+        n_clusters=n_clusters,
+        n_items=n_items,
+        item=count.indices.astype(np.int64),
+        n_members=np.rint(n_members.data).astype(np.int64),
+        count=np.rint(count.data).astype(np.int64),
+        bounds=count.indptr.astype(np.int64),
+        item_total=item_total,
+        n_interactions_total=len(item_idx),
+    )
+
+
+def central_items(
+    stats: ClusterItemStats,
+    cluster: int,
+    centroid: np.ndarray,
+    item_vectors: np.ndarray,
+    item_ids: Sequence[str],
+    title_of: Callable[[int], str],
+    top: int,
+) -> list[CentralItem]:
+    """Items the members interacted with, closest to the (unit) centroid first."""
+    rows = stats.rows(cluster)
+    items, n_members = stats.item[rows], stats.n_members[rows]
+    similarity = item_vectors[items] @ centroid
+    order = np.lexsort((items, -n_members, -similarity))[:top]
+    return [
+        CentralItem(
+            item_id=str(item_ids[items[i]]),
+            title=title_of(int(items[i])),
+            similarity=float(similarity[i]),
+            n_members=int(n_members[i]),
+        )
+        for i in order
+    ]
+
+
+def over_represented_items(
+    stats: ClusterItemStats,
+    cluster: int,
+    item_ids: Sequence[str],
+    title_of: Callable[[int], str],
+    top: int,
+    min_support: int,
+) -> list[OverRepresentedItem]:
+    """Items by lift = (share of the cluster's interactions) / (share of all interactions).
+
+    Only items that at least ``min_support`` members interacted with qualify, so that one
+    member's odd choice cannot top the list.
+    """
+    rows = stats.rows(cluster)
+    items, n_members, count = stats.item[rows], stats.n_members[rows], stats.count[rows]
+    keep = n_members >= min_support
+    items, n_members, count = items[keep], n_members[keep], count[keep]
+    if len(items) == 0:
+        return []
+    cluster_share = count / stats.count[rows].sum()
+    global_share = stats.item_total[items] / stats.n_interactions_total
+    lift = cluster_share / global_share
+    order = np.lexsort((items, -n_members, -lift))[:top]
+    return [
+        OverRepresentedItem(
+            item_id=str(item_ids[items[i]]),
+            title=title_of(int(items[i])),
+            lift=float(lift[i]),
+            cluster_count=int(count[i]),
+            total_count=int(stats.item_total[items[i]]),
+            n_members=int(n_members[i]),
+            cluster_share=float(cluster_share[i]),
+            global_share=float(global_share[i]),
+        )
+        for i in order
+    ]
+
+
+def medoid_users(
+    members: np.ndarray,
+    user_vectors: np.ndarray,
+    centroid: np.ndarray,
+    user_ids: Sequence[str],
+    top: int,
+) -> list[MedoidUser]:
+    """Members closest to the (unit) centroid first; ties go to the earlier user."""
+    similarity = user_vectors[members] @ centroid
+    order = np.lexsort((members, -similarity))[:top]
+    return [MedoidUser(str(user_ids[members[i]]), float(similarity[i])) for i in order]

@@ -1,0 +1,417 @@
+"""The explain stage on a tiny world whose answers are known by hand.
+
+Cluster 0 (u0..u3) hikes, cluster 1 (u4..u7) cooks, u8 and u9 are noise. Item 0 is read by
+every hiker and nobody else, item 7 by one hiker only, item 6 (news) by almost everyone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+
+from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.explain import (
+    ClusterExplanation,
+    NamerError,
+    StaticNamer,
+    class_tfidf,
+    default_vectorizer,
+    explain_clusters,
+    load_explanations,
+    save_explanations,
+)
+
+ITEMS = [
+    # id, title, text, vector direction
+    (
+        "trail-guide",
+        "Trail Guide",
+        "Hiking trail guide\nMountain trail maps for every hiker",
+        [1, 0, 0, 0],
+    ),
+    ("boots", "Boots", "Mountain hiking boots\nBoots that grip on a rocky trail", [1, 0, 0, 0.3]),
+    ("summit", "Summit", "Summit stories\nA hiking trail to the mountain summit", [1, 0, 0, 0.4]),
+    ("pasta-book", "Pasta Book", "Pasta recipe book\nCooking fresh pasta at home", [0, 1, 0, 0]),
+    ("sauce", "Sauce", "Tomato sauce recipe\nCooking a simple sauce for pasta", [0, 1, 0, 0.3]),
+    ("dinner", "Dinner", "Quick dinner recipe\nCooking pasta fast on weeknights", [0, 1, 0, 0.4]),
+    ("news", "News", "Weekly news roundup\nThe week in news", [0, 0, 1, 0]),
+    ("rare-map", None, "Rare hiking map\nAn old trail map", [1, 0, 0.2, 0]),
+]
+USERS = [
+    # id, label, own text, vector
+    ("u0", 0, "I love mountain hiking", [1, 0.3, 0, 0]),
+    ("u1", 0, "weekend trail runner", [1, -0.3, 0, 0]),
+    ("u2", 0, "", [1, 0, 0, 0.05]),
+    ("u3", 0, "", [1, 0, 0, -0.2]),
+    ("u4", 1, "", [0.3, 1, 0, 0]),
+    ("u5", 1, "", [-0.3, 1, 0, 0]),
+    ("u6", 1, "", [0, 1, 0, 0.05]),
+    ("u7", 1, "", [0, 1, 0, -0.2]),
+    ("u8", -1, "hiking and cooking", [0, 0, 1, 0]),
+    ("u9", -1, "", [0.5, 0.5, 0.5, 0.5]),
+]
+NAN = float("nan")
+INTERACTIONS = [
+    # cluster 0: 14 interactions, ratings sum 58
+    (0, 0, 5), (0, 1, 4), (0, 6, 3), (0, 7, 5),
+    (1, 0, 5), (1, 1, 5), (1, 6, 2),
+    (2, 0, 4), (2, 2, 5), (2, 6, 3),
+    (3, 0, 5), (3, 2, 4), (3, 1, 4), (3, 6, 4),
+    # cluster 1: 9 interactions, 8 rated, ratings sum 31; u7 has no history
+    (4, 3, 4), (4, 4, 4), (4, 6, 4),
+    (5, 3, 5), (5, 5, 3), (5, 6, 3),
+    (6, 3, 3), (6, 4, NAN), (6, 5, 5),
+    # noise: 6 interactions
+    (8, 1, 3), (8, 2, 3), (8, 6, 3), (8, 3, 3),
+    (9, 6, 1), (9, 5, 2),
+]  # fmt: skip
+N_INTERACTIONS = len(INTERACTIONS)  # 29
+
+
+def _unit(rows):
+    matrix = np.asarray(rows, dtype=np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def world(**overrides):
+    users, items, ratings = zip(*INTERACTIONS, strict=True)
+    arguments = dict(
+        labels=np.array([u[1] for u in USERS]),
+        user_vectors=_unit([u[3] for u in USERS]),
+        user_ids=[u[0] for u in USERS],
+        user_texts=[u[2] for u in USERS],
+        item_ids=[i[0] for i in ITEMS],
+        item_titles=[i[1] for i in ITEMS],
+        item_texts=[i[2] for i in ITEMS],
+        item_vectors=_unit([i[3] for i in ITEMS]),
+        user_idx=np.array(users),
+        item_idx=np.array(items),
+        rating=np.array(ratings, dtype=float),
+    )
+    arguments.update(overrides)
+    return arguments
+
+
+@pytest.fixture(scope="module")
+def explained() -> dict[int, ClusterExplanation]:
+    return {e.cluster_id: e for e in explain_clusters(**world())}
+
+
+def terms(explanation: ClusterExplanation) -> list[str]:
+    return [k.term for k in explanation.keywords]
+
+
+# --- c-TF-IDF --------------------------------------------------------------------------------
+
+
+def test_class_tfidf_matches_the_formula_by_hand():
+    counts = np.array([[2, 0, 1], [0, 3, 1], [0, 0, 0]])
+    weights = class_tfidf(sp.csr_matrix(counts)).toarray()
+    mean_words = 7 / 3
+    expected = np.array(
+        [
+            [2 / 3 * math.log(1 + mean_words / 2), 0, 1 / 3 * math.log(1 + mean_words / 2)],
+            [0, 3 / 4 * math.log(1 + mean_words / 3), 1 / 4 * math.log(1 + mean_words / 2)],
+            [0, 0, 0],
+        ]
+    )
+    np.testing.assert_allclose(weights, expected)
+
+
+def test_class_tfidf_gives_unused_terms_zero_weight():
+    weights = class_tfidf(np.array([[1.0, 0.0], [2.0, 0.0]]))
+    assert weights[:, 1].nnz == 0
+
+
+# --- keywords and labels ---------------------------------------------------------------------
+
+
+def test_hiking_cluster_keywords_are_hiking_words(explained):
+    top = terms(explained[0])
+    assert {"hiking", "trail", "mountain"} <= set(top[:5])
+    assert not {"pasta", "recipe", "cooking"} & set(top)
+
+
+def test_cooking_cluster_keywords_are_cooking_words(explained):
+    top = terms(explained[1])
+    assert {"pasta", "recipe", "cooking"} <= set(top[:5])
+    assert not {"hiking", "trail", "mountain"} & set(top)
+
+
+def test_words_shared_by_all_clusters_score_below_distinctive_ones(explained):
+    scores = {k.term: k.score for k in explained[0].keywords}
+    assert scores["news"] < scores["trail"]
+    ordered = [k.score for k in explained[0].keywords]
+    assert ordered == sorted(ordered, reverse=True)
+
+
+def test_label_joins_the_top_keywords(explained):
+    words = explained[0].label.split(" · ")
+    assert len(words) == 3
+    assert words == terms(explained[0])[:3]
+    assert set(words) <= {"hiking", "trail", "mountain"}
+
+
+def test_extra_stop_words_are_left_out():
+    result = explain_clusters(**world(), extra_stop_words=["News", "weekly", "week", "roundup"])
+    for explanation in result:
+        assert not {"news", "weekly", "week", "roundup"} & set(terms(explanation))
+
+
+def test_member_weighting_counts_an_item_once_per_member():
+    settings = dict(user_texts=None, top_keywords=100)
+    by_members = explain_clusters(**world(**settings), item_weighting="members")[0]
+    binary = explain_clusters(**world(**settings), item_weighting="binary")[0]
+    # "guide" is said once, by item 0, read by all four hikers; "rare" once, by item 7, read by one
+    members_scores = {k.term: k.score for k in by_members.keywords}
+    binary_scores = {k.term: k.score for k in binary.keywords}
+    assert members_scores["guide"] > 1.5 * members_scores["rare"]
+    assert binary_scores["guide"] == pytest.approx(binary_scores["rare"])
+
+
+def test_user_texts_count_only_when_asked():
+    with_users = explain_clusters(**world(), top_keywords=50)[0]
+    without = explain_clusters(**world(), include_user_texts=False, top_keywords=50)[0]
+    assert "runner" in terms(with_users)
+    assert "runner" not in terms(without)
+
+
+def test_no_text_at_all_gives_empty_keywords_and_a_fallback_label():
+    result = explain_clusters(**world(user_texts=None, item_texts=None))
+    assert [e.keywords for e in result] == [[], []]
+    assert [e.label for e in result] == ["cluster 0", "cluster 1"]
+
+
+def test_a_vectorizer_that_prunes_every_term_is_reported():
+    with pytest.raises(ParameterError, match="vectorizer found no terms"):
+        explain_clusters(**world(), vectorizer=CountVectorizer(min_df=100))
+
+
+# --- sizes, shares, ratings, counts ----------------------------------------------------------
+
+
+def test_noise_users_are_counted_but_not_explained(explained):
+    assert sorted(explained) == [0, 1]
+    assert [explained[c].size for c in (0, 1)] == [4, 4]
+    assert [explained[c].share for c in (0, 1)] == [0.4, 0.4]
+
+
+def test_mean_rating_skips_nan_and_noise(explained):
+    assert explained[0].mean_rating == pytest.approx(58 / 14)
+    assert explained[1].mean_rating == pytest.approx(31 / 8)
+
+
+def test_mean_rating_is_none_without_ratings():
+    result = explain_clusters(**world(rating=None))
+    assert [e.mean_rating for e in result] == [None, None]
+
+
+def test_counts_of_text_history_and_interactions(explained):
+    assert (explained[0].n_with_text, explained[1].n_with_text) == (2, 0)
+    assert (explained[0].n_with_history, explained[1].n_with_history) == (4, 3)
+    assert (explained[0].n_interactions, explained[1].n_interactions) == (14, 9)
+
+
+def test_cluster_without_member_text_still_gets_keywords(explained):
+    assert explained[1].n_with_text == 0
+    assert explained[1].keywords
+
+
+# --- representative items and users ----------------------------------------------------------
+
+
+def test_over_represented_items_by_lift_with_counts(explained):
+    items = explained[0].over_represented_items
+    assert [i.item_id for i in items] == ["trail-guide", "boots", "summit", "news"]
+    best = items[0]
+    assert best.title == "Trail Guide"
+    assert (best.cluster_count, best.total_count, best.n_members) == (4, 4, 4)
+    assert best.lift == pytest.approx((4 / 14) / (4 / N_INTERACTIONS))
+    assert best.cluster_share == pytest.approx(4 / 14)
+    assert best.global_share == pytest.approx(4 / N_INTERACTIONS)
+    assert items[1].lift == pytest.approx((3 / 14) / (4 / N_INTERACTIONS))
+
+
+def test_one_off_items_need_min_support(explained):
+    assert "rare-map" not in [i.item_id for i in explained[0].over_represented_items]
+    loose = explain_clusters(**world(), min_support=1)[0].over_represented_items
+    rare = next(i for i in loose if i.item_id == "rare-map")
+    # no title given: the first line of the text stands in
+    assert rare.title == "Rare hiking map"
+    assert rare.n_members == 1
+
+
+def test_central_items_are_closest_to_the_centroid(explained):
+    central = explained[0].central_items
+    assert central[0].item_id == "trail-guide"
+    assert central[0].n_members == 4
+    assert {i.item_id for i in central} <= {"trail-guide", "boots", "summit", "news", "rare-map"}
+    similarities = [i.similarity for i in central]
+    assert similarities == sorted(similarities, reverse=True)
+
+
+def test_central_items_need_item_vectors():
+    result = explain_clusters(**world(item_vectors=None))
+    assert [e.central_items for e in result] == [[], []]
+    assert result[0].over_represented_items
+
+
+def test_medoid_is_the_member_closest_to_the_mean(explained):
+    medoids = [u.user_id for u in explained[0].medoid_users]
+    assert medoids[:2] == ["u2", "u3"]
+    assert sorted(medoids[2:]) == ["u0", "u1"]
+    assert explained[1].medoid_users[0].user_id == "u6"
+    assert "u8" not in [u.user_id for e in explained.values() for u in e.medoid_users]
+
+
+def test_given_centroids_are_used():
+    vectors = world()["user_vectors"]
+    centroids = np.stack([vectors[0], vectors[5]])
+    result = explain_clusters(**world(), centroids=centroids, top_users=1)
+    assert [e.medoid_users[0].user_id for e in result] == ["u0", "u5"]
+    assert result[0].medoid_users[0].similarity == pytest.approx(1.0, abs=1e-6)
+
+
+def test_cluster_ids_need_not_be_contiguous():
+    labels = np.array([3, 3, 3, 3, 7, 7, 7, 7, -1, -1])
+    result = explain_clusters(**world(labels=labels))
+    assert [e.cluster_id for e in result] == [3, 7]
+    centroids = np.zeros((8, 4), dtype=np.float32)
+    centroids[3] = world()["user_vectors"][1]
+    centroids[7] = world()["user_vectors"][4]
+    given = explain_clusters(**world(labels=labels), centroids=centroids, top_users=1)
+    assert [e.medoid_users[0].user_id for e in given] == ["u1", "u4"]
+
+
+def test_all_noise_gives_no_explanations():
+    assert explain_clusters(**world(labels=np.full(10, -1))) == []
+
+
+# --- namers, determinism, persistence --------------------------------------------------------
+
+
+def test_a_given_namer_names_every_cluster():
+    namer = StaticNamer({0: "Hikers"})
+    result = explain_clusters(**world(), namer=namer)
+    assert [e.label for e in result] == ["Hikers", "cluster 1"]
+    assert namer.calls == [0, 1]
+
+
+def test_namer_errors_are_not_hidden():
+    class Broken:
+        def name(self, explanation):
+            raise NamerError("server down", expected="a label")
+
+    with pytest.raises(NamerError, match="server down"):
+        explain_clusters(**world(), namer=Broken())
+
+
+def test_default_explanation_never_touches_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(httpx.Client, "send", refuse)
+    monkeypatch.setattr(httpx, "post", refuse)
+    assert len(explain_clusters(**world())) == 2
+
+
+def test_same_input_same_output():
+    first = [e.to_dict() for e in explain_clusters(**world())]
+    second = [e.to_dict() for e in explain_clusters(**world())]
+    assert first == second
+
+
+def test_round_trip_through_json(tmp_path, explained):
+    original = [explained[0], explained[1]]
+    path = save_explanations(tmp_path / "explanations.json", original)
+    assert load_explanations(path) == original
+    assert json.loads(path.read_text())[0]["over_represented_items"][0]["item_id"] == "trail-guide"
+    assert (
+        ClusterExplanation.from_dict(json.loads(json.dumps(original[0].to_dict()))) == original[0]
+    )
+
+
+def test_from_dict_names_missing_and_unknown_keys(explained):
+    data = explained[0].to_dict()
+    del data["size"]
+    data["colour"] = "red"
+    with pytest.raises(
+        ModelFormatError, match=r"missing keys \['size'\] and unknown keys \['colour'\]"
+    ):
+        ClusterExplanation.from_dict(data)
+
+
+def test_load_rejects_a_file_that_is_not_a_list(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{}")
+    with pytest.raises(ModelFormatError, match="expected a JSON list"):
+        load_explanations(path)
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+OUT_OF_RANGE = r"item_idx ranges over \[8, 8\]; expected indices in \[0, 7\]"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"user_vectors": np.ones((3, 4))}, r"user_vectors has shape \(3, 4\); expected \(10, d\)"),
+        ({"user_ids": ["u0"]}, "user_ids has 1 entries; expected 10"),
+        ({"item_titles": ["x"]}, "item_titles has 1 entries; expected 8"),
+        ({"labels": np.array([0, 0, 0, 0, 1, 1, 1, 1, -2, -1])}, "labels hold -2"),
+        ({"labels": np.zeros(10)}, "labels has shape .* and dtype float64"),
+        ({"item_idx": np.full(N_INTERACTIONS, 8)}, OUT_OF_RANGE),
+        ({"user_idx": np.zeros(3, dtype=int)}, "user_idx has 3 entries and item_idx 29"),
+        ({"rating": np.ones(2)}, r"rating has shape \(2,\)"),
+        ({"rating": np.full(N_INTERACTIONS, np.inf)}, "rating holds infinite values"),
+        ({"item_vectors": np.ones((8, 3))}, "item_vectors have dimension 3 but user_vectors 4"),
+        ({"centroids": np.ones((1, 4))}, r"centroids have shape \(1, 4\); expected \(k, 4\)"),
+        ({"user_vectors": np.full((10, 4), np.nan)}, "user_vectors holds NaN"),
+        ({"min_support": 0}, "min_support=0; expected an integer >= 1"),
+        ({"item_weighting": "tfidf"}, "item_weighting='tfidf'"),
+        ({"namer": object()}, "namer is a object without a name"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_named(overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        explain_clusters(**world(**overrides))
+
+
+def test_default_tokens_keep_hyphenated_words_and_drop_numbers():
+    analyze = default_vectorizer(extra_stop_words=["Genres"]).build_analyzer()
+    assert analyze("Genres: Sci-Fi, Film-Noir; 1999 3D x the mountains") == [
+        "sci-fi",
+        "film-noir",
+        "mountains",
+    ]
+
+
+def test_whitespace_is_not_text():
+    texts = ["  \n", "trail", "", "", "", "", "", "", "", ""]
+    assert explain_clusters(**world(user_texts=texts))[0].n_with_text == 1
+
+
+def test_users_without_any_items_or_interactions():
+    labels = np.array([0, 0, 1])
+    result = explain_clusters(
+        labels,
+        _unit([[1, 0], [1, 0.1], [0, 1]]),
+        user_ids=["a", "b", "c"],
+        user_texts=["mountain hiking", "trail hiking", "pasta"],
+        item_ids=[],
+        user_idx=np.array([], dtype=int),
+        item_idx=np.array([], dtype=int),
+    )
+    assert [e.size for e in result] == [2, 1]
+    assert [e.n_interactions for e in result] == [0, 0]
+    assert result[0].label == "hiking · mountain · trail"
+    assert result[0].over_represented_items == []
+    assert result[1].mean_rating is None
