@@ -4,7 +4,8 @@ Precedence, lowest to highest (each later source overrides the earlier ones, key
 
 1. the defaults below;
 2. a TOML file (``--config F.toml``), with one table per section (``[encoder]``, ``[interests]``…);
-3. environment variables ``INTERESTLENS_<SECTION>__<KEY>``, e.g. ``INTERESTLENS_ENCODER__KIND=hashing``
+3. environment variables ``INTERESTLENS_<SECTION>__<KEY>``
+   (e.g. ``INTERESTLENS_ENCODER__KIND=hashing``)
    (values are parsed as TOML scalars where they can be, else taken as strings);
 4. command-line options.
 
@@ -89,9 +90,9 @@ class InterestConfig(_Section):
 class ClusterConfig(_Section):
     """How user interest vectors are grouped into clusters."""
 
-    method: Literal[
-        "kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"
-    ] = "kmeans"
+    method: Literal["kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"] = (
+        "kmeans"
+    )
     #: fixed number of clusters; None chooses k automatically in [k_min, k_max]
     k: int | None = Field(None, ge=2)
     k_min: int = Field(2, ge=2)
@@ -143,7 +144,8 @@ class Settings(_Section):
     def _k_range(self) -> Settings:
         if self.cluster.k_min > self.cluster.k_max:
             raise ValueError(
-                f"cluster.k_min={self.cluster.k_min} should be <= cluster.k_max={self.cluster.k_max}"
+                f"cluster.k_min={self.cluster.k_min} should be "
+                f"<= cluster.k_max={self.cluster.k_max}"
             )
         return self
 
@@ -197,7 +199,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"configuration file {path} is not valid TOML ({exc})",
-            expected="TOML with one table per section, e.g. [encoder] kind = \"hashing\"",
+            expected='TOML with one table per section, e.g. [encoder] kind = "hashing"',
             fix="fix the syntax at the position named",
         ) from None
 

@@ -87,7 +87,7 @@ class UnknownIdError(DataError, KeyError):
 
 
 class InvalidValueError(DataError):
-    """A value cannot be parsed as its column's type (a rating or timestamp that is not a number)."""
+    """A value cannot be parsed as its column's type (a rating or timestamp that is no number)."""
 
 
 # --- configuration and parameters ------------------------------------------------------------

@@ -81,7 +81,7 @@ class IdMap:
             ) from None
 
     def indices(self, raws: Iterable[object], *, missing: str = "error") -> np.ndarray:
-        """Indices of many ids; ``missing="error"`` raises, ``"skip"`` returns -1 for unknown ids."""
+        """Indices of many ids: ``missing="error"`` raises, ``"skip"`` gives -1 for unknown ids."""
         if missing == "error":
             return np.fromiter((self.index(r) for r in raws), dtype=np.int64)
         return np.fromiter((self._index.get(str(r), -1) for r in raws), dtype=np.int64)
