@@ -14,8 +14,9 @@ def test_defaults():
 
 def test_precedence_defaults_toml_env_cli(tmp_path: Path):
     toml = tmp_path / "c.toml"
-    toml.write_text('seed = 3\n[encoder]\nkind = "hashing"\nbatch_size = 8\n[interests]\n'
-                    "text_weight = 0.5\n")
+    toml.write_text(
+        'seed = 3\n[encoder]\nkind = "hashing"\nbatch_size = 8\n[interests]\ntext_weight = 0.5\n'
+    )
     env = {"INTERESTLENS_ENCODER__BATCH_SIZE": "16", "INTERESTLENS_SEED": "4", "OTHER": "x"}
     settings = load_settings(toml, environ=env, overrides={"seed": 5, "encoder.model": None})
     assert settings.encoder.kind == "hashing"  # from TOML

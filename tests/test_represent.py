@@ -19,7 +19,10 @@ def test_rating_weighting():
 
 def test_recency_half_life():
     model = WeightedMeanInterests(half_life_days=10, use_ratings=False, text_weight=0.0).fit(
-        np.array([0, 0]), np.array([0, 1]), ITEMS, n_users=1,
+        np.array([0, 0]),
+        np.array([0, 1]),
+        ITEMS,
+        n_users=1,
         timestamps=np.array([0.0, 10 * DAY]),
     )
     vector = model.vectors_[0]
@@ -52,8 +55,6 @@ def test_transform_one_matches_fit():
 
 def test_parameter_errors():
     with pytest.raises(ParameterError, match="text_weight=1.5 should be within"):
-        WeightedMeanInterests(text_weight=1.5).fit(
-            np.array([0]), np.array([0]), ITEMS, n_users=1
-        )
+        WeightedMeanInterests(text_weight=1.5).fit(np.array([0]), np.array([0]), ITEMS, n_users=1)
     with pytest.raises(ParameterError, match="user index 3 should be < n_users=2"):
         WeightedMeanInterests().fit(np.array([3]), np.array([0]), ITEMS, n_users=2)
