@@ -149,7 +149,7 @@ PROGRAMMING = make_theme(
                   ("TypeScript handbook", "TypeScript", "with typed React examples|with a chapter on generics|with migration tips from JavaScript"),
               ], price=(18, 60)),
         make_kind("Electronics", brands="Keystroke|Bitforge|Codecraft|Terminal",
-              suffixes="| 2| Pro| Mini| Plus", qualities="compact|programmable|beginner-friendly|well-built",
+              suffixes="| 2| Pro| Mini| Plus", qualities="compact|reliable|beginner-friendly|well-built",
               uses="for long coding sessions|for home automation projects|for learning embedded programming|for a tidy developer desk",
               details="Works with Linux, macOS and Windows.|Set up in under ten minutes.|Comes with a two-year warranty.|Loved by the maker community.",
               products=[
