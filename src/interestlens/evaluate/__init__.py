@@ -1,0 +1,67 @@
+"""Offline evaluation: splits, ranking metrics and a runner comparing recommenders."""
+
+from interestlens.evaluate.metrics import (
+    RANKING_METRICS,
+    auc,
+    catalogue_coverage,
+    hit_rate_at_k,
+    hits,
+    intra_list_diversity,
+    map_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    novelty,
+    precision_at_k,
+    recall_at_k,
+)
+from interestlens.evaluate.prepare import (
+    COLD_ITEMS,
+    COLD_USERS,
+    SEGMENTS,
+    WARM_USERS,
+    PreparedSplit,
+    Segment,
+    prepare_split,
+)
+from interestlens.evaluate.runner import evaluate_models, results_to_dict, write_results
+from interestlens.evaluate.splits import (
+    Split,
+    cold_item_holdout,
+    cold_user_holdout,
+    leave_last_n,
+    random_holdout,
+    temporal_holdout,
+    validation_split,
+)
+
+__all__ = [
+    "COLD_ITEMS",
+    "COLD_USERS",
+    "RANKING_METRICS",
+    "SEGMENTS",
+    "WARM_USERS",
+    "PreparedSplit",
+    "Segment",
+    "Split",
+    "auc",
+    "catalogue_coverage",
+    "cold_item_holdout",
+    "cold_user_holdout",
+    "evaluate_models",
+    "hit_rate_at_k",
+    "hits",
+    "intra_list_diversity",
+    "leave_last_n",
+    "map_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "precision_at_k",
+    "prepare_split",
+    "random_holdout",
+    "recall_at_k",
+    "results_to_dict",
+    "temporal_holdout",
+    "validation_split",
+    "write_results",
+]
