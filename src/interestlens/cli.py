@@ -1,0 +1,307 @@
+"""The ``interestlens`` command.
+
+Every command reads settings through :func:`interestlens.config.load_settings` (defaults <
+``--config`` TOML < ``INTERESTLENS_*`` environment < options). Any :class:`InterestLensError`
+is printed as one line on stderr and the command exits with code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from interestlens.config import Settings, load_settings
+from interestlens.errors import InterestLensError
+from interestlens.persist import atomic_write_text
+
+app = typer.Typer(
+    name="interestlens",
+    help="User interest clusters and recommendations from what users and items say.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (see docs/configuration.md).")
+]
+EncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder", help="minilm (default), sentence-transformers, transformers or hashing."
+    ),
+]
+ModelNameOption = Annotated[
+    str | None,
+    typer.Option("--encoder-model", help="Model name or local path for the encoder kind."),
+]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")
+]
+CacheDirOption = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Embedding cache directory.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _settings(config: Path | None, quiet: bool = False, **overrides: Any) -> Settings:
+    if quiet:
+        overrides["encoder.show_progress"] = False
+    return load_settings(config, overrides=overrides)
+
+
+@app.command()
+def embed(
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", help="Texts: a .txt file (one per line) or a CSV/Parquet/JSONL table."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the vectors (.npy).")],
+    id_col: Annotated[
+        str | None, typer.Option("--id-col", help="Id column of a table input.")
+    ] = None,
+    text_col: Annotated[
+        list[str] | None,
+        typer.Option("--text-col", help="Text column(s) of a table input; default: all others."),
+    ] = None,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Turn texts into L2-normalised vectors (.npy) plus a JSON file of ids and stats."""
+    from interestlens.embed_job import embed_file
+
+    settings = _settings(
+        config,
+        quiet,
+        **{
+            "encoder.kind": encoder,
+            "encoder.model": encoder_model,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    result = embed_file(input, output, settings, id_col=id_col, text_cols=text_col)
+    _print_stats("Embedded", result)
+
+
+@app.command()
+def fit(
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    interactions: Annotated[
+        Path | None, typer.Option("--interactions", help="Interactions file (CSV/Parquet/JSONL).")
+    ] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
+    users: Annotated[Path | None, typer.Option("--users", help="Optional users file.")] = None,
+    movielens: Annotated[
+        Path | None,
+        typer.Option("--movielens", help="Read an ml-latest-small directory instead."),
+    ] = None,
+    tmdb: Annotated[
+        Path | None,
+        typer.Option("--tmdb", help="With --movielens: tmdb_5000_movies.csv(.gz) overviews."),
+    ] = None,
+    amazon: Annotated[
+        Path | None,
+        typer.Option("--amazon", help="Read an Amazon reviews 2018 *_5.json.gz file instead."),
+    ] = None,
+    amazon_meta: Annotated[
+        Path | None, typer.Option("--amazon-meta", help="With --amazon: the meta_*.json.gz file.")
+    ] = None,
+    user_col: Annotated[str | None, typer.Option("--user-col")] = None,
+    item_col: Annotated[str | None, typer.Option("--item-col")] = None,
+    rating_col: Annotated[str | None, typer.Option("--rating-col")] = None,
+    timestamp_col: Annotated[str | None, typer.Option("--timestamp-col")] = None,
+    drop_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--drop-unknown",
+            help="Drop interactions naming unknown users/items (and report how many).",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a model: texts → vectors → user interests, saved to a model directory."""
+    from interestlens.data.readers import read_dataset_from_options
+    from interestlens.pipeline import InterestLens
+
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **{
+            "data.user_col": user_col,
+            "data.item_col": item_col,
+            "data.rating_col": rating_col,
+            "data.timestamp_col": timestamp_col,
+            "data.on_unknown": "drop" if drop_unknown else None,
+            "encoder.kind": encoder,
+            "encoder.model": encoder_model,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    started = time.perf_counter()
+    dataset = read_dataset_from_options(
+        settings.data,
+        interactions=interactions,
+        items=items,
+        users=users,
+        movielens=movielens,
+        tmdb=tmdb,
+        amazon=amazon,
+        amazon_meta=amazon_meta,
+    )
+    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
+    model = InterestLens(settings, show_progress=not quiet).fit(dataset)
+    path = model.save(out_dir)
+    _print_fit(model, path, time.perf_counter() - started)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo data, model and report.")
+    ] = Path("interestlens-demo"),
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Generate the built-in demo dataset (no download), fit a model on it and say where it went."""
+    from interestlens.demo import run_demo
+
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **{
+            "encoder.kind": encoder,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    run_demo(out_dir, settings, console=out, show_progress=not quiet)
+
+
+ModelOption = Annotated[
+    Path, typer.Option("--model", help="Model directory written by 'interestlens fit'.")
+]
+
+
+@app.command()
+def clusters(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="CSV to write.")],
+) -> None:
+    """Write user_id,cluster (+ label, membership probability where the method has one)."""
+    from interestlens.pipeline import InterestLens
+
+    model = InterestLens.load(model_dir)
+    table = model.cluster_table()
+    atomic_write_text(output, table.to_csv(index=False))
+    counts = table["cluster"].value_counts().sort_index()
+    out.print(
+        f"Wrote {len(table)} users in {int((counts.index >= 0).sum())} clusters to {output}"
+        + (f" ({int(counts.get(-1, 0))} not clustered: cluster -1)" if -1 in counts else "")
+    )
+
+
+@app.command()
+def report(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write one self-contained HTML page: interest map, cluster cards, k-selection curves."""
+    from interestlens.pipeline import InterestLens
+    from interestlens.report import write_report
+
+    path = write_report(InterestLens.load(model_dir), output)
+    out.print(f"Report written to {path.resolve()}")
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in summary.items())
+
+
+def _print_stats(title: str, stats: dict[str, Any]) -> None:
+    table = Table(title=title, show_header=False)
+    for key, value in stats.items():
+        table.add_row(str(key), f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
+def _print_fit(model: Any, path: Path, seconds: float) -> None:
+    report = model.report_
+    table = Table(title=f"Model written to {path}", show_header=False)
+    table.add_row("items", str(len(model.item_ids_)))
+    table.add_row("users", str(len(model.user_ids_)))
+    table.add_row("encoder", model.encoder_id_)
+    for label, stats in (("item texts", report.items), ("user texts", report.users)):
+        table.add_row(
+            label,
+            f"{stats.texts} texts, {stats.empty_texts} empty, {stats.truncated_texts} truncated, "
+            f"{stats.encoded_texts} encoded, {stats.cache_hits} from cache, "
+            f"{stats.seconds:.1f}s",
+        )
+    sources = ", ".join(f"{k}={v}" for k, v in report.interest_sources.items())
+    table.add_row("interest vectors", sources)
+    missing = report.users_without_signal
+    if missing:
+        shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+        table.add_row("users without history or text", f"{len(missing)}: {shown}")
+    table.add_row("total time", f"{seconds:.1f}s")
+    out.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning every known error into one line and exit code 2."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except InterestLensError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return 2
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except OSError as exc:
+        err.print(
+            f"[bold red]error:[/] {exc.strerror or exc} ({exc.filename or ''}); expected a "
+            "readable input and a writable output path. Fix: check the path and its permissions.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

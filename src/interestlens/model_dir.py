@@ -1,0 +1,262 @@
+"""The saved model: a directory of JSON/TOML, ``.npy`` and Parquet files — never pickle.
+
+Layout (format version 1)::
+
+    manifest.json           format name and version, interestlens version, encoder id, fit report
+    config.toml             the settings the model was fitted with
+    item_ids.json           external item ids, in index order
+    user_ids.json           external user ids, in index order
+    item_vectors.npy        float32 (n_items, d)
+    user_vectors.npy        float32 (n_users, d) interest vectors
+    user_text_vectors.npy   float32 (n_users, d) vectors of the users' own text (zero if none)
+    items.parquet           item_id, text
+    users.parquet           user_id, text, source (blend / history / text / none)
+    interactions.parquet    user_index, item_index, rating, timestamp
+    item_titles.json        display titles, when the items have a title column
+    user_clusters.npy       int64 (n_users,) cluster per user, -1 = no history and no text
+    user_map.npy            float32 (n_users, 2) positions on the report's 2-D map
+    membership.npy          float32 (n_users, k) soft membership, where the method has one
+    explanations.json       keywords, representative items, medoid users per cluster
+    clusters_summary.json   users not clustered, metrics against known labels
+    clustering/             the fitted clusterer, k-selection scores and stability
+
+The whole directory is written next to its destination and renamed into place, so a reader
+(or the HTTP service reloading) sees the old model or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from interestlens.config import Settings, load_settings, settings_to_dict
+from interestlens.data.ids import IdMap
+from interestlens.errors import ModelFormatError
+from interestlens.interest_clusters import InterestClusters
+from interestlens.persist import (
+    atomic_write_bytes,
+    read_json,
+    read_npy,
+    write_json,
+    write_npy,
+    write_toml,
+)
+from interestlens.represent import WeightedMeanInterests
+
+if TYPE_CHECKING:
+    from interestlens.pipeline import InterestLens
+
+FORMAT_NAME = "interestlens-model"
+FORMAT_VERSION = 1
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("interestlens")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ModelFormatError(
+            f"{path} is missing",
+            expected="a model directory written by 'interestlens fit'",
+            fix="point --model at the directory that 'interestlens fit --out' wrote",
+        )
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ModelFormatError(
+            f"{path} cannot be read as Parquet ({exc})",
+            expected="the Parquet file that 'interestlens fit' wrote",
+            fix="fit the model again",
+        ) from None
+
+
+def replace_directory(staging: Path, destination: Path) -> None:
+    """Move a fully written ``staging`` directory to ``destination``, replacing what was there."""
+    if destination.exists() and not destination.is_dir():
+        raise ModelFormatError(
+            f"{destination} exists and is a file",
+            expected="a directory path (new or a previous model directory) for the model",
+            fix="choose another --out path",
+        )
+    if destination.exists():
+        if not (destination / "manifest.json").exists() and any(destination.iterdir()):
+            raise ModelFormatError(
+                f"{destination} is a non-empty directory that holds no interestlens model",
+                expected="a new path, an empty directory or a previous model directory",
+                fix="choose another --out path so that nothing else is overwritten",
+            )
+        retired = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+        os.replace(destination, retired)
+        os.replace(staging, destination)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, destination)
+
+
+def save_model(model: InterestLens, destination: Path) -> Path:
+    destination = destination.expanduser().resolve()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        write_model_files(model, staging)
+        replace_directory(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def write_model_files(model: InterestLens, directory: Path) -> None:
+    settings = model._settings()
+    representer = model.representer_
+    write_json(
+        directory / "manifest.json",
+        {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "interestlens_version": package_version(),
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "dataset": model.dataset_name_,
+            "encoder": model.encoder_id_,
+            "n_items": len(model.item_ids_),
+            "n_users": len(model.user_ids_),
+            "dimension": int(model.item_vectors_.shape[1]),
+            "represent": {"max_rating": representer.max_rating_},
+            "fit_report": model.report_.to_dict(),
+        },
+    )
+    write_toml(directory / "config.toml", settings_to_dict(settings))
+    write_json(directory / "item_ids.json", model.item_ids_.to_list())
+    write_json(directory / "user_ids.json", model.user_ids_.to_list())
+    write_npy(directory / "item_vectors.npy", model.item_vectors_)
+    write_npy(directory / "user_vectors.npy", model.user_vectors_)
+    write_npy(directory / "user_text_vectors.npy", model.user_text_vectors_)
+    write_parquet(
+        directory / "items.parquet",
+        pd.DataFrame({"item_id": model.item_ids_.to_list(), "text": model.item_texts_}),
+    )
+    write_parquet(
+        directory / "users.parquet",
+        pd.DataFrame(
+            {
+                "user_id": model.user_ids_.to_list(),
+                "text": model.user_texts_,
+                "source": representer.source_,
+            }
+        ),
+    )
+    write_parquet(directory / "interactions.parquet", model.interactions_)
+    if model.item_titles_ is not None:
+        write_json(directory / "item_titles.json", model.item_titles_)
+    model.clusters_.save(directory)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    if not directory.is_dir():
+        raise ModelFormatError(
+            f"model directory {directory} does not exist",
+            expected="a directory written by 'interestlens fit --out DIR'",
+            fix="run 'interestlens fit' first or check the --model path",
+        )
+    manifest = read_json(directory / "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise ModelFormatError(
+            f"{directory / 'manifest.json'} is not an interestlens model manifest",
+            expected=f'"format": "{FORMAT_NAME}"',
+            fix="point --model at a directory written by 'interestlens fit'",
+        )
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model format version {version!r} in {directory}",
+            expected=f"format version {FORMAT_VERSION} (interestlens {package_version()})",
+            fix="fit the model again with this version of interestlens",
+        )
+    return manifest
+
+
+def load_model(directory: Path) -> InterestLens:
+    from interestlens.pipeline import FitReport, InterestLens
+
+    directory = directory.expanduser()
+    manifest = read_manifest(directory)
+    settings: Settings = load_settings(directory / "config.toml", environ={})
+    model = InterestLens(settings)
+    model.item_ids_ = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
+    model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
+    model.item_vectors_ = read_npy(directory / "item_vectors.npy")
+    model.user_vectors_ = read_npy(directory / "user_vectors.npy")
+    model.user_text_vectors_ = read_npy(directory / "user_text_vectors.npy")
+    items = read_parquet(directory / "items.parquet")
+    users = read_parquet(directory / "users.parquet")
+    model.item_texts_ = items["text"].tolist()
+    model.user_texts_ = users["text"].tolist()
+    model.interactions_ = read_parquet(directory / "interactions.parquet")
+    _check_shapes(directory, model, manifest)
+
+    representer = WeightedMeanInterests(
+        half_life_days=settings.interests.half_life_days,
+        use_ratings=settings.interests.use_ratings,
+        text_weight=settings.interests.text_weight,
+    )
+    representer.vectors_ = model.user_vectors_
+    representer.source_ = users["source"].to_numpy(dtype=str)
+    representer.max_rating_ = manifest.get("represent", {}).get("max_rating")
+    representer.has_history_ = np.isin(representer.source_, ["history", "blend"])
+    representer.has_text_ = np.isin(representer.source_, ["text", "blend"])
+    representer.users_without_signal_ = np.flatnonzero(representer.source_ == "none")
+    model.representer_ = representer
+    model.encoder_id_ = manifest["encoder"]
+    model.dataset_name_ = manifest.get("dataset", "dataset")
+    model.report_ = FitReport(dataset=manifest.get("fit_report", {}).get("dataset", {}))
+    titles_path = directory / "item_titles.json"
+    model.item_titles_ = read_json(titles_path) if titles_path.exists() else None
+    clusters = InterestClusters.load(directory)
+    if clusters is None:
+        raise ModelFormatError(
+            f"{directory} holds no clustering",
+            expected="clustering/result.json written by 'interestlens fit'",
+            fix="fit the model again",
+        )
+    model.clusters_ = clusters
+    model.manifest_ = manifest
+    return model
+
+
+def _check_shapes(directory: Path, model: InterestLens, manifest: dict[str, Any]) -> None:
+    checks = {
+        "item_vectors.npy rows": (model.item_vectors_.shape[0], len(model.item_ids_)),
+        "user_vectors.npy rows": (model.user_vectors_.shape[0], len(model.user_ids_)),
+        "user_text_vectors.npy rows": (model.user_text_vectors_.shape[0], len(model.user_ids_)),
+        "items.parquet rows": (len(model.item_texts_), len(model.item_ids_)),
+        "users.parquet rows": (len(model.user_texts_), len(model.user_ids_)),
+        "n_items in manifest": (manifest.get("n_items"), len(model.item_ids_)),
+    }
+    for what, (found, expected) in checks.items():
+        if found != expected:
+            raise ModelFormatError(
+                f"{directory}: {what} = {found}",
+                expected=f"{expected}, matching the id lists",
+                fix="the directory is damaged or mixed from two fits: fit the model again",
+            )

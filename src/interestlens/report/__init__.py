@@ -1,0 +1,125 @@
+"""The HTML report of a fitted model: :func:`write_report` (model in, one HTML file out)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from interestlens.persist import atomic_write_text
+from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
+
+if TYPE_CHECKING:
+    from interestlens.pipeline import InterestLens
+
+__all__ = ["ClusterCard", "ReportData", "render_report", "report_data_from_model", "write_report"]
+
+TRUTH_FACTS = {
+    "ARI": "adjusted_rand",
+    "NMI": "normalized_mutual_info",
+    "purity": "purity",
+    "pairwise F1": "pairwise_f1",
+}
+K_SCORE_COLUMNS = ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin")
+
+
+def _k_scores(selection: Mapping | None) -> pd.DataFrame | None:
+    if not selection or not selection.get("ks"):
+        return None
+    frame = pd.DataFrame({c: selection[c] for c in K_SCORE_COLUMNS if c in selection})
+    frame.index = pd.Index(selection["ks"], name="k")
+    return frame.astype(float)
+
+
+def report_data_from_model(
+    model: InterestLens, *, tables: Mapping[str, pd.DataFrame] | None = None
+) -> ReportData:
+    model.check_fitted()
+    clusters = model.clusters_
+    result = clusters.result
+    titles = model.item_titles_ or [t.splitlines()[0][:80] if t else "" for t in model.item_texts_]
+    interactions = model.interactions_
+    recent: dict[int, list[int]] = {}
+    for user, item in zip(
+        interactions["user_index"].to_numpy(), interactions["item_index"].to_numpy(), strict=True
+    ):
+        recent.setdefault(int(user), []).append(int(item))
+
+    hover = []
+    for index, user_id in enumerate(model.user_ids_.ids):
+        cluster = int(clusters.user_labels[index])
+        lines = [f"<b>{user_id}</b> · cluster {cluster}: {clusters.label_of(cluster)}"]
+        text = model.user_texts_[index]
+        if text:
+            lines.append(text[:90].replace("\n", " "))
+        items = recent.get(index, [])[-3:]
+        if items:
+            lines.append("recent: " + "; ".join(titles[i][:40] for i in items))
+        hover.append("<br>".join(lines))
+
+    stability = (result.stability or {}).get("mean_ari")
+    cards = [
+        ClusterCard(
+            cluster_id=e.cluster_id,
+            label=e.label,
+            size=e.size,
+            share=e.share,
+            keywords=[k.term for k in e.keywords],
+            central_items=[c.title for c in e.central_items],
+            overrepresented_items=[
+                f"{o.title} (×{o.lift:.1f}, {o.n_members} members)"
+                for o in e.over_represented_items
+            ],
+            medoid_users=[m.user_id for m in e.medoid_users],
+            mean_rating=e.mean_rating,
+            stability=stability,
+        )
+        for e in clusters.explanations
+    ]
+    selection = result.k_selection or {}
+    elbow = selection.get("elbow_k")
+    clustered = clusters.user_labels >= 0
+    facts = facts_from(
+        {
+            "users": len(model.user_ids_),
+            "items": len(model.item_ids_),
+            "interactions": len(interactions),
+            "method": result.method
+            + (f" (reduced: {result.reduce})" if result.reduce != "none" else ""),
+            "clusters (k)": f"{result.n_clusters} ({result.k_source})",
+            "silhouette": result.scores.get("silhouette"),
+            "stability (mean ARI)": stability,
+            "noise share": result.noise_share,
+            "users not clustered (no history, no text)": clusters.unclustered,
+            "encoder": model.encoder_id_.split("@")[0][:60],
+        }
+    )
+    truth = clusters.truth_metrics or {}
+    for name, key in TRUTH_FACTS.items():
+        if isinstance(truth.get(key), float):
+            facts[f"vs known labels: {name}"] = f"{truth[key]:.3f}"
+    return ReportData(
+        title=f"interestlens — interest clusters of {model.dataset_name_}",
+        subtitle=f"{int(clustered.sum())} users in {result.n_clusters} interest clusters",
+        user_ids=model.user_ids_.ids,
+        user_map=clusters.user_map,
+        labels=np.where(clustered, clusters.user_labels, -1),
+        hover=hover,
+        cards=cards,
+        k_scores=_k_scores(selection),
+        chosen_k=result.n_clusters if result.k_source == "auto" else None,
+        k_rule=str(selection.get("rule", "")) + (f"; elbow at k = {elbow}" if elbow else ""),
+        facts=facts,
+        tables=dict(tables or {}),
+    )
+
+
+def write_report(
+    model: InterestLens, path: str | Path, *, tables: Mapping[str, pd.DataFrame] | None = None
+) -> Path:
+    return atomic_write_text(
+        Path(path), render_report(report_data_from_model(model, tables=tables))
+    )
