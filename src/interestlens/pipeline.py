@@ -130,7 +130,11 @@ class InterestLens:
 
     def build_encoder(self) -> Encoder:
         settings = self._settings()
-        encoder = self.encoder if self.encoder is not None else make_encoder(settings.encoder)
+        encoder = (
+            self.encoder
+            if self.encoder is not None
+            else make_encoder(settings.encoder, seed=settings.seed)
+        )
         if settings.encoder.cache:
             cache_dir = Path(settings.encoder.cache_dir).expanduser()
             encoder = CachedEncoder(encoder, EmbeddingCache(cache_dir / "embeddings.sqlite"))

@@ -1,0 +1,272 @@
+"""Item and user texts built from table columns, cleaned, and checked against an encoder.
+
+The default text of a row is one ``column: value`` line per non-empty column, so the encoder
+sees every attribute with its name. A ``str.format`` template gives full control instead
+(``"{title}. {overview}"``). Values are cleaned on the way: list-like values (Python lists,
+JSON-list strings such as ``'["a", "b"]'``, pipe-separated ``"Comedy|Drama"``) become
+``"a, b"``; HTML loses its tags and entities. A row whose template renders to nothing falls back
+to the default lines of its other columns; a row with nothing at all gives ``""``, which
+:func:`text_report` counts.
+"""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import math
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from interestlens.errors import ConfigError, MissingColumnsError, ParameterError
+
+if TYPE_CHECKING:
+    from interestlens.embed.base import Encoder
+
+_WHITESPACE = re.compile(r"\s+")
+_HTML_HINT = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
+_HAS_WORD = re.compile(r"\w")
+
+
+def ensure_texts(texts: Sequence[str] | Iterable[str], *, what: str = "texts") -> list[str]:
+    """``texts`` as a list of ``str``; a lone string or a non-string element is an error.
+
+    Encoders call this first: a lone string would otherwise be encoded character by character,
+    and a NaN from a DataFrame would be encoded as the word "nan".
+    """
+    if isinstance(texts, str | bytes):
+        raise ParameterError(
+            f"{what} is a single {type(texts).__name__} ({texts[:40]!r})",
+            expected="a sequence of strings",
+            fix="wrap it in a list: encode([text])",
+        )
+    as_list = list(texts)
+    for position, text in enumerate(as_list):
+        if not isinstance(text, str):
+            raise ParameterError(
+                f"{what}[{position}] is {type(text).__name__} {text!r}",
+                expected="every element to be a str",
+                fix="build texts with interestlens.text.build_texts, which turns missing "
+                "values into empty strings",
+            )
+    return as_list
+
+
+# --- cleaning --------------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the character data of an HTML fragment; block tags become spaces."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.parts.append(" ")
+
+
+def strip_html(text: str) -> str:
+    """Text content of an HTML fragment, entities unescaped; plain text passes unchanged."""
+    if not _HTML_HINT.search(text):
+        return text
+    extractor = _TextExtractor()
+    extractor.feed(text)
+    extractor.close()
+    # the parser already resolved entities; this second pass catches double-escaped
+    # scraped text such as "&amp;quot;"
+    return html.unescape("".join(extractor.parts))
+
+
+def _parse_list_string(text: str) -> list[Any] | None:
+    """The list a string spells in JSON or Python literal syntax, else None."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return parsed if isinstance(parsed, list) else None
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def clean_value(value: Any) -> str:
+    """One cell as clean text: lists joined by ", ", HTML stripped, whitespace collapsed.
+
+    Missing values (None, NaN, NA) give ``""``; whole-number floats lose their ``.0`` (a year
+    read as 1995.0 reads "1995"); a mapping with a ``name`` key reads as that name, so TMDB's
+    ``[{"id": 28, "name": "Action"}]`` reads "Action".
+    """
+    if _is_missing(value):
+        return ""
+    if isinstance(value, list | tuple | set | frozenset | np.ndarray | pd.Series):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+        return ", ".join(part for part in (clean_value(item) for item in items) if part)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, Mapping):
+        if "name" in value:  # TMDB-style [{"id": 28, "name": "Action"}] lists
+            return clean_value(value["name"])
+        return ", ".join(
+            f"{key}: {cleaned}" for key, item in value.items() if (cleaned := clean_value(item))
+        )
+    text = _WHITESPACE.sub(" ", strip_html(str(value))).strip()
+    parsed = _parse_list_string(text)
+    if parsed is not None:
+        return clean_value(parsed)
+    if "|" in text:
+        return ", ".join(part.strip() for part in text.split("|") if part.strip())
+    return text
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def _template_fields(template: str) -> list[str]:
+    fields: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigError(
+            f"text template {template!r} is not a valid str.format template ({exc})",
+            expected="named fields in braces, e.g. '{title}. {overview}'",
+            fix="balance the braces; write '{{' and '}}' for literal braces",
+        ) from None
+    for _, field_name, _, _ in parsed:
+        if field_name is None:
+            continue
+        root = re.split(r"[.\[]", field_name, maxsplit=1)[0]
+        if root == "" or root.isdigit():
+            raise ConfigError(
+                f"text template {template!r} has a positional field {{{field_name}}}",
+                expected="named fields in braces, e.g. '{title}'",
+                fix="name the column inside the braces",
+            )
+        fields.append(root)
+    return fields
+
+
+def build_texts(
+    frame: pd.DataFrame,
+    *,
+    id_col: str,
+    columns: Sequence[str] | None = None,
+    template: str | None = None,
+) -> list[str]:
+    """One text per row of ``frame``, in row order.
+
+    ``columns`` chooses and orders the columns of the default ``column: value`` lines (None:
+    every column except ``id_col``). ``template`` is a ``str.format`` template over the cleaned
+    values of any columns; its unknown fields raise :class:`ConfigError` naming the columns that
+    exist. A row whose template renders to no word at all falls back to the default lines.
+    """
+    available = [str(column) for column in frame.columns]
+    if id_col not in frame.columns:
+        raise MissingColumnsError(
+            f"id column {id_col!r} is not among the columns {available}",
+            expected=f"a column named {id_col!r}",
+            fix="pass id_col= the name of the id column, or rename it",
+        )
+    if columns is None:
+        chosen = [column for column in available if column != id_col]
+    else:
+        chosen = list(columns)
+        unknown = [column for column in chosen if column not in frame.columns]
+        if unknown:
+            raise ConfigError(
+                f"text columns {unknown} are not among the columns {available}",
+                expected="text columns that the table has",
+                fix="correct text.item_columns / text.user_columns, or leave them unset "
+                "to use every column",
+            )
+    fields: list[str] = []
+    if template is not None:
+        fields = list(dict.fromkeys(_template_fields(template)))
+        missing = [field for field in fields if field not in frame.columns]
+        if missing:
+            raise ConfigError(
+                f"text template {template!r} names field {missing[0]!r}, which is not a column"
+                f" (columns available: {available})",
+                expected="template fields that are column names",
+                fix=f"use one of {available} inside the braces",
+            )
+
+    needed = list(dict.fromkeys([*chosen, *fields]))
+    cleaned = {column: [clean_value(v) for v in frame[column].tolist()] for column in needed}
+    texts: list[str] = []
+    for row in range(len(frame)):
+        if template is not None:
+            rendered = template.format(**{field: cleaned[field][row] for field in fields})
+            rendered = _WHITESPACE.sub(" ", rendered).strip()
+            if _HAS_WORD.search(rendered):
+                texts.append(rendered)
+                continue
+        lines = [f"{column}: {cleaned[column][row]}" for column in chosen if cleaned[column][row]]
+        texts.append("\n".join(lines))
+    return texts
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextReport:
+    """How many texts are empty, and how many an encoder will truncate at ``max_tokens``."""
+
+    n_texts: int
+    n_empty: int
+    n_truncated: int
+    max_tokens: int | None
+    tokens_median: float | None
+    tokens_p95: float | None
+    tokens_max: int | None
+
+    @property
+    def truncated_share(self) -> float:
+        return self.n_truncated / self.n_texts if self.n_texts else 0.0
+
+    def to_dict(self) -> dict[str, int | float | None]:
+        return {**asdict(self), "truncated_share": self.truncated_share}
+
+
+def text_report(texts: Sequence[str], encoder: Encoder | None = None) -> TextReport:
+    """Count empty texts and, with an encoder, those longer than its ``max_tokens``.
+
+    The encoder truncates long texts itself; this only reports how many lose their end.
+    """
+    texts = ensure_texts(texts)
+    n_empty = sum(1 for text in texts if not text.strip())
+    if encoder is None or not texts:
+        return TextReport(len(texts), n_empty, 0, None, None, None, None)
+    counts = np.asarray(encoder.count_tokens(texts), dtype=np.int64)
+    limit = int(encoder.max_tokens)
+    return TextReport(
+        n_texts=len(texts),
+        n_empty=n_empty,
+        n_truncated=int((counts > limit).sum()),
+        max_tokens=limit,
+        tokens_median=float(np.median(counts)),
+        tokens_p95=float(np.percentile(counts, 95)),
+        tokens_max=int(counts.max()),
+    )
