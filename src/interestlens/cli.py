@@ -245,6 +245,39 @@ def report(
     out.print(f"Report written to {path.resolve()}")
 
 
+@app.command()
+def describe(model_dir: ModelOption) -> None:
+    """Print the clustering (k, scores, stability) and a card per cluster, as text."""
+    from interestlens.pipeline import InterestLens
+
+    model = InterestLens.load(model_dir)
+    result = model.clusters_.result
+    stability = (result.stability or {}).get("mean_ari")
+    out.print(
+        f"[bold]{model.dataset_name_}[/]: {len(model.user_ids_)} users, "
+        f"{len(model.item_ids_)} items; {result.method}, k = {result.n_clusters} "
+        f"({result.k_source}); silhouette {result.scores.get('silhouette', float('nan')):.3f}; "
+        f"stability (mean ARI over re-fits) " + ("n/a" if stability is None else f"{stability:.3f}")
+    )
+    for explanation in sorted(model.clusters_.explanations, key=lambda e: -e.size):
+        out.print(
+            f"\n[bold]Cluster {explanation.cluster_id}: {explanation.label}[/] — "
+            f"{explanation.size} users ({explanation.share:.1%})"
+            + (
+                f", mean rating {explanation.mean_rating:.2f}"
+                if explanation.mean_rating is not None
+                else ""
+            )
+        )
+        out.print("  keywords: " + ", ".join(k.term for k in explanation.keywords))
+        out.print("  central items: " + "; ".join(c.title for c in explanation.central_items))
+        out.print(
+            "  over-represented: "
+            + "; ".join(f"{o.title} (x{o.lift:.1f})" for o in explanation.over_represented_items)
+        )
+        out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))
+
+
 def _describe(summary: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in summary.items())
 

@@ -23,6 +23,7 @@ from interestlens.cluster import (
     split_interests_by_user,
 )
 from interestlens.config import ExplainConfig, Settings
+from interestlens.errors import InterestLensError, ModelFormatError
 from interestlens.explain import (
     ClusterExplanation,
     KeywordNamer,
@@ -81,8 +82,19 @@ class InterestClusters:
             return None
         summary = read_json(directory / "clusters_summary.json")
         membership_path = directory / "membership.npy"
+        try:
+            result = ClusteringResult.load(directory / "clustering")
+        except (TypeError, KeyError, ValueError, IndexError) as exc:
+            if isinstance(exc, InterestLensError):
+                raise
+            # the saved state does not match this version's clusterers
+            raise ModelFormatError(
+                f"{directory / 'clustering'} cannot be restored ({type(exc).__name__}: {exc})",
+                expected="a clustering saved by this version of interestlens",
+                fix="fit the model again with this version",
+            ) from exc
         return cls(
-            result=ClusteringResult.load(directory / "clustering"),
+            result=result,
             user_labels=read_npy(directory / "user_clusters.npy"),
             user_map=read_npy(directory / "user_map.npy"),
             explanations=load_explanations(directory / "explanations.json"),
