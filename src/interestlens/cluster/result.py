@@ -1,0 +1,165 @@
+"""The outcome of :func:`interestlens.cluster.fit_clustering`, and its save/load.
+
+A saved result is a directory::
+
+    result.json                  everything but the arrays (method, k, scores, stability, ...)
+    labels.npy                   int64 (n,)
+    centroids.npy                float32 (k, d), input space
+    probabilities.npy            float32 (n, k), soft methods only
+    model.json, model.*.npy      the fitted clusterer (interestlens.cluster.state)
+
+Nothing is pickled; :meth:`ClusteringResult.load` restores a clusterer that ``predict`` s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from interestlens.errors import ModelFormatError, NotFittedError
+from interestlens.persist import read_json, read_npy, write_json, write_npy
+
+RESULT_FORMAT = 1
+_ARRAYS = ("labels", "centroids", "probabilities")
+
+
+@dataclass
+class ClusteringResult:
+    """Labels, centroids and every diagnostic of one clustering run.
+
+    ``k_source`` says where ``n_clusters`` came from: ``"fixed"`` (config.k), ``"auto"`` (the
+    k scan, scores in ``k_selection``) or ``"density"`` (found by HDBSCAN/DBSCAN).
+    ``scores`` are internal scores of the final labels in the space the clusters were found in;
+    ``metrics`` compare with known labels when those were given. ``timings`` are seconds.
+    """
+
+    method: str
+    labels: np.ndarray
+    centroids: np.ndarray
+    n_clusters: int
+    k_source: str
+    probabilities: np.ndarray | None = None
+    k_selection: dict[str, Any] | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    stability: dict[str, Any] | None = None
+    noise_share: float | None = None
+    metrics: dict[str, Any] | None = None
+    reduce: str = "none"
+    seed: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    clusterer: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def chosen_k(self) -> int:
+        return self.n_clusters
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Nearest cluster of each new row (never -1), through the fitted or restored clusterer."""
+        if self.clusterer is None:
+            raise NotFittedError(
+                "this ClusteringResult carries no clusterer",
+                expected="a result from fit_clustering or ClusteringResult.load",
+                fix="load the result from its saved directory, which restores the clusterer",
+            )
+        return self.clusterer.predict(X)
+
+    def to_dict(self, *, include_arrays: bool = True) -> dict[str, Any]:
+        """JSON-ready; arrays become nested lists unless ``include_arrays=False``."""
+        data: dict[str, Any] = {
+            "format": RESULT_FORMAT,
+            "method": self.method,
+            "n_clusters": self.n_clusters,
+            "k_source": self.k_source,
+            "k_selection": self.k_selection,
+            "scores": self.scores,
+            "stability": self.stability,
+            "noise_share": self.noise_share,
+            "metrics": self.metrics,
+            "reduce": self.reduce,
+            "seed": self.seed,
+            "config": self.config,
+            "timings": self.timings,
+            "n_samples": len(self.labels),
+            "n_features": int(self.centroids.shape[1]),
+        }
+        if include_arrays:
+            for name in _ARRAYS:
+                value = getattr(self, name)
+                data[name] = None if value is None else value.tolist()
+        return data
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], arrays: dict[str, np.ndarray | None] | None = None
+    ) -> ClusteringResult:
+        """Inverse of :meth:`to_dict`; ``arrays`` supplies arrays left out of ``data``."""
+        if data.get("format") != RESULT_FORMAT:
+            raise ModelFormatError(
+                f"clustering result has format {data.get('format')!r}",
+                expected=f"format {RESULT_FORMAT}",
+                fix="fit the clustering again with this version of interestlens",
+            )
+        arrays = arrays or {}
+        loaded: dict[str, np.ndarray | None] = {}
+        for name, dtype in zip(_ARRAYS, (np.int64, np.float32, np.float32), strict=True):
+            value = arrays.get(name, data.get(name))
+            loaded[name] = None if value is None else np.asarray(value, dtype=dtype)
+        if loaded["labels"] is None or loaded["centroids"] is None:
+            raise ModelFormatError(
+                "clustering result has no labels or no centroids",
+                expected="both arrays, inline or in labels.npy / centroids.npy",
+                fix="fit the clustering again",
+            )
+        return cls(
+            method=data["method"],
+            labels=loaded["labels"],
+            centroids=loaded["centroids"],
+            probabilities=loaded["probabilities"],
+            n_clusters=int(data["n_clusters"]),
+            k_source=data["k_source"],
+            k_selection=data.get("k_selection"),
+            scores=data.get("scores") or {},
+            stability=data.get("stability"),
+            noise_share=data.get("noise_share"),
+            metrics=data.get("metrics"),
+            reduce=data.get("reduce", "none"),
+            seed=int(data.get("seed", 0)),
+            config=data.get("config") or {},
+            timings=data.get("timings") or {},
+        )
+
+    def save(self, directory: str | Path) -> Path:
+        from interestlens.cluster.state import save_state
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in _ARRAYS:
+            value = getattr(self, name)
+            if value is not None:
+                write_npy(directory / f"{name}.npy", value)
+            else:
+                (directory / f"{name}.npy").unlink(missing_ok=True)
+        if self.clusterer is not None:
+            save_state(self.clusterer.get_state(), directory, prefix="model")
+        # Written last: its presence marks a complete save.
+        write_json(directory / "result.json", self.to_dict(include_arrays=False))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ClusteringResult:
+        from interestlens.cluster.state import clusterer_from_state, load_state
+
+        directory = Path(directory)
+        data = read_json(directory / "result.json")
+        arrays: dict[str, np.ndarray | None] = {}
+        for name in _ARRAYS:
+            path = directory / f"{name}.npy"
+            arrays[name] = read_npy(path) if path.exists() or name != "probabilities" else None
+        result = cls.from_dict(data, arrays)
+        if (directory / "model.json").exists():
+            result.clusterer = clusterer_from_state(load_state(directory, prefix="model"))
+        return result
