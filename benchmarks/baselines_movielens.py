@@ -1,6 +1,6 @@
 """Sanity run: all baselines on MovieLens ml-latest-small, per-user temporal holdout 20 %.
 
-usage: python sanity_movielens.py [DATA_DIR] [OUT.json]
+usage: python benchmarks/baselines_movielens.py [DATA_DIR] [OUT.json]
 """
 
 import json
@@ -20,7 +20,11 @@ from interestlens.evaluate import (
 )
 from interestlens.recommend import ALS, EASE, ContentKNN, ItemKNN, MostPop, RandomScores
 
-DATA = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/ml-latest-small")
+DATA = Path(
+    sys.argv[1]
+    if len(sys.argv) > 1
+    else Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
+)
 OUT = Path(sys.argv[2]) if len(sys.argv) > 2 else None
 started = time.perf_counter()
 ratings = pd.read_csv(DATA / "ratings.csv")
