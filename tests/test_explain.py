@@ -24,8 +24,10 @@ from interestlens.explain import (
     default_vectorizer,
     explain_clusters,
     load_explanations,
+    log_odds_z,
     save_explanations,
 )
+from interestlens.explain.representatives import support_threshold
 
 ITEMS = [
     # id, title, text, vector direction
@@ -124,6 +126,77 @@ def test_class_tfidf_matches_the_formula_by_hand():
     np.testing.assert_allclose(weights, expected)
 
 
+def test_log_odds_z_matches_the_formula_by_hand():
+    counts = np.array([[6.0, 2.0, 0.0], [3.0, 1.0, 4.0]])
+    prior_size = 5.0
+    total, term_total, words = 16.0, counts.sum(axis=0), counts.sum(axis=1)
+
+    def z(row: int, term: int) -> float:
+        prior = prior_size * term_total[term] / total
+        inside, outside = counts[row, term], term_total[term] - counts[row, term]
+        n_inside, n_outside = words[row], total - words[row]
+        delta = math.log((inside + prior) / (n_inside + prior_size - inside - prior)) - math.log(
+            (outside + prior) / (n_outside + prior_size - outside - prior)
+        )
+        return delta / math.sqrt(1 / (inside + prior) + 1 / (outside + prior))
+
+    weights = log_odds_z(counts, prior_size=prior_size).toarray()
+    # only over-represented terms keep a (positive) weight
+    expected = np.array([[z(0, 0), z(0, 1), 0.0], [0.0, 0.0, z(1, 2)]])
+    assert z(0, 0) > 0 and z(0, 1) > 0 and z(1, 0) < 0
+    np.testing.assert_allclose(weights, expected)
+
+
+def test_a_word_as_common_in_every_cluster_tops_none():
+    # "drama" is 10 of 11 words in cluster 0 and 20 of 22 in cluster 1: the same share
+    counts = np.array([[10.0, 1.0, 0.0], [20.0, 0.0, 2.0]])
+    z = log_odds_z(counts).toarray()
+    assert z[0, 0] == 0 and z[1, 0] == 0
+    assert z[0, 1] > 0 and z[1, 2] > 0
+    # plain c-TF-IDF puts the shared word first in both
+    ctfidf = class_tfidf(counts).toarray()
+    assert ctfidf[0].argmax() == 0 and ctfidf[1].argmax() == 0
+
+
+def test_a_common_word_does_not_top_the_keywords_of_explained_clusters():
+    # "drama" is 5 of the 7 words of both texts
+    texts = [
+        "Drama drama drama drama drama. A spy story",
+        "Drama drama drama drama drama. Romance letters",
+    ]
+    arguments = dict(
+        labels=np.array([0, 0, 1, 1]),
+        user_vectors=_unit([[1, 0], [1, 0.1], [0, 1], [0.1, 1]]),
+        user_ids=["a", "b", "c", "d"],
+        item_ids=["spy-drama", "romantic-drama"],
+        item_texts=texts,
+        user_idx=np.array([0, 1, 2, 3]),
+        item_idx=np.array([0, 0, 1, 1]),
+    )
+    distinct = explain_clusters(**arguments)
+    plain = explain_clusters(**arguments, keyword_scoring="ctfidf")
+    assert [terms(e)[0] for e in plain] == ["drama", "drama"]
+    assert [sorted(terms(e)) for e in distinct] == [["spy", "story"], ["letters", "romance"]]
+
+
+def test_keyword_min_texts_drops_words_of_a_single_text():
+    loose = explain_clusters(**world(), top_keywords=100)[0]
+    strict = explain_clusters(**world(), top_keywords=100, keyword_min_texts=2)[0]
+    # "guide" is said by trail-guide alone, "runner" by u1's own text alone
+    assert {"guide", "runner"} <= set(terms(loose))
+    assert not {"guide", "runner"} & set(terms(strict))
+    # "hiking" is in 4 items and u0's text
+    assert "hiking" in terms(strict)
+    assert set(terms(strict)) < set(terms(loose))
+
+
+def test_a_lone_cluster_keeps_c_tfidf_keywords():
+    result = explain_clusters(**world(labels=np.array([0] * 8 + [-1, -1])))
+    assert len(result) == 1
+    plain = explain_clusters(**world(labels=np.array([0] * 8 + [-1, -1])), keyword_scoring="ctfidf")
+    assert result[0].keywords == plain[0].keywords != []
+
+
 def test_class_tfidf_gives_unused_terms_zero_weight():
     weights = class_tfidf(np.array([[1.0, 0.0], [2.0, 0.0]]))
     assert weights[:, 1].nnz == 0
@@ -145,10 +218,15 @@ def test_cooking_cluster_keywords_are_cooking_words(explained):
 
 
 def test_words_shared_by_all_clusters_score_below_distinctive_ones(explained):
-    scores = {k.term: k.score for k in explained[0].keywords}
+    # "news" is read in both clusters: by default it is no keyword at all, with plain
+    # c-TF-IDF it is one, but below the distinctive words
+    assert "news" not in terms(explained[0]) + terms(explained[1])
+    plain = explain_clusters(**world(), keyword_scoring="ctfidf", top_keywords=100)[0]
+    scores = {k.term: k.score for k in plain.keywords}
     assert scores["news"] < scores["trail"]
-    ordered = [k.score for k in explained[0].keywords]
-    assert ordered == sorted(ordered, reverse=True)
+    for explanation in (explained[0], plain):
+        ordered = [k.score for k in explanation.keywords]
+        assert ordered == sorted(ordered, reverse=True)
 
 
 def test_label_joins_the_top_keywords(explained):
@@ -238,6 +316,83 @@ def test_over_represented_items_by_lift_with_counts(explained):
     assert items[1].lift == pytest.approx((3 / 14) / (4 / N_INTERACTIONS))
 
 
+def test_smoothed_lift_by_hand(explained):
+    best = explained[0].over_represented_items[0]
+    expected = 4 * 14 / N_INTERACTIONS  # the cluster's share of trail-guide's 4 interactions
+    assert best.smoothed_lift == pytest.approx((4 + 5) / (expected + 5))
+    raw = explain_clusters(**world(), lift_prior=0)[0].over_represented_items[0]
+    assert raw.smoothed_lift == pytest.approx(raw.lift)
+
+
+def rarity_world(lift_prior=None):
+    """Clusters of 20: "rarity" seen by 2 members of cluster 0 and nobody else; "favourite" by
+    15 members of cluster 0 and 1 of cluster 1; every member also reads a shared "filler"."""
+    users, items = [], []
+    for user in range(40):
+        users.append(user)
+        items.append(2)
+    for user in (0, 1):
+        users.append(user)
+        items.append(0)
+    for user in [*range(15), 20]:
+        users.append(user)
+        items.append(1)
+    arguments = dict(
+        labels=np.repeat([0, 1], 20),
+        user_vectors=np.ones((40, 2), dtype=np.float32),
+        user_ids=[f"u{i}" for i in range(40)],
+        item_ids=["rarity", "favourite", "filler"],
+        user_idx=np.array(users),
+        item_idx=np.array(items),
+    )
+    if lift_prior is not None:
+        arguments["lift_prior"] = lift_prior
+    return arguments
+
+
+def test_a_two_member_rarity_loses_to_a_well_supported_item():
+    ranked = explain_clusters(**rarity_world())[0].over_represented_items
+    assert [i.item_id for i in ranked] == ["favourite", "rarity"]
+    favourite, rarity = ranked
+    assert (rarity.n_members, favourite.n_members) == (2, 15)
+    # the raw lift favours the rarity slightly: 15 of favourite's 16 interactions are here
+    assert rarity.lift == pytest.approx(58 / 37)
+    assert favourite.lift == pytest.approx(15 / 16 * 58 / 37)
+    # cluster 0 holds 37 of the 58 interactions; 5 pseudo-interactions at lift 1
+    assert rarity.smoothed_lift == pytest.approx((2 + 5) / (2 * 37 / 58 + 5))
+    assert favourite.smoothed_lift == pytest.approx((15 + 5) / (16 * 37 / 58 + 5))
+    raw = explain_clusters(**rarity_world(lift_prior=0))[0].over_represented_items
+    assert [i.item_id for i in raw] == ["rarity", "favourite"]
+
+
+def test_items_below_lift_one_are_not_over_represented():
+    # everyone reads the filler once, so in cluster 0 (37 of the 58 interactions) its lift is
+    # (20 / 37) / (40 / 58) < 1
+    items = explain_clusters(**rarity_world())[0].over_represented_items
+    assert [i.item_id for i in items] == ["favourite", "rarity"]
+
+
+def test_min_support_grows_with_the_cluster():
+    assert support_threshold(4, 2, 0.02) == 2
+    assert support_threshold(150, 2, 0.02) == 3
+    assert support_threshold(245, 2, 0.02) == 5
+    assert support_threshold(1000, 2, 0.0) == 2
+    # 2 of 20 members (10%) is enough at 2% but not at 15%
+    assert "rarity" in [
+        i.item_id for i in explain_clusters(**rarity_world())[0].over_represented_items
+    ]
+    strict = explain_clusters(**rarity_world(), min_support_share=0.15)[0]
+    assert [i.item_id for i in strict.over_represented_items] == ["favourite"]
+
+
+def test_explanations_written_before_smoothed_lift_still_load(explained):
+    data = explained[0].to_dict()
+    for item in data["over_represented_items"]:
+        del item["smoothed_lift"]
+    loaded = ClusterExplanation.from_dict(data)
+    assert loaded.over_represented_items[0].smoothed_lift is None
+
+
 def test_one_off_items_need_min_support(explained):
     assert "rare-map" not in [i.item_id for i in explained[0].over_represented_items]
     loose = explain_clusters(**world(), min_support=1)[0].over_represented_items
@@ -254,6 +409,26 @@ def test_central_items_are_closest_to_the_centroid(explained):
     assert {i.item_id for i in central} <= {"trail-guide", "boots", "summit", "news", "rare-map"}
     similarities = [i.similarity for i in central]
     assert similarities == sorted(similarities, reverse=True)
+
+
+def test_central_items_come_from_supported_items():
+    # a centroid right on "rare-map", which only one hiker read
+    centroids = _unit([ITEMS[7][3], [0, 1, 0, 0]])
+    central = explain_clusters(**world(), centroids=centroids)[0].central_items
+    assert "rare-map" not in [i.item_id for i in central]
+    assert all(i.n_members >= 2 for i in central)
+    loose = explain_clusters(**world(), centroids=centroids, min_support=1)[0].central_items
+    assert loose[0].item_id == "rare-map"
+
+
+def test_central_items_come_from_the_most_shared_items():
+    # every hiker read trail-guide and news (4 members), boots 3, summit 2
+    top_one = explain_clusters(**world(), central_pool=1)[0].central_items
+    assert [i.item_id for i in top_one] == ["trail-guide", "news"]  # a tie at the cut is kept
+    top_three = explain_clusters(**world(), central_pool=3)[0].central_items
+    assert {i.item_id for i in top_three} == {"trail-guide", "news", "boots"}
+    everything = explain_clusters(**world(), central_pool=None)[0].central_items
+    assert {i.item_id for i in everything} == {"trail-guide", "news", "boots", "summit"}
 
 
 def test_central_items_need_item_vectors():
@@ -377,6 +552,13 @@ OUT_OF_RANGE = r"item_idx ranges over \[8, 8\]; expected indices in \[0, 7\]"
         ({"user_vectors": np.full((10, 4), np.nan)}, "user_vectors holds NaN"),
         ({"min_support": 0}, "min_support=0; expected an integer >= 1"),
         ({"item_weighting": "tfidf"}, "item_weighting='tfidf'"),
+        ({"keyword_scoring": "tfidf"}, "keyword_scoring='tfidf'; expected 'log_odds' or"),
+        ({"keyword_prior_size": 0}, "keyword_prior_size=0; expected a number > 0, or None"),
+        ({"min_support_share": 1.5}, r"min_support_share=1.5; expected a number in \[0, 1\]"),
+        ({"lift_prior": -1}, "lift_prior=-1; expected a number >= 0"),
+        ({"lift_prior": float("nan")}, "lift_prior=nan; expected a number >= 0"),
+        ({"central_pool": 0}, "central_pool=0; expected an integer >= 1, or None"),
+        ({"keyword_min_texts": 0}, "keyword_min_texts=0; expected an integer >= 1"),
         ({"namer": object()}, "namer is a object without a name"),
     ],
 )  # fmt: skip

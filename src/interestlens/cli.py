@@ -273,7 +273,10 @@ def describe(model_dir: ModelOption) -> None:
         out.print("  central items: " + "; ".join(c.title for c in explanation.central_items))
         out.print(
             "  over-represented: "
-            + "; ".join(f"{o.title} (x{o.lift:.1f})" for o in explanation.over_represented_items)
+            + "; ".join(
+                f"{o.title} (x{(o.smoothed_lift or o.lift):.1f})"
+                for o in explanation.over_represented_items
+            )
         )
         out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))
 

@@ -128,8 +128,20 @@ class ExplainConfig(_Section):
     top_keywords: int = Field(10, ge=1)
     top_items: int = Field(5, ge=1)
     top_users: int = Field(5, ge=1)
-    #: an item must be shared by this many members to count as over-represented
+    #: members an item needs, for central and over-represented items (raised by
+    #: min_support_share × cluster size)
     min_support: int = Field(2, ge=1)
+    min_support_share: float = Field(0.02, ge=0, le=1)
+    #: "log_odds" (default): words whose share in the cluster beats their share elsewhere
+    #: (log-odds z-score with a Dirichlet prior); "ctfidf": class-based TF-IDF
+    keyword_scoring: Literal["log_odds", "ctfidf"] = "log_odds"
+    keyword_prior_size: float | None = Field(None, gt=0)
+    #: a keyword must occur in this many different texts of the cluster (drops one-film words)
+    keyword_min_texts: int = Field(3, ge=1)
+    #: central items are chosen among this many most-shared items of the cluster
+    central_pool: int | None = Field(50, ge=1)
+    #: smoothing of the over-representation lift toward 1 for rarely seen items
+    lift_prior: float = Field(5.0, ge=0)
     item_weighting: Literal["members", "binary"] = "members"
     include_user_texts: bool = True
     extra_stop_words: list[str] = Field(default_factory=list)

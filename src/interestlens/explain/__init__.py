@@ -10,7 +10,13 @@ from interestlens.explain.explanation import (
     load_explanations,
     save_explanations,
 )
-from interestlens.explain.keywords import class_tfidf, cluster_keywords, default_vectorizer
+from interestlens.explain.keywords import (
+    class_tfidf,
+    cluster_keywords,
+    default_vectorizer,
+    keyword_scores,
+    log_odds_z,
+)
 from interestlens.explain.namer import (
     ClusterNamer,
     KeywordNamer,
@@ -34,6 +40,8 @@ __all__ = [
     "cluster_keywords",
     "default_vectorizer",
     "explain_clusters",
+    "keyword_scores",
     "load_explanations",
+    "log_odds_z",
     "save_explanations",
 ]

@@ -13,13 +13,14 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from interestlens.errors import ParameterError
 from interestlens.explain.explanation import ClusterExplanation
-from interestlens.explain.keywords import cluster_keywords
+from interestlens.explain.keywords import KEYWORD_SCORINGS, KeywordScoring, cluster_keywords
 from interestlens.explain.namer import ClusterNamer, KeywordNamer
 from interestlens.explain.representatives import (
     central_items,
     cluster_item_stats,
     medoid_users,
     over_represented_items,
+    support_threshold,
 )
 
 #: longest title made from the first line of an item's text
@@ -49,6 +50,12 @@ def explain_clusters(
     extra_stop_words: Sequence[str] = (),
     vectorizer: CountVectorizer | None = None,
     namer: ClusterNamer | None = None,
+    keyword_scoring: KeywordScoring = "log_odds",
+    keyword_prior_size: float | None = None,
+    keyword_min_texts: int = 1,
+    min_support_share: float = 0.02,
+    central_pool: int | None = 50,
+    lift_prior: float = 5.0,
 ) -> list[ClusterExplanation]:
     """Explain each cluster (label >= 0) in words, items and users, ordered by cluster id.
 
@@ -58,10 +65,25 @@ def explain_clusters(
     ``user_vectors``; when None it is the mean of the members' vectors. Central items need
     ``item_vectors`` (in the same space); without them ``central_items`` stays empty.
 
-    Keywords are c-TF-IDF over one document per cluster: the texts of the items the members
-    interacted with, each repeated once per member who did (``item_weighting="members"``) or once
-    (``"binary"``), plus the members' own texts when ``include_user_texts``. The label comes from
-    ``namer`` (default :class:`KeywordNamer`); a namer's errors are raised, not hidden.
+    Keywords: one document per cluster, the texts of the items the members interacted with, each
+    repeated once per member who did (``item_weighting="members"``) or once (``"binary"``), plus
+    the members' own texts when ``include_user_texts``. Terms are scored by
+    ``keyword_scoring``: ``"log_odds"`` (default) is the Fightin'-Words z-score of the term in
+    the cluster against the other clusters with a Dirichlet prior of ``keyword_prior_size``
+    pseudo-words (None: the mean words per cluster), so a word as common in every cluster tops
+    none; ``"ctfidf"`` is plain class-based TF-IDF. A keyword must occur in at least
+    ``keyword_min_texts`` distinct texts of the cluster's document (1: no such rule). See
+    :mod:`interestlens.explain.keywords`.
+
+    Items need support: at least ``max(min_support, ceil(min_support_share * cluster size))``
+    members who interacted with them. Central items are the supported items among the
+    ``central_pool`` with the most members (None: all supported items), closest to the centroid
+    first. Over-represented
+    items are ranked by their lift shrunk toward 1 with ``lift_prior`` pseudo-interactions
+    (``0``: raw lift), see :func:`~interestlens.explain.representatives.over_represented_items`.
+
+    The label comes from ``namer`` (default :class:`KeywordNamer`); a namer's errors are raised,
+    not hidden.
     """
     labels_arr = _int_vector("labels", labels)
     n_users = len(labels_arr)
@@ -95,9 +117,33 @@ def explain_clusters(
         ("top_items", top_items, 0),
         ("top_users", top_users, 0),
         ("min_support", min_support, 1),
+        ("keyword_min_texts", keyword_min_texts, 1),
     ):
         if not isinstance(value, int | np.integer) or value < low:
             raise ParameterError(f"{name}={value!r}", expected=f"an integer >= {low}")
+    if central_pool is not None and (
+        not isinstance(central_pool, int | np.integer) or central_pool < 1
+    ):
+        raise ParameterError(
+            f"central_pool={central_pool!r}", expected="an integer >= 1, or None for no cut"
+        )
+    if not _number_ok(min_support_share, upper=1.0):
+        raise ParameterError(
+            f"min_support_share={min_support_share!r}", expected="a number in [0, 1]"
+        )
+    if not _number_ok(lift_prior):
+        raise ParameterError(f"lift_prior={lift_prior!r}", expected="a number >= 0")
+    if keyword_prior_size is not None and not (
+        _number_ok(keyword_prior_size) and keyword_prior_size > 0
+    ):
+        raise ParameterError(
+            f"keyword_prior_size={keyword_prior_size!r}", expected="a number > 0, or None"
+        )
+    if keyword_scoring not in KEYWORD_SCORINGS:
+        raise ParameterError(
+            f"keyword_scoring={keyword_scoring!r}",
+            expected=" or ".join(repr(name) for name in KEYWORD_SCORINGS),
+        )
     if item_weighting not in ("members", "binary"):
         raise ParameterError(f"item_weighting={item_weighting!r}", expected="'members' or 'binary'")
     namer = KeywordNamer() if namer is None else namer
@@ -127,6 +173,9 @@ def explain_clusters(
         n=top_keywords,
         vectorizer=vectorizer,
         extra_stop_words=extra_stop_words,
+        scoring=keyword_scoring,
+        prior_size=keyword_prior_size,
+        min_texts=keyword_min_texts,
     )
 
     interacted = np.bincount(users_of, minlength=n_users) > 0
@@ -145,6 +194,7 @@ def explain_clusters(
     explanations = []
     for position, cluster_id in enumerate(cluster_ids):
         members = np.flatnonzero(cluster_of_user == position)
+        support = support_threshold(len(members), min_support, min_support_share)
         explanation = ClusterExplanation(
             cluster_id=int(cluster_id),
             size=len(members),
@@ -153,13 +203,21 @@ def explain_clusters(
             keywords=keywords[position],
             central_items=(
                 central_items(
-                    stats, position, centres[position], item_vecs, item_ids, title_of, top_items
+                    stats,
+                    position,
+                    centres[position],
+                    item_vecs,
+                    item_ids,
+                    title_of,
+                    top_items,
+                    min_members=support,
+                    pool=central_pool,
                 )
                 if item_vecs is not None
                 else []
             ),
             over_represented_items=over_represented_items(
-                stats, position, item_ids, title_of, top_items, min_support
+                stats, position, item_ids, title_of, top_items, support, lift_prior
             ),
             medoid_users=medoid_users(members, vectors, centres[position], user_ids, top_users),
             mean_rating=(
@@ -173,6 +231,13 @@ def explain_clusters(
         )
         explanations.append(replace(explanation, label=namer.name(explanation)))
     return explanations
+
+
+def _number_ok(value: object, upper: float | None = None) -> bool:
+    """A finite real number >= 0 (and <= ``upper``); booleans are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return bool(np.isfinite(value) and value >= 0 and (upper is None or value <= upper))
 
 
 def _int_vector(name: str, values: ArrayLike) -> np.ndarray:

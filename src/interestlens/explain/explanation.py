@@ -15,7 +15,11 @@ _Record = TypeVar("_Record")
 
 @dataclass(frozen=True)
 class Keyword:
-    """A term and its class-based TF-IDF score in the cluster (higher is more distinctive)."""
+    """A term and its score in the cluster (higher is more distinctive).
+
+    The score is the log-odds z-score of the term in the cluster against the other clusters
+    (``keyword_scoring="log_odds"``) or its class-based TF-IDF (``"ctfidf"``).
+    """
 
     term: str
     score: float
@@ -23,7 +27,7 @@ class Keyword:
 
 @dataclass(frozen=True)
 class CentralItem:
-    """An item the members interacted with, among those closest to the cluster centroid."""
+    """A well-supported item of the cluster, among those closest to the cluster centroid."""
 
     item_id: str
     title: str
@@ -49,6 +53,10 @@ class OverRepresentedItem:
     n_members: int
     cluster_share: float
     global_share: float
+    #: the lift shrunk toward 1 when there are few interactions; it ranks these items:
+    #: (cluster_count + lift_prior) / (expected + lift_prior), where expected =
+    #: global_share * the cluster's interactions. None in files written before it existed
+    smoothed_lift: float | None = None
 
 
 @dataclass(frozen=True)

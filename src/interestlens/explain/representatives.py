@@ -1,7 +1,20 @@
-"""Items and users that stand for a cluster: central items, over-represented items, medoid users."""
+"""Items and users that stand for a cluster: central items, over-represented items, medoid users.
+
+Items must have support: enough distinct members who interacted with them,
+``max(min_support, ceil(min_support_share * cluster size))`` (:func:`support_threshold`).
+
+- Central items: among the supported items, the ``pool`` the most members interacted with,
+  closest to the centroid first: recognisable items typical of the cluster, not obscure ones
+  that happen to lie near its centre.
+- Over-represented items: supported items ranked by their lift shrunk toward 1,
+  ``(observed + lift_prior) / (expected + lift_prior)`` (a Gamma-Poisson posterior mean), so that
+  an item two members saw and nobody else does not beat one most members saw.
+- Medoid users: members closest to the centroid.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -84,6 +97,15 @@ def cluster_item_stats(
     )
 
 
+def support_threshold(size: int, min_support: int, min_support_share: float) -> int:
+    """Members an item needs in a cluster of ``size``: ``max(min_support, ceil(share * size))``.
+
+    A fixed count means little in a big cluster (two of 250 members is chance); a share alone
+    would let one member carry a small cluster.
+    """
+    return max(int(min_support), math.ceil(min_support_share * size - 1e-9))
+
+
 def central_items(
     stats: ClusterItemStats,
     cluster: int,
@@ -92,10 +114,24 @@ def central_items(
     item_ids: Sequence[str],
     title_of: Callable[[int], str],
     top: int,
+    min_members: int = 1,
+    pool: int | None = None,
 ) -> list[CentralItem]:
-    """Items the members interacted with, closest to the (unit) centroid first."""
+    """The cluster's well-known items that sit closest to its (unit) centroid.
+
+    Candidates are the items at least ``min_members`` members interacted with, cut to the
+    ``pool`` of them with the most members (ties at the cut kept; None: no cut); they are
+    ranked by cosine similarity to the centroid. Ranking every item a member touched would put
+    first obscure items that one member saw and that happen to lie near the centre; the pool
+    keeps the answer to items the cluster actually shares.
+    """
     rows = stats.rows(cluster)
     items, n_members = stats.item[rows], stats.n_members[rows]
+    keep = n_members >= min_members
+    if pool is not None and np.count_nonzero(keep) > pool:
+        cut = np.sort(n_members[keep])[::-1][pool - 1] if pool > 0 else np.inf
+        keep &= n_members >= cut
+    items, n_members = items[keep], n_members[keep]
     similarity = item_vectors[items] @ centroid
     order = np.lexsort((items, -n_members, -similarity))[:top]
     return [
@@ -116,22 +152,36 @@ def over_represented_items(
     title_of: Callable[[int], str],
     top: int,
     min_support: int,
+    lift_prior: float = 0.0,
 ) -> list[OverRepresentedItem]:
-    """Items by lift = (share of the cluster's interactions) / (share of all interactions).
+    """Items the cluster interacts with more than everyone does, by smoothed lift.
 
-    Only items that at least ``min_support`` members interacted with qualify, so that one
-    member's odd choice cannot top the list.
+    ``lift = observed / expected``, where ``observed`` is the cluster's interactions with the
+    item and ``expected = item total * cluster interactions / all interactions`` is what the
+    cluster would have if the item were as popular in it as everywhere. Items by raw lift are
+    led by rarities: an item two members saw and nobody else reaches the largest possible lift.
+    So they are ranked by the shrunken lift ``(observed + lift_prior) / (expected + lift_prior)``,
+    the posterior mean of the rate ratio when ``observed`` is Poisson(``expected * lift``) and
+    ``lift`` has a Gamma(``lift_prior``, ``lift_prior``) prior (mean 1): ``lift_prior``
+    interactions' worth of belief that the item is as popular here as anywhere. A few
+    interactions barely move it from 1; many reach the raw lift. ``lift_prior=0`` ranks by raw
+    lift. Only items at least ``min_support`` members interacted with and whose smoothed lift
+    exceeds 1 qualify.
     """
     rows = stats.rows(cluster)
     items, n_members, count = stats.item[rows], stats.n_members[rows], stats.count[rows]
+    cluster_total = stats.count[rows].sum()
     keep = n_members >= min_support
     items, n_members, count = items[keep], n_members[keep], count[keep]
     if len(items) == 0:
         return []
-    cluster_share = count / stats.count[rows].sum()
+    cluster_share = count / cluster_total
     global_share = stats.item_total[items] / stats.n_interactions_total
     lift = cluster_share / global_share
-    order = np.lexsort((items, -n_members, -lift))[:top]
+    expected = global_share * cluster_total
+    smoothed = (count + lift_prior) / (expected + lift_prior)
+    over = np.flatnonzero(smoothed > 1.0)
+    order = over[np.lexsort((items[over], -n_members[over], -smoothed[over]))][:top]
     return [
         OverRepresentedItem(
             item_id=str(item_ids[items[i]]),
@@ -142,6 +192,7 @@ def over_represented_items(
             n_members=int(n_members[i]),
             cluster_share=float(cluster_share[i]),
             global_share=float(global_share[i]),
+            smoothed_lift=float(smoothed[i]),
         )
         for i in order
     ]

@@ -70,7 +70,7 @@ def report_data_from_model(
             keywords=[k.term for k in e.keywords],
             central_items=[c.title for c in e.central_items],
             overrepresented_items=[
-                f"{o.title} (×{o.lift:.1f}, {o.n_members} members)"
+                f"{o.title} (×{(o.smoothed_lift or o.lift):.1f}, {o.n_members} members)"
                 for o in e.over_represented_items
             ],
             medoid_users=[m.user_id for m in e.medoid_users],
