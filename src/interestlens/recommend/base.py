@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from interestlens.errors import NotFittedError, ParameterError
-from interestlens.recommend.ranking import check_candidates, check_k, top_k
+from interestlens.recommend.ranking import check_candidates, check_index_array, check_k, top_k
 
 #: inputs a model can use to score a user it did not see at fit time
 __all__ = [
@@ -218,21 +218,9 @@ class BaseRecommender(BaseEstimator):
             )
 
     def _check_users(self, user_indices: object) -> np.ndarray:
-        users = np.asarray(user_indices)
-        if users.ndim != 1:
-            raise ParameterError(
-                f"user_indices has shape {users.shape}",
-                expected="a 1-D array of user indices",
-                fix="wrap a single user as np.array([u])",
-            )
-        if users.size == 0:
-            return users.astype(np.int64)
-        if not np.issubdtype(users.dtype, np.integer):
-            raise ParameterError(
-                f"user_indices has dtype {users.dtype}",
-                expected="integer user indices",
-                fix="map user ids to indices with IdMap.indices",
-            )
+        users = check_index_array(
+            user_indices, name="user_indices", kind="user", example="np.array([u])"
+        )
         too_big = users[users >= self.n_users_]
         if too_big.size:
             raise ParameterError(

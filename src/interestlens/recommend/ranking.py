@@ -24,24 +24,30 @@ def check_k(k: object) -> int:
     return int(k)
 
 
+def check_index_array(values: object, *, name: str, kind: str, example: str) -> np.ndarray:
+    """``values`` as a flat int64 array of ``kind`` indices, or a ParameterError naming ``name``."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ParameterError(
+            f"{name} has shape {array.shape}",
+            expected=f"a 1-D array of {kind} indices",
+            fix=f"pass a flat array such as {example}",
+        )
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise ParameterError(
+            f"{name} has dtype {array.dtype}",
+            expected=f"integer {kind} indices",
+            fix=f"map {kind} ids to indices with IdMap.indices",
+        )
+    return array.astype(np.int64)
+
+
 def check_candidates(candidates: object, n_items: int) -> np.ndarray | None:
     if candidates is None:
         return None
-    array = np.asarray(candidates)
-    if array.ndim != 1:
-        raise ParameterError(
-            f"candidates has shape {array.shape}",
-            expected="a 1-D array of item indices",
-            fix="pass a flat array such as np.array([3, 7, 9])",
-        )
-    if array.size == 0:
-        return array.astype(np.int64)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ParameterError(
-            f"candidates has dtype {array.dtype}",
-            expected="integer item indices",
-            fix="map item ids to indices with IdMap.indices",
-        )
+    array = check_index_array(
+        candidates, name="candidates", kind="item", example="np.array([3, 7, 9])"
+    )
     bad = array[(array < 0) | (array >= n_items)]
     if bad.size:
         raise ParameterError(
