@@ -270,9 +270,9 @@ def test_nearest_centroid_double_keeps_its_centroids():
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not os.environ.get("INTERESTLENS_TEST_UMAP"),
+    not os.environ.get("RUN_UMAP_TESTS"),
     reason="UMAP's numba compilation takes minutes on 2 shared cores; "
-    "set INTERESTLENS_TEST_UMAP=1 to run it",
+    "set RUN_UMAP_TESTS=1 to run it",
 )
 def test_umap_reduction_clusters_and_restores_by_centroids(blobs, new_rows, tmp_path):
     pytest.importorskip("umap", reason="needs the optional umap-learn package")
