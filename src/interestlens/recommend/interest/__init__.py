@@ -1,0 +1,24 @@
+"""The interest-cluster recommender (:class:`InterestRecommender`) and its parts.
+
+Modules: ``model`` (the recommender), ``core`` (fitted state and component scores),
+``clusters`` (interest clusters and their item lifts), ``text`` (dense and lexical text
+vectors), ``coldstart`` (text-to-behaviour mappings for cold items), ``history`` (ratings,
+recency), ``blend`` (normalisation, blend, weight search, MMR), ``tuning`` and ``search``
+(validation carved from training data, and the search on it), ``reasons`` (``explain``),
+``settings`` (defaults and checks).
+"""
+
+from interestlens.recommend.interest.core import COMPONENTS
+from interestlens.recommend.interest.model import InterestRecommender
+from interestlens.recommend.interest.settings import DEFAULT_WEIGHTS
+from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+
+__all__ = [
+    "COLD_ITEMS",
+    "COLD_USERS",
+    "COMPONENTS",
+    "DEFAULT_WEIGHTS",
+    "REGIMES",
+    "WARM",
+    "InterestRecommender",
+]

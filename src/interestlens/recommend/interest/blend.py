@@ -1,0 +1,155 @@
+"""Per-user normalisation, the weighted blend, MMR re-ranking and the weight search.
+
+Components live on unrelated scales (EASE scores, cosines, log counts), so each is turned
+into a per-user z-score before blending, with the mean and spread of the user's scores over the
+warm items. The blend is the weighted sum of z-scores, with the regime's weights on warm items
+and the cold-item weights on cold items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from interestlens.recommend.ranking import top_k
+
+#: a weight change must gain this many standard errors (paired over validation users)
+SIGNIFICANCE_Z = 1.0
+#: values tried for each weight during coordinate ascent (the anchor stays at 1)
+WEIGHT_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-row z-scores with the mean and spread of the ``reference`` columns (the warm items).
+
+    Every column, cold items included, is put on that scale: a cold item's components are
+    predictions in the warm items' units (neighbour means, mapped factors, a popularity prior),
+    so they keep their place relative to the warm items instead of getting a spread of their
+    own.
+    """
+    if len(reference) == 0:
+        return np.zeros(scores.shape, dtype=np.float32)
+    part = scores[:, reference].astype(np.float64)
+    mean = part.mean(axis=1, keepdims=True)
+    spread = part.std(axis=1, keepdims=True)
+    spread[spread < 1e-12] = 1.0
+    return ((scores - mean) / spread).astype(np.float32)
+
+
+def blend(
+    standardised: Mapping[str, np.ndarray],
+    weights: Mapping[str, float],
+    *,
+    cold_items: np.ndarray | None = None,
+    cold_weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Weighted sum of z-scored components; ``cold_items`` columns use ``cold_weights``."""
+    shape = next(iter(standardised.values())).shape
+    out = np.zeros(shape, dtype=np.float32)
+    for name, values in standardised.items():
+        weight = float(weights.get(name, 0.0))
+        if weight:
+            out += weight * values
+    if cold_items is not None and len(cold_items) and cold_weights is not None:
+        cold = np.zeros((shape[0], len(cold_items)), dtype=np.float32)
+        for name, values in standardised.items():
+            weight = float(cold_weights.get(name, 0.0))
+            if weight:
+                cold += weight * values[:, cold_items]
+        out[:, cold_items] = cold
+    return out
+
+
+def coordinate_ascent(
+    names: Sequence[str],
+    objective: Callable[[dict[str, float]], np.ndarray],
+    start: Mapping[str, float],
+    *,
+    anchor: str,
+    grid: Sequence[float] = WEIGHT_GRID,
+    passes: int = 2,
+    z: float = SIGNIFICANCE_Z,
+) -> tuple[dict[str, float], float, list[dict[str, object]]]:
+    """Maximise the mean of ``objective`` (one value per validation user) one weight at a time
+    over ``grid``; ``anchor`` stays at 1.
+
+    A change is kept only if its paired per-user gain is significant: mean gain above ``z``
+    standard errors. Small validation parts are noisy, and chasing their noise picked weights
+    that lost on held-out data. Returns the weights, their mean score and every evaluation.
+    """
+    weights = {name: float(start.get(name, 0.0)) for name in names}
+    weights[anchor] = 1.0
+    current = objective(weights)
+    trace: list[dict[str, object]] = [{"weights": dict(weights), "score": float(current.mean())}]
+    for _ in range(passes):
+        improved = False
+        for name in names:
+            if name == anchor:
+                continue
+            for value in grid:
+                if value == weights[name]:
+                    continue
+                trial = {**weights, name: float(value)}
+                scores = objective(trial)
+                trace.append({"weights": trial, "score": float(scores.mean())})
+                if significantly_better(scores, current, z):
+                    current, weights, improved = scores, trial, True
+        if not improved:
+            break
+    return weights, float(current.mean()), trace
+
+
+def significantly_better(new: np.ndarray, old: np.ndarray, z: float) -> bool:
+    """Paired test: is the mean of ``new - old`` more than ``z`` standard errors above 0?"""
+    gain = np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64)
+    if gain.size == 0 or gain.mean() <= 0:
+        return False
+    if gain.size < 2:
+        return True
+    error = gain.std(ddof=1) / np.sqrt(gain.size)
+    return bool(gain.mean() > z * error)
+
+
+def mmr_rerank(
+    scores: np.ndarray,
+    k: int,
+    item_vectors: np.ndarray,
+    *,
+    diversity_lambda: float,
+    pool: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal marginal relevance over each row's best ``pool`` items.
+
+    Step by step, pick ``argmax lambda * rel(i) - (1 - lambda) * max_{j picked} cos(i, j)``
+    where ``rel`` is the score rescaled to [0, 1] within the pool and negative cosines count
+    as 0. Returns the items and the objective at the time each was picked (non-increasing
+    along a row); -1 / -inf pad as :func:`top_k` does. ``scores`` must already hold -inf for
+    excluded items.
+    """
+    pool_items, pool_scores = top_k(scores, max(k, pool))
+    n_rows = len(scores)
+    items = np.full((n_rows, k), -1, dtype=np.int64)
+    values = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    for row in range(n_rows):
+        valid = pool_items[row] >= 0
+        candidates = pool_items[row][valid]
+        if len(candidates) == 0:
+            continue
+        relevance = pool_scores[row][valid].astype(np.float64)
+        low, high = relevance.min(), relevance.max()
+        relevance = (relevance - low) / (high - low) if high > low else np.ones_like(relevance)
+        vectors = item_vectors[candidates]
+        # a negative cosine is no reason to prefer an item; clipping keeps the values monotone
+        similarity = np.clip(vectors @ vectors.T, 0.0, None)
+        penalty = np.zeros(len(candidates))
+        free = np.ones(len(candidates), dtype=bool)
+        for slot in range(min(k, len(candidates))):
+            objective = diversity_lambda * relevance - (1.0 - diversity_lambda) * penalty
+            objective[~free] = -np.inf
+            chosen = int(np.argmax(objective))
+            items[row, slot] = candidates[chosen]
+            values[row, slot] = objective[chosen]
+            free[chosen] = False
+            penalty = np.maximum(penalty, similarity[chosen])
+    return items, values

@@ -1,0 +1,120 @@
+"""Interest clusters of users and how much each cluster favours each item.
+
+Users are clustered with k-means (:class:`interestlens.cluster.KMeansClusterer`) on their
+*interest vectors*: the unit semantic profile (what their items are about) next to the unit
+collaborative profile (which items they share with others), each with half the weight.
+
+Affinity of cluster ``c`` for item ``i`` compares the item's share of the cluster's interaction
+weight with its share of all interaction weight, after shrinking the cluster share towards the
+global one by ``shrinkage`` interactions (a cluster of three users says little)::
+
+    share_ci = (C_ci + shrinkage * g_i) / (N_c + shrinkage)      C_ci: weight of c's users on i
+    lift_ci  = log(share_ci) - log(g_i)                          N_c = sum_i C_ci, g_i global
+
+Weights are rating-aware (the caller passes rating-weighted rows). A user's affinity for an
+item averages ``lift_ci`` over the user's soft membership: a softmax (``temperature``) of the
+cosine to each centroid, kept on the ``top`` nearest clusters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from interestlens.cluster import KMeansClusterer
+from interestlens.embed.base import l2_normalise
+
+
+@dataclass
+class ClusterAffinity:
+    """Fitted clusters: unit ``centroids`` (k, d), ``lift`` and ``share`` (k, n_items) logs."""
+
+    centroids: np.ndarray
+    labels: np.ndarray  # (n_users,), -1 for users without any signal
+    log_share: np.ndarray
+    log_global: np.ndarray
+    sizes: np.ndarray
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.centroids)
+
+    @property
+    def lift(self) -> np.ndarray:
+        return self.log_share - self.log_global[None, :]
+
+
+def interest_vectors(semantic: np.ndarray, collaborative: np.ndarray) -> np.ndarray:
+    """Unit semantic and unit collaborative profiles side by side, each with half the weight."""
+    return (np.hstack([l2_normalise(semantic), l2_normalise(collaborative)]) / np.sqrt(2.0)).astype(
+        np.float32
+    )
+
+
+def fit_cluster_affinity(
+    vectors: np.ndarray,
+    weights: sp.csr_matrix,
+    n_clusters: int,
+    *,
+    shrinkage: float,
+    random_state: int,
+) -> ClusterAffinity:
+    """k-means on the users with a non-zero vector, then per-cluster item shares."""
+    has_signal = np.linalg.norm(vectors, axis=1) > 0
+    rows = np.flatnonzero(has_signal)
+    # more clusters than distinct users cannot be filled (k-means would warn and leave some empty)
+    distinct = len(np.unique(vectors[rows].round(6), axis=0)) if len(rows) else 0
+    k = max(1, min(n_clusters, distinct))
+    labels = np.full(len(vectors), -1, dtype=np.int64)
+    if len(rows) == 0:
+        centroids = np.zeros((1, vectors.shape[1]), dtype=np.float32)
+    elif k == 1:
+        labels[rows] = 0
+        centroids = l2_normalise(vectors[rows].mean(axis=0, keepdims=True))
+    else:
+        model = KMeansClusterer(k, backend="sklearn", random_state=random_state)
+        model.fit(vectors[rows])
+        labels[rows] = model.labels_
+        centroids = l2_normalise(model.centroids_)
+    k = len(centroids)
+    members = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(vectors))
+    )
+    counts = np.asarray((members @ weights).todense(), dtype=np.float64)
+    total = counts.sum()
+    # a tenth of one interaction: the floor that keeps logs of unseen items finite
+    floor = 0.1 / max(total, 1.0)
+    global_share = counts.sum(axis=0) / max(total, 1e-12)
+    cluster_total = counts.sum(axis=1, keepdims=True)
+    share = (counts + shrinkage * global_share[None, :]) / (cluster_total + shrinkage + 1e-12)
+    return ClusterAffinity(
+        centroids=centroids.astype(np.float32),
+        labels=labels,
+        log_share=np.log(share + floor).astype(np.float32),
+        log_global=np.log(global_share + floor).astype(np.float32),
+        sizes=np.bincount(labels[rows], minlength=k),
+    )
+
+
+def soft_membership(
+    vectors: np.ndarray, centroids: np.ndarray, *, top: int, temperature: float
+) -> np.ndarray:
+    """``(n, k)`` membership: softmax of cosine / temperature over the ``top`` nearest clusters.
+
+    Users without a vector (all-zero row) get an all-zero membership.
+    """
+    n, k = len(vectors), len(centroids)
+    membership = np.zeros((n, k), dtype=np.float32)
+    if n == 0:
+        return membership
+    cosine = l2_normalise(vectors) @ centroids.T
+    top = max(1, min(top, k))
+    nearest = np.argsort(-cosine, axis=1, kind="stable")[:, :top]
+    chosen = np.take_along_axis(cosine, nearest, axis=1)
+    weights = np.exp((chosen - chosen[:, :1]) / temperature)
+    weights /= weights.sum(axis=1, keepdims=True)
+    np.put_along_axis(membership, nearest, weights.astype(np.float32), axis=1)
+    membership[np.linalg.norm(vectors, axis=1) == 0] = 0.0
+    return membership

@@ -1,0 +1,262 @@
+"""The fitted state behind :class:`InterestRecommender` and the raw score of each component.
+
+Components, each a dense ``(n_users, n_items)`` score before per-user normalisation:
+
+``collaborative``
+    EASE on the binary interactions, queried with the user's weighted history. Cold items get
+    the text neighbours' mean score (:mod:`.coldstart`).
+``factors``
+    Truncated SVD of the interactions (PureSVD): ``(q V) V^T``; cold items use factors
+    predicted from their text.
+``affinity``
+    The user's soft cluster membership times the clusters' lifts (:mod:`.clusters`); cold
+    items use their text neighbours' lifts.
+``semantic``, ``lexical``
+    Cosine between the user's profile (weighted mean of their items' vectors, blended with
+    their own text) and each item, in the dense and the TF-IDF space.
+``popularity``
+    ``log(1 + users)``; cold items use the popularity prior predicted from text.
+``trend``
+    Popularity around the user's own time: ``log(1 + kernel-weighted interactions)`` over
+    time bins holding equal shares of the training interactions, with a Gaussian kernel of
+    ``trend_window`` (a share of the interactions) centred on the user's latest interaction
+    (new users: the latest training time). Needs interaction times; zero without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+from sklearn.utils.extmath import randomized_svd
+
+from interestlens.embed.base import l2_normalise
+from interestlens.recommend.ease import EASE
+from interestlens.recommend.interest.clusters import (
+    ClusterAffinity,
+    fit_cluster_affinity,
+    interest_vectors,
+    soft_membership,
+)
+from interestlens.recommend.interest.coldstart import ColdItemMapping, fit_cold_item_mapping
+from interestlens.recommend.interest.text import TextSpace
+
+COMPONENTS: tuple[str, ...] = (
+    "collaborative",
+    "factors",
+    "affinity",
+    "semantic",
+    "lexical",
+    "popularity",
+    "trend",
+)
+#: time bins of the trend component, each holding the same share of training interactions
+TREND_BINS = 50
+TEXT_COMPONENTS = frozenset({"semantic", "lexical"})
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    ease_l2: float
+    n_factors: int
+    cluster_shrinkage: float
+    top_clusters: int
+    membership_temperature: float
+    text_weight: float
+    text_neighbours: int
+    trend_window: float
+    random_state: int
+
+
+@dataclass
+class Query:
+    """Users to score: weighted history rows and, optionally, their own text vectors."""
+
+    history: sp.csr_matrix
+    text_dense: np.ndarray | None = None
+    text_lexical: sp.csr_matrix | None = None
+    #: each user's "now" for the trend component (None: the latest training time)
+    reference_time: np.ndarray | None = None
+
+    @property
+    def has_text(self) -> np.ndarray:
+        if self.text_dense is None:
+            return np.zeros(self.history.shape[0], dtype=bool)
+        lexical = (
+            self.text_lexical.getnnz(axis=1) > 0
+            if self.text_lexical is not None
+            else np.zeros(len(self.text_dense), dtype=bool)
+        )
+        return (np.linalg.norm(self.text_dense, axis=1) > 0) | lexical
+
+
+class InterestCore:
+    """Everything learned from one interaction matrix (and the shared item text space)."""
+
+    def __init__(self, settings: CoreSettings, text: TextSpace | None):
+        self.settings = settings
+        self.text = text
+
+    def fit(
+        self,
+        weights: sp.csr_matrix,
+        n_clusters: Sequence[int],
+        *,
+        train_users: Query | None = None,
+        times: sp.csr_matrix | None = None,
+    ) -> InterestCore:
+        """``weights``: rating-weighted interactions (positive entries = interactions);
+        ``times``: their times (same entries), for the trend component.
+
+        ``train_users`` (defaults to ``weights`` without text) builds the users' interest
+        vectors for clustering.
+        """
+        settings = self.settings
+        binary = sp.csr_matrix(weights > 0, dtype=np.float32)
+        n_items = binary.shape[1]
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        self.warm = counts > 0
+        self.cold_items = np.flatnonzero(~self.warm)
+        self.popularity = np.log1p(counts).astype(np.float32)
+        self.ease = EASE(l2=settings.ease_l2).fit(binary) if self.warm.any() else None
+        n_factors = min(settings.n_factors, min(binary.shape) - 1)
+        if n_factors >= 1 and binary.nnz:
+            _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)
+            self.factors = vt.T.astype(np.float32)
+        else:
+            self.factors = np.zeros((n_items, 1), dtype=np.float32)
+        self.cold_mapping: ColdItemMapping | None = None
+        if self.text is not None and len(self.cold_items) and self.warm.sum() >= 1:
+            self.cold_mapping = fit_cold_item_mapping(
+                self.text.joint_,
+                self.text.richness_,
+                self.warm,
+                self.factors,
+                self.popularity,
+                n_neighbours=settings.text_neighbours,
+            )
+            self.factors[self.cold_items] = self.cold_mapping.factors
+            self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+        self._fit_trend(binary, times)
+        query = train_users if train_users is not None else Query(weights)
+        vectors = self.interest_vectors(query)
+        self.clusters: dict[int, ClusterAffinity] = {}
+        self.lifts: dict[int, np.ndarray] = {}
+        for k in dict.fromkeys(n_clusters):
+            fitted = fit_cluster_affinity(
+                vectors,
+                weights,
+                int(k),
+                shrinkage=settings.cluster_shrinkage,
+                random_state=settings.random_state,
+            )
+            lift = fitted.lift
+            if self.cold_mapping is not None:
+                lift[:, self.cold_items] = lift @ self.cold_mapping.neighbours
+            self.clusters[int(k)] = fitted
+            self.lifts[int(k)] = lift
+        return self
+
+    def _fit_trend(self, binary: sp.csr_matrix, times: sp.csr_matrix | None) -> None:
+        self.trend_edges: np.ndarray | None = None
+        if times is None or times.nnz == 0:
+            return
+        values = sp.csr_matrix(times).data
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, TREND_BINS + 1)[1:-1]))
+        coo = sp.csr_matrix(times).tocoo()
+        bins = np.searchsorted(edges, coo.data, side="right")
+        self.trend_edges = edges
+        self.latest_time = float(values.max())
+        self.item_bins = sp.csr_matrix(
+            (np.ones(len(bins), dtype=np.float32), (coo.col, bins)),
+            shape=(binary.shape[1], len(edges) + 1),
+        ).toarray()
+
+    def trend(self, reference_time: np.ndarray | None, n_users: int) -> np.ndarray:
+        n_items = len(self.warm)
+        if self.trend_edges is None:
+            return np.zeros((n_users, n_items), dtype=np.float32)
+        now = np.full(n_users, self.latest_time) if reference_time is None else reference_time
+        now = np.where(np.isfinite(now), now, self.latest_time)
+        position = np.searchsorted(self.trend_edges, now, side="right")
+        width = max(self.settings.trend_window * TREND_BINS, 0.5)
+        offsets = np.arange(len(self.trend_edges) + 1)[None, :] - position[:, None]
+        kernel = np.exp(-0.5 * (offsets / width) ** 2).astype(np.float32)
+        return np.log1p(kernel @ self.item_bins.T)
+
+    # --- user profiles ---------------------------------------------------------------------
+
+    def semantic_profile(self, query: Query) -> np.ndarray:
+        """Unit dense profile: the history mean, blended with the user's text where present."""
+        if self.text is None:
+            return np.zeros((query.history.shape[0], 1), dtype=np.float32)
+        history = l2_normalise(np.asarray(query.history @ self.text.dense_))
+        return self._with_text(history, query.text_dense, query)
+
+    def lexical_profile(self, query: Query) -> sp.csr_matrix:
+        assert self.text is not None
+        history = sp.csr_matrix(normalize(query.history @ self.text.lexical_), dtype=np.float32)
+        if query.text_lexical is None:
+            return history
+        text = sp.csr_matrix(normalize(query.text_lexical), dtype=np.float32)
+        share = self._text_share(query)
+        blended = sp.diags(1.0 - share) @ history + sp.diags(share) @ text
+        return sp.csr_matrix(normalize(blended), dtype=np.float32)
+
+    def _text_share(self, query: Query) -> np.ndarray:
+        has_history = query.history.getnnz(axis=1) > 0
+        has_text = query.has_text
+        share = np.where(has_text, np.where(has_history, self.settings.text_weight, 1.0), 0.0)
+        return share.astype(np.float32)
+
+    def _with_text(self, history: np.ndarray, text: np.ndarray | None, query: Query) -> np.ndarray:
+        if text is None:
+            return history
+        share = self._text_share(query)[:, None]
+        return l2_normalise((1.0 - share) * history + share * text)
+
+    def interest_vectors(self, query: Query) -> np.ndarray:
+        collaborative = np.asarray(query.history @ self.factors)
+        return interest_vectors(self.semantic_profile(query), collaborative)
+
+    def membership(self, query: Query, k: int) -> np.ndarray:
+        settings = self.settings
+        return soft_membership(
+            self.interest_vectors(query),
+            self.clusters[k].centroids,
+            top=settings.top_clusters,
+            temperature=settings.membership_temperature,
+        )
+
+    # --- component scores ------------------------------------------------------------------
+
+    def components(
+        self, query: Query, k: int, names: Sequence[str] = COMPONENTS
+    ) -> dict[str, np.ndarray]:
+        n_users, n_items = query.history.shape[0], len(self.warm)
+        out: dict[str, np.ndarray] = {}
+        history = query.history
+        if "collaborative" in names:
+            if self.ease is None:
+                collaborative = np.zeros((n_users, n_items), dtype=np.float32)
+            else:
+                collaborative = self.ease.score_new(history)
+            if self.cold_mapping is not None:
+                collaborative[:, self.cold_items] = collaborative @ self.cold_mapping.neighbours
+            out["collaborative"] = collaborative
+        if "factors" in names:
+            out["factors"] = np.asarray(history @ self.factors) @ self.factors.T
+        if "affinity" in names:
+            out["affinity"] = self.membership(query, k) @ self.lifts[k]
+        if self.text is not None and "semantic" in names:
+            out["semantic"] = self.semantic_profile(query) @ self.text.dense_.T
+        if self.text is not None and "lexical" in names:
+            out["lexical"] = (self.lexical_profile(query) @ self.text.lexical_.T).toarray()
+        if "popularity" in names:
+            out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
+        if "trend" in names and self.trend_edges is not None:
+            out["trend"] = self.trend(query.reference_time, n_users)
+        return {name: np.asarray(value, dtype=np.float32) for name, value in out.items()}

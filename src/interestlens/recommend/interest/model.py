@@ -1,0 +1,435 @@
+"""The interest-cluster recommender: interest clusters, text and collaborative signals, blended.
+
+See :class:`InterestRecommender`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.errors import ParameterError
+from interestlens.recommend.base import (
+    HISTORY,
+    TEXT,
+    BaseRecommender,
+    check_candidates,
+    check_k,
+    top_k,
+)
+from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
+from interestlens.recommend.interest.clusters import ClusterAffinity
+from interestlens.recommend.interest.core import (
+    COMPONENTS,
+    TEXT_COMPONENTS,
+    CoreSettings,
+    InterestCore,
+    Query,
+)
+from interestlens.recommend.interest.history import (
+    aligned_times,
+    latest,
+    rating_weights,
+    recency,
+)
+from interestlens.recommend.interest.reasons import (
+    checked_labels,
+    checked_names,
+    item_names,
+    most_similar_rated,
+    reason,
+)
+from interestlens.recommend.interest.search import CarveSettings, SearchSpace, tune_regime
+from interestlens.recommend.interest.settings import (
+    ANCHORS,
+    SMALL_DATA,
+    check_settings,
+    cluster_candidates,
+    half_life_candidates,
+    regimes_to_tune,
+    start_weights,
+)
+from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+
+
+class InterestRecommender(BaseRecommender):
+    """Blends per-user-normalised signals about who the user is like and what they read.
+
+    Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
+    ``ease_l2``), ``factors`` (PureSVD, ``n_factors``), ``affinity`` (the item's lift in the
+    user's interest clusters: shrunk by ``cluster_shrinkage``, rating-aware, averaged over a
+    soft membership of the ``top_clusters`` nearest clusters), ``semantic`` (dense text
+    vectors from ``encoder``, default the weight-free :class:`HashingEncoder`), ``lexical``
+    (TF-IDF), ``popularity`` and ``trend`` (popularity around the user's time, within
+    ``trend_window``; needs times). Each becomes a per-user z-score over the warm items; the
+    score is their weighted sum, with one set of weights per regime: ``warm`` (known users),
+    ``cold_users`` (users scored by :meth:`score_new`) and ``cold_items`` (items without
+    interactions, whose components come from text: neighbours, a ridge mapping to
+    collaborative factors and a popularity prior, see :mod:`.coldstart`).
+
+    Tuning (``tune``: True for every regime, False for none, or a list of regimes) carves
+    validation parts out of the matrix given to ``fit`` (never a test split, see
+    :mod:`.tuning`) and searches the weights by coordinate ascent on NDCG@10, starting from
+    the regime's anchor alone (``collaborative``, or ``popularity`` for cold items); another
+    component only gets weight for a significant paired gain over the validation users
+    (:func:`.blend.coordinate_ascent`). ``warm`` also picks ``half_life`` (recency; needs
+    times) and the first tuned regime picks ``n_clusters`` among the candidates. Small data
+    (and the cold-item regime) average ``validation_repeats`` carves (default: 3 there, else
+    1). Untuned regimes use ``weights`` or :data:`DEFAULT_WEIGHTS`. The chosen values are in
+    ``weights_``, ``n_clusters_``, ``half_life_`` and the search in ``tuning_``. Users' own
+    texts never enter validation (reviews of held-out items would leak); they join the
+    profiles with ``text_weight``.
+
+    Times: give each training interaction's time (``timestamps`` in :meth:`fit`, or
+    ``interaction_times`` here for callers such as ``evaluate_models`` that pass only the
+    matrix); a history entry then weighs ``0.5 ** (position / half_life)``, position 0 being
+    the user's latest interaction, and ``trend`` becomes available. Ratings: an entry weighs
+    ``(value / max value) ** rating_power`` (1 for binary data; non-positive values drop out).
+
+    New users (:meth:`score_new`): history and/or text. A text-only user gets a pseudo-history
+    of the ``pseudo_history`` items closest to the text, so every component applies.
+    ``mmr_lambda < 1`` re-ranks :meth:`recommend` lists by maximal marginal relevance over
+    the best ``mmr_pool`` items. :meth:`explain` gives a short reason per recommendation.
+    """
+
+    new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY, TEXT})
+    handles_cold_items: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        encoder: Encoder | None = None,
+        *,
+        weights: Mapping[str, Mapping[str, float]] | None = None,
+        tune: bool | Sequence[str] = True,
+        n_clusters: int | Sequence[int] = (8, 16, 32),
+        cluster_shrinkage: float = 50.0,
+        top_clusters: int = 3,
+        membership_temperature: float = 0.05,
+        ease_l2: float = 250.0,
+        n_factors: int = 64,
+        half_life: float | Sequence[float | None] | None = (None, 5.0, 10.0, 20.0),
+        rating_power: float = 1.0,
+        text_weight: float = 0.3,
+        text_neighbours: int = 20,
+        trend_window: float = 0.05,
+        pseudo_history: int = 20,
+        mmr_lambda: float = 1.0,
+        mmr_pool: int = 100,
+        validation_fraction: float = 0.2,
+        cold_user_history: int = 3,
+        cold_item_fraction: float = 0.2,
+        max_validation_users: int = 2000,
+        validation_repeats: int | None = None,
+        interaction_times: sp.csr_matrix | None = None,
+        random_state: int = 0,
+        show_progress: bool = False,
+    ):
+        self.encoder = encoder
+        self.weights = weights
+        self.tune = tune
+        self.n_clusters = n_clusters
+        self.cluster_shrinkage = cluster_shrinkage
+        self.top_clusters = top_clusters
+        self.membership_temperature = membership_temperature
+        self.ease_l2 = ease_l2
+        self.n_factors = n_factors
+        self.half_life = half_life
+        self.rating_power = rating_power
+        self.text_weight = text_weight
+        self.text_neighbours = text_neighbours
+        self.trend_window = trend_window
+        self.pseudo_history = pseudo_history
+        self.mmr_lambda = mmr_lambda
+        self.mmr_pool = mmr_pool
+        self.validation_fraction = validation_fraction
+        self.cold_user_history = cold_user_history
+        self.cold_item_fraction = cold_item_fraction
+        self.max_validation_users = max_validation_users
+        self.validation_repeats = validation_repeats
+        self.interaction_times = interaction_times
+        self.random_state = random_state
+        self.show_progress = show_progress
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        *,
+        item_texts: Sequence[str] | None = None,
+        user_texts: Sequence[str] | None = None,
+        timestamps: sp.csr_matrix | None = None,
+    ) -> Self:
+        """Fit on ``interactions`` (binary, counts or ratings); ``timestamps``: the time of each
+        interaction (same shape, same stored entries; overrides ``interaction_times``)."""
+        self._fit_timestamps = timestamps if timestamps is not None else self.interaction_times
+        try:
+            return super().fit(interactions, item_texts=item_texts, user_texts=user_texts)
+        finally:
+            del self._fit_timestamps
+
+    def _fit(self, interactions, item_texts, user_texts) -> None:
+        settings = check_settings(self)
+        times = aligned_times(interactions, self._fit_timestamps)
+        self.max_value_ = float(interactions.data.max()) if interactions.nnz else 1.0
+        weights = rating_weights(interactions, self.max_value_, self.rating_power)
+        self.text_ = None
+        if item_texts is not None and any(text.strip() for text in item_texts):
+            self.text_ = TextSpace(self._encoder(), random_state=self.random_state).fit(item_texts)
+        self.item_names_ = item_names(item_texts, interactions.shape[1])
+        self.user_text_ = None
+        if user_texts is not None and self.text_ is not None:
+            self.user_text_ = self.text_.encode_users(user_texts)
+
+        regimes = regimes_to_tune(self)
+        self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
+        self.n_clusters_ = cluster_candidates(self)[0]
+        self.half_life_ = half_life_candidates(self)[0] if times is not None else None
+        self.tuning_: dict[str, Any] = {}
+        progress = tqdm(regimes, desc="tuning", disable=not self.show_progress)
+        for regime in progress:
+            self.tuning_[regime] = self._tune(regime, weights, times, settings)
+            if "skipped" not in self.tuning_[regime]:
+                self.weights_[regime] = dict(self.tuning_[regime]["weights"])
+
+        self.times_ = times
+        self.weighted_ = weights
+        train_users = Query(weights, *(self.user_text_ or (None, None)))
+        self.core_ = InterestCore(settings, self.text_).fit(
+            weights, [self.n_clusters_], train_users=train_users, times=times
+        )
+        self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
+        self.cluster_labels_ = self.clusters_.labels
+
+    def _encoder(self) -> Encoder:
+        if self.encoder is not None:
+            return self.encoder
+        from interestlens.embed.hashing import HashingEncoder
+
+        return HashingEncoder(seed=self.random_state)
+
+    # --- tuning ----------------------------------------------------------------------------
+
+    def _tune(
+        self,
+        regime: str,
+        weights: sp.csr_matrix,
+        times: sp.csr_matrix | None,
+        settings: CoreSettings,
+    ) -> dict[str, Any]:
+        first_tuned = not any("score" in record for record in self.tuning_.values())
+        space = SearchSpace(
+            names=self._component_names(times),
+            anchor=ANCHORS[regime],
+            cluster_options=cluster_candidates(self) if first_tuned else [self.n_clusters_],
+            half_lives=(
+                half_life_candidates(self) if regime == WARM and times is not None else [None]
+            ),
+            cold_weights=self.weights_[COLD_ITEMS],
+        )
+        small = weights.nnz < SMALL_DATA
+        # small data gives noisy validation parts, and which items are held out sways the
+        # cold-item part at any size: several carves are averaged there
+        repeats = self.validation_repeats or (3 if small or regime == COLD_ITEMS else 1)
+        carving = CarveSettings(
+            fraction=self.cold_item_fraction if regime == COLD_ITEMS else self.validation_fraction,
+            history_per_user=self.cold_user_history,
+            max_users=self.max_validation_users,
+            repeats=int(repeats),
+            seed=int(self.random_state),
+        )
+        record = tune_regime(
+            regime, weights, times, settings=settings, text=self.text_, space=space, carving=carving
+        )
+        if "skipped" not in record:
+            if first_tuned:
+                self.n_clusters_ = record["n_clusters"]
+            if regime == WARM:
+                self.half_life_ = record["half_life"]
+        return record
+
+    def _component_names(self, times: sp.csr_matrix | None) -> list[str]:
+        names = list(COMPONENTS)
+        if self.text_ is None:
+            names = [n for n in names if n not in TEXT_COMPONENTS]
+        if times is None:
+            names.remove("trend")
+        return names
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def _blend(self, query: Query, regime: str) -> np.ndarray:
+        core = self.core_
+        if query.history.shape[0] == 0:
+            return np.zeros((0, self.n_items_), dtype=np.float32)
+        raw = core.components(query, self.n_clusters_, self._component_names(self.times_))
+        warm = np.flatnonzero(core.warm)
+        standardised = {name: standardise(values, warm) for name, values in raw.items()}
+        return blend(
+            standardised,
+            self.weights_[regime],
+            cold_items=core.cold_items,
+            cold_weights=self.weights_[COLD_ITEMS],
+        )
+
+    def _warm_query(self, users: np.ndarray) -> Query:
+        history = self.weighted_[users]
+        times = self.times_[users] if self.times_ is not None else None
+        history = recency(history, times, self.half_life_)
+        if self.user_text_ is None:
+            return Query(history, reference_time=latest(times))
+        dense, lexical = self.user_text_
+        return Query(history, dense[users], lexical[users], latest(times))
+
+    def _new_query(self, history: sp.csr_matrix | None, texts: list[str] | None, n: int) -> Query:
+        if history is None:
+            history = sp.csr_matrix((n, self.n_items_), dtype=np.float32)
+        weights = rating_weights(history, self.max_value_, self.rating_power)
+        if texts is None or self.text_ is None:
+            return Query(weights)
+        dense, lexical = self.text_.encode_users(texts)
+        query = Query(weights, dense, lexical)
+        text_only = (weights.getnnz(axis=1) == 0) & query.has_text
+        if text_only.any():
+            query.history = self._pseudo_history(weights, query, text_only)
+        return query
+
+    def _pseudo_history(self, weights: sp.csr_matrix, query: Query, rows: np.ndarray):
+        """Text-only users: the items closest to their text stand in for a history."""
+        assert self.text_ is not None and query.text_dense is not None
+        assert query.text_lexical is not None
+        index = np.flatnonzero(rows)
+        joint = self.text_.joint_users(query.text_dense[index], query.text_lexical[index])
+        similarity = joint @ self.text_.joint_.T
+        similarity[:, ~self.core_.warm] = -np.inf
+        items, values = top_k(similarity, self.pseudo_history)
+        keep = (items >= 0) & (values > 0)
+        top = np.where(keep, values, 0.0).max(axis=1, keepdims=True)
+        scaled = np.where(keep, values / np.where(top > 0, top, 1.0), 0.0)
+        pseudo = sp.csr_matrix(
+            (scaled[keep], (index[np.nonzero(keep)[0]], items[keep])),
+            shape=weights.shape,
+            dtype=np.float32,
+        )
+        return sp.csr_matrix(weights + pseudo, dtype=np.float32)
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return self._blend(self._warm_query(users), WARM)
+
+    def _score_new(self, history, texts, n_new: int) -> np.ndarray:
+        return self._blend(self._new_query(history, texts, n_new), COLD_USERS)
+
+    # --- recommending with diversification -------------------------------------------------
+
+    def recommend(
+        self,
+        user_indices: np.ndarray,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`BaseRecommender.recommend`; with ``mmr_lambda < 1`` the lists are
+        re-ranked by maximal marginal relevance and the scores are the MMR objective values."""
+        if self.mmr_lambda >= 1.0:
+            return super().recommend(
+                user_indices, k, exclude_seen=exclude_seen, candidates=candidates
+            )
+        self._check_fitted()
+        k = check_k(k)
+        users = self._check_users(user_indices)
+        candidates = check_candidates(candidates, self.n_items_)
+        exclude = self.interactions_[users] if exclude_seen else None
+        return self._diversified(self.score(users), k, exclude, candidates)
+
+    def recommend_new(
+        self,
+        history: sp.csr_matrix | None = None,
+        texts: Sequence[str] | None = None,
+        *,
+        k: int,
+        exclude_seen: bool = True,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.mmr_lambda >= 1.0:
+            return super().recommend_new(
+                history, texts, k=k, exclude_seen=exclude_seen, candidates=candidates
+            )
+        self._check_fitted()
+        k = check_k(k)
+        candidates = check_candidates(candidates, self.n_items_)
+        scores = self.score_new(history, texts)
+        exclude = sp.csr_matrix(history) if exclude_seen and history is not None else None
+        return self._diversified(scores, k, exclude, candidates)
+
+    def _diversified(self, scores, k, exclude, candidates) -> tuple[np.ndarray, np.ndarray]:
+        # top_k with k = n_items applies exclusions and candidates, then MMR takes the pool
+        masked_items, masked_scores = top_k(
+            scores,
+            min(self.n_items_, max(k, self.mmr_pool)),
+            exclude=exclude,
+            candidates=candidates,
+        )
+        full = np.full(scores.shape, -np.inf, dtype=np.float32)
+        rows = np.repeat(np.arange(len(scores)), masked_items.shape[1])
+        valid = masked_items.ravel() >= 0
+        full[rows[valid], masked_items.ravel()[valid]] = masked_scores.ravel()[valid]
+        return mmr_rerank(
+            full,
+            k,
+            self._item_vectors(),
+            diversity_lambda=float(self.mmr_lambda),
+            pool=self.mmr_pool,
+        )
+
+    def _item_vectors(self) -> np.ndarray:
+        if self.text_ is not None:
+            return self.text_.joint_
+        return l2_normalise(self.core_.factors)
+
+    # --- explanations ----------------------------------------------------------------------
+
+    def explain(
+        self,
+        user: int,
+        item: int,
+        *,
+        cluster_labels: Sequence[str] | None = None,
+        item_names: Sequence[str] | None = None,
+    ) -> str:
+        """A short reason, e.g. ``"popular among sci-fi fans; similar to Alien you rated"``.
+
+        ``cluster_labels``: one name per fitted cluster (``clusters_.n_clusters``), default
+        ``"cluster N"``; ``item_names``: one per item, default the start of each item text.
+        """
+        self._check_fitted()
+        user = int(self._check_users(np.array([user]))[0])
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+            raise ParameterError(
+                f"item={item!r} is not an integer", expected="an item index", fix="pass an int"
+            )
+        if not 0 <= int(item) < self.n_items_:
+            raise ParameterError(
+                f"item index {item} should be in [0, n_items={self.n_items_})",
+                expected="an item index the model was fitted on",
+                fix="map the item id with the item IdMap",
+            )
+        item = int(item)
+        labels = checked_labels(cluster_labels, self.clusters_.n_clusters)
+        names = checked_names(item_names, self.item_names_)
+        query = self._warm_query(np.array([user]))
+        similar = most_similar_rated(self.core_, self.text_, self.weighted_[user].indices, item)
+        return reason(
+            self.core_.membership(query, self.n_clusters_)[0],
+            self.core_.lifts[self.n_clusters_][:, item],
+            warm_item=bool(self.core_.warm[item]),
+            labels=labels,
+            similar=None if similar is None else names[similar],
+            has_text=bool(self.user_text_ is not None and query.has_text[0]),
+        )

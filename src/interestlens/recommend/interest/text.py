@@ -1,0 +1,116 @@
+"""Item and user texts as dense (encoder) and lexical (TF-IDF) unit vectors.
+
+Dense vectors carry meaning (synonyms, paraphrases); TF-IDF carries the rare exact words (names,
+franchises, years) that dense encoders blur. The *joint* space stacks the dense vector and a
+latent-semantic (truncated SVD) projection of the TF-IDF vector, each at unit length, so one
+cosine uses both; it feeds the text-to-behaviour mappings of cold items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.errors import ParameterError
+
+#: user texts are split into parts on this separator (one review per line in load_amazon); each
+#: part is encoded on its own and the parts are averaged, so long histories are not truncated
+PART_SEPARATOR = "\n"
+
+
+class TextSpace:
+    """Dense, lexical and joint unit vectors of the item texts; the same for user texts.
+
+    ``lsa_components`` bounds the truncated SVD of the TF-IDF matrix used in the joint space.
+    Empty texts give all-zero rows in every space.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        lsa_components: int = 128,
+        random_state: int = 0,
+    ):
+        self.encoder = encoder
+        self.lsa_components = lsa_components
+        self.random_state = random_state
+
+    def fit(self, item_texts: Sequence[str]) -> TextSpace:
+        texts = list(item_texts)
+        self.vectorizer_ = TfidfVectorizer(
+            sublinear_tf=True, stop_words="english", dtype=np.float32
+        )
+        try:
+            lexical = self.vectorizer_.fit_transform(texts)
+        except ValueError as exc:  # sklearn's "empty vocabulary"
+            raise ParameterError(
+                f"no vocabulary could be learned from the {len(texts)} item texts ({exc})",
+                expected="item texts containing words",
+                fix="check the item text column, or fit without item_texts",
+            ) from exc
+        self.lexical_ = sp.csr_matrix(lexical, dtype=np.float32)
+        self.dense_ = self._encode(texts)
+        n_components = min(self.lsa_components, self.lexical_.shape[1] - 1, len(texts) - 1)
+        if n_components >= 1:
+            self.lsa_ = TruncatedSVD(n_components, random_state=self.random_state)
+            latent = self.lsa_.fit_transform(self.lexical_)
+        else:
+            self.lsa_ = None
+            latent = np.zeros((len(texts), 1), dtype=np.float32)
+        self.joint_ = joint(self.dense_, l2_normalise(latent))
+        words = np.asarray((self.lexical_ > 0).sum(axis=1)).ravel()
+        # how much a catalogue entry says about itself: richer entries tend to be the popular ones
+        self.richness_ = np.log1p(words).astype(np.float32)[:, None]
+        return self
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.encoder.dimension), dtype=np.float32)
+        filled = [i for i, text in enumerate(texts) if text.strip()]
+        if filled:
+            vectors[filled] = self.encoder.encode([texts[i] for i in filled])
+        return l2_normalise(vectors)
+
+    def encode_users(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Dense (mean of the encoded parts) and lexical unit vectors of user texts."""
+        texts = list(texts)
+        parts = [[p for p in t.split(PART_SEPARATOR) if p.strip()] for t in texts]
+        unique = list(dict.fromkeys(p for user_parts in parts for p in user_parts))
+        dense = np.zeros((len(texts), self.dense_.shape[1]), dtype=np.float32)
+        if unique:
+            position = {text: i for i, text in enumerate(unique)}
+            encoded = self._encode(unique)
+            rows = np.repeat(np.arange(len(texts)), [len(p) for p in parts])
+            cols = np.array([position[p] for user_parts in parts for p in user_parts], dtype=int)
+            mean = sp.csr_matrix(
+                (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                shape=(len(texts), len(unique)),
+            )
+            dense = l2_normalise(mean @ encoded)
+        lexical = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float32)
+        return dense, lexical
+
+    def joint_users(self, dense: np.ndarray, lexical: sp.csr_matrix) -> np.ndarray:
+        """User vectors in the joint item space (for text-to-item similarity)."""
+        if self.lsa_ is None:
+            latent = np.zeros((dense.shape[0], 1), dtype=np.float32)
+        else:
+            latent = self.lsa_.transform(lexical)
+        return joint(dense, l2_normalise(latent))
+
+
+def joint(dense: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """Dense and latent-lexical unit vectors side by side, scaled so the pair has unit length."""
+    return (np.hstack([dense, latent]) / np.sqrt(2.0)).astype(np.float32)
+
+
+def unit_rows(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix | np.ndarray:
+    if sp.issparse(matrix):
+        return sp.csr_matrix(normalize(matrix), dtype=np.float32)
+    return l2_normalise(np.asarray(matrix))

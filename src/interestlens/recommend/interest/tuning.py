@@ -1,0 +1,203 @@
+"""Validation parts carved out of the *training* matrix, one per regime the blend serves.
+
+* ``warm``: each user's latest ``validation_fraction`` of interactions (by time when times are
+  known, else a seeded random share), through :func:`interestlens.evaluate.validation_split`;
+* ``cold_users``: a seeded share of users leaves the matrix; their first
+  ``history_per_user`` interactions are their query, the rest the targets
+  (:func:`interestlens.evaluate.cold_user_holdout`);
+* ``cold_items``: a seeded share of items loses every interaction; the users who had them must
+  find them among the held-out items (:func:`interestlens.evaluate.cold_item_holdout`).
+
+Everything here sees only the matrix given to ``fit``: never a test split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
+
+WARM = "warm"
+COLD_USERS = "cold_users"
+COLD_ITEMS = "cold_items"
+REGIMES: tuple[str, ...] = (WARM, COLD_USERS, COLD_ITEMS)
+_WEIGHT = "weight"
+
+
+@dataclass
+class Carve:
+    """A validation part: ``train`` (same shape as the full matrix) and the query users.
+
+    ``users`` index rows of ``train`` (warm, cold items) or are positions of new users
+    (cold users, whose query is ``history``); ``relevant`` holds their targets.
+    """
+
+    regime: str
+    train: sp.csr_matrix
+    times: sp.csr_matrix | None
+    users: np.ndarray
+    history: sp.csr_matrix
+    relevant: sp.csr_matrix
+    candidates: np.ndarray | None = None
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "train_interactions": int(self.train.nnz),
+            "query_users": len(self.users),
+            "targets": int(self.relevant.nnz),
+            "candidates": -1 if self.candidates is None else len(self.candidates),
+        }
+
+
+def _frame(weights: sp.csr_matrix, times: sp.csr_matrix | None) -> pd.DataFrame:
+    coo = weights.tocoo()
+    frame = pd.DataFrame({USER_ID: coo.row, ITEM_ID: coo.col, _WEIGHT: coo.data})
+    if times is not None:
+        frame[TIMESTAMP] = np.asarray(times[coo.row, coo.col]).ravel()
+    return frame
+
+
+def _matrix(frame: pd.DataFrame, shape: tuple[int, int], column: str) -> sp.csr_matrix:
+    values = frame[column].to_numpy(dtype=np.float64) if column else np.ones(len(frame))
+    matrix = sp.csr_matrix(
+        (values, (frame[USER_ID].to_numpy(), frame[ITEM_ID].to_numpy())), shape=shape
+    )
+    matrix.sort_indices()
+    return sp.csr_matrix(matrix, dtype=np.float64 if column == TIMESTAMP else np.float32)
+
+
+def _sample(users: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    if len(users) <= limit:
+        return users
+    return np.sort(np.random.default_rng(seed).choice(users, size=limit, replace=False))
+
+
+def carve(
+    regime: str,
+    weights: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    *,
+    fraction: float,
+    history_per_user: int,
+    max_users: int,
+    seed: int,
+) -> Carve | str:
+    """The validation part of ``regime``, or a sentence saying why there is none."""
+    from interestlens.evaluate.splits import (
+        cold_item_holdout,
+        cold_user_holdout,
+        validation_split,
+    )
+
+    frame = _frame(weights, times)
+    shape = weights.shape
+    with_times = times is not None
+    if regime == WARM:
+        counts = frame[USER_ID].value_counts()
+        if (counts > 1).sum() == 0:
+            return "no user has two interactions to split"
+        split = validation_split(
+            frame, "temporal" if with_times else "random", fraction=fraction, seed=seed
+        )
+        train = _matrix(split.train, shape, _WEIGHT)
+        relevant = _matrix(split.test, shape, "")
+        users = _sample(np.flatnonzero(relevant.getnnz(axis=1) > 0), max_users, seed)
+        return Carve(
+            regime,
+            train,
+            _matrix(split.train, shape, TIMESTAMP) if with_times else None,
+            users,
+            train[users],
+            relevant[users],
+        )
+    if regime == COLD_USERS:
+        counts = frame[USER_ID].value_counts()
+        history = max(0, min(history_per_user, int(counts.max()) - 1))
+        eligible = int((counts > history).sum())
+        if eligible < 4:
+            return f"only {eligible} users have more than {history} interactions"
+        share = max(fraction, 1.0 / eligible)
+        split = cold_user_holdout(frame, share, seed=seed, history_per_user=history)
+        cold = np.unique(split.test[USER_ID].to_numpy())
+        cold = _sample(cold, max_users, seed)
+        position = {user: i for i, user in enumerate(cold)}
+        test = split.test[split.test[USER_ID].isin(position)]
+        fold_in = (
+            split.history[split.history[USER_ID].isin(position)]
+            if split.history is not None
+            else frame.iloc[:0]
+        )
+        renumber = {USER_ID: lambda f: f[USER_ID].map(position)}
+        new_shape = (len(cold), shape[1])
+        return Carve(
+            regime,
+            _matrix(split.train, shape, _WEIGHT),
+            _matrix(split.train, shape, TIMESTAMP) if with_times else None,
+            np.arange(len(cold)),
+            _matrix(fold_in.assign(**renumber), new_shape, _WEIGHT),
+            _matrix(test.assign(**renumber), new_shape, ""),
+        )
+    if regime == COLD_ITEMS:
+        n_items = frame[ITEM_ID].nunique()
+        if n_items < 4:
+            return f"only {n_items} items have interactions"
+        split = cold_item_holdout(frame, max(fraction, 1.0 / n_items), seed=seed)
+        train = _matrix(split.train, shape, _WEIGHT)
+        relevant = _matrix(split.test, shape, "")
+        known = (train.getnnz(axis=1) > 0) & (relevant.getnnz(axis=1) > 0)
+        users = _sample(np.flatnonzero(known), max_users, seed)
+        if len(users) == 0:
+            return "no user keeps a training interaction besides the held-out items"
+        return Carve(
+            regime,
+            train,
+            _matrix(split.train, shape, TIMESTAMP) if with_times else None,
+            users,
+            train[users],
+            relevant[users],
+            np.unique(split.test[ITEM_ID].to_numpy()),
+        )
+    raise ValueError(regime)
+
+
+class ValidationScorer:
+    """Per-user NDCG@k of score matrices on one validation part, fast enough to call hundreds of
+    times: exclusions, candidates and ideal gains are prepared once.
+
+    Ties at the cut-off are broken arbitrarily (but deterministically), which only matters
+    for exactly equal blended scores.
+    """
+
+    def __init__(self, part: Carve, k: int):
+        n_users, n_items = part.relevant.shape
+        self.k = min(k, n_items)
+        blocked = np.zeros((n_users, n_items), dtype=bool)
+        if part.candidates is not None:
+            blocked[:] = True
+            blocked[:, part.candidates] = False
+        history = part.history.tocoo()
+        blocked[history.row, history.col] = True
+        self.blocked = blocked
+        self.relevant = part.relevant.toarray() > 0
+        self.relevant &= ~blocked
+        n_relevant = self.relevant.sum(axis=1)
+        self.users = n_relevant > 0
+        discounts = 1.0 / np.log2(np.arange(2, self.k + 2))
+        self.discounts = discounts
+        self.ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, self.k)]
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        """NDCG@k of each validation user with a target."""
+        if not self.users.any():
+            return np.zeros(0)
+        scores = np.where(self.blocked, -np.inf, scores)[self.users]
+        top = np.argpartition(-scores, self.k - 1, axis=1)[:, : self.k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
+        hits = np.take_along_axis(self.relevant[self.users], top, axis=1) & valid
+        return (hits @ self.discounts) / self.ideal[self.users]
