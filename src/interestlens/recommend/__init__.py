@@ -16,6 +16,7 @@ from interestlens.recommend.base import (
 )
 from interestlens.recommend.content import ContentKNN
 from interestlens.recommend.ease import EASE, LambdaSearch
+from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.itemknn import ItemKNN
 from interestlens.recommend.matrix import WEIGHTINGS, interaction_matrix
 from interestlens.recommend.popularity import MostPop, RandomScores
@@ -30,6 +31,7 @@ __all__ = [
     "BaseRecommender",
     "ContentKNN",
     "FixedScores",
+    "InterestRecommender",
     "ItemKNN",
     "LambdaSearch",
     "MostPop",
