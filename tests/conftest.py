@@ -13,3 +13,17 @@ def _no_interestlens_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("INTERESTLENS_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One BLAS/OpenMP thread for modules with tiny inputs: thread start-up and OpenMP barriers
+    cost more than they save there, and made the clustering tests ~10x slower on 2 shared cores."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    faiss.omp_set_num_threads(previous)

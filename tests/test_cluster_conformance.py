@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 
-import faiss
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from interestlens.cluster import (
     AgglomerativeClusterer,
@@ -33,15 +31,7 @@ from interestlens.errors import ConfigError, DataError, NotFittedError, Paramete
 N_CLUSTERS = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny inputs: thread start-up and OpenMP barriers cost more than they save, and far more on
-    # the shared 2-core machines, where they made these tests ~10x slower.
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    faiss.omp_set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import faiss
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from interestlens.cluster import (
     DBSCANClusterer,
@@ -20,15 +18,7 @@ from interestlens.cluster.synthetic import interest_blobs, uniform_directions
 from interestlens.config import ClusterConfig
 from interestlens.errors import ConfigError, ParameterError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny inputs: threads cost more than they save (see test_cluster_conformance.py).
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    faiss.omp_set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def kmeans(k):
