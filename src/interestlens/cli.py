@@ -245,6 +245,89 @@ def report(
     out.print(f"Report written to {path.resolve()}")
 
 
+def read_id_list(path: Path, what: str) -> list[str]:
+    """One id per line (blank lines skipped); an empty file is an error."""
+    from interestlens.errors import DataFileNotFoundError, EmptyDataError
+
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"{what} file {path} does not exist",
+            expected=f"a text file with one {what} id per line",
+            fix="check the path",
+        )
+    ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [i for i in ids if i]
+    if not ids:
+        raise EmptyDataError(
+            f"{what} file {path} holds no ids",
+            expected=f"one {what} id per line",
+            fix=f"write at least one {what} id into the file",
+        )
+    return ids
+
+
+@app.command()
+def recommend(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="CSV to write.")],
+    users: Annotated[
+        Path | None,
+        typer.Option("--users", help="File with one user id per line (users-file-only ids too)."),
+    ] = None,
+    all_users: Annotated[bool, typer.Option("--all", help="Every user the model knows.")] = False,
+    k: Annotated[
+        int | None, typer.Option("-k", help="Items per user (default recommend.k).")
+    ] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option("--candidates", help="File with one item id per line: rank only these."),
+    ] = None,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown", help="Unknown user ids: 'error' (default) or 'popular' (fall back)."
+        ),
+    ] = "error",
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Write user_id,rank,item_id,score,cluster,cluster_label,reason for the chosen users."""
+    from interestlens.engine import RecommendationEngine
+    from interestlens.errors import ParameterError
+
+    if (users is None) == (not all_users):
+        raise ParameterError(
+            "give either --users FILE or --all" + (" (both were given)" if all_users else ""),
+            expected="exactly one of --users FILE and --all",
+            fix="pass --users users.txt (one id per line) or --all",
+        )
+    if unknown not in ("error", "popular"):
+        raise ParameterError(
+            f"--unknown {unknown}",
+            expected="'error' or 'popular'",
+            fix="pass --unknown popular to give unknown users the most popular items",
+        )
+    settings = _settings(config, quiet)
+    engine = RecommendationEngine.load(model_dir, settings=settings)
+    length = k if k is not None else engine.settings.recommend.k
+    ids = read_id_list(users, "user") if users is not None else engine.user_ids.ids
+    wanted = read_id_list(candidates, "candidate item") if candidates is not None else None
+    started = time.perf_counter()
+    table, missing = engine.recommend_users(
+        ids,
+        length,
+        candidates=wanted,
+        unknown=unknown,
+        show_progress=not quiet,  # type: ignore[arg-type]
+    )
+    atomic_write_text(output, table.to_csv(index=False))
+    out.print(
+        f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
+        f"in {time.perf_counter() - started:.1f}s"
+        + (f"; {len(missing)} unknown users got popular items" if missing else "")
+    )
+
+
 @app.command()
 def describe(model_dir: ModelOption) -> None:
     """Print the clustering (k, scores, stability) and a card per cluster, as text."""

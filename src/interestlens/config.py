@@ -154,6 +154,54 @@ class ExplainConfig(_Section):
     namer_timeout: float = Field(10.0, gt=0)
 
 
+class RecommendConfig(_Section):
+    """The recommender ``interestlens fit`` trains and ``recommend``/``serve`` use."""
+
+    #: fit the recommender during ``interestlens fit`` (needed by ``recommend`` and ``serve``)
+    enabled: bool = True
+    #: tune blend weights, recency half-life and the number of affinity clusters on validation
+    #: parts carved from the training interactions (never a test split); off = documented defaults
+    tune: bool = True
+    #: candidate numbers of the recommender's internal affinity clusters (tuning picks one)
+    n_clusters: list[int] = Field(default_factory=lambda: [8, 16, 32])
+    #: EASE regularisation of the collaborative component
+    ease_l2: float = Field(250.0, gt=0)
+    #: EASE item-item weights kept per item (largest magnitudes); the full matrix is
+    #: n_items² floats, this keeps the saved model and the scoring small. 0 keeps every weight
+    ease_neighbours: int = Field(256, ge=0)
+    #: (value / max value) ** rating_power weighs a rated interaction
+    rating_power: float = Field(1.0, ge=0)
+    #: maximal-marginal-relevance trade-off: 1 = pure relevance, lower = more diverse lists
+    mmr_lambda: float = Field(1.0, ge=0, le=1)
+    #: length of recommendation lists when -k / ?k= is not given
+    k: int = Field(10, ge=1)
+    #: items ranked and kept per known user by the recommendation engine (later requests with
+    #: k up to this, or with candidates among these, need no scoring)
+    cache_k: int = Field(200, ge=1)
+
+
+class ServeConfig(_Section):
+    """The HTTP service (``interestlens serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    #: the key mutating endpoints (events, items, reload, delete) require in the X-API-Key
+    #: header; when unset, those endpoints answer 403 until one is configured
+    api_key: str | None = None
+    #: also require the key for reads (recommendations, clusters)
+    read_requires_key: bool = False
+    #: SQLite file (WAL mode) for events and items posted to the service; empty = next to the
+    #: model directory, named <model dir>.events.sqlite
+    events_db: str = ""
+    #: request limits: body bytes, characters of a text, k, history and candidate list lengths
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_text_chars: int = Field(20_000, ge=1)
+    max_k: int = Field(1000, ge=1)
+    max_list_items: int = Field(10_000, ge=1)
+    #: rank every known user's list when the model loads (fast first requests, slower start)
+    precompute: bool = True
+
+
 class Settings(_Section):
     #: seeds every random choice (k-means, splits, stability runs, the demo data)
     seed: int = 0
@@ -163,6 +211,8 @@ class Settings(_Section):
     interests: InterestConfig = Field(default_factory=InterestConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
     @model_validator(mode="after")
     def _k_range(self) -> Settings:
@@ -206,8 +256,17 @@ def load_settings(
         ) from None
 
 
-def settings_to_dict(settings: Settings) -> dict[str, Any]:
-    return settings.model_dump(mode="json")
+#: settings never written into a saved model (model directories get copied and shared)
+SECRETS: tuple[tuple[str, str], ...] = (("serve", "api_key"), ("explain", "namer_api_key"))
+
+
+def settings_to_dict(settings: Settings, *, include_secrets: bool = False) -> dict[str, Any]:
+    """Plain data (TOML/JSON-ready); secrets are left out unless ``include_secrets``."""
+    data = settings.model_dump(mode="json", exclude_none=False)
+    if not include_secrets:
+        for section, key in SECRETS:
+            data[section].pop(key, None)
+    return data
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from interestlens.config import Settings
-from interestlens.data.synthetic import make_demo_dataset
+from interestlens.data.synthetic import DemoTruth, make_demo_dataset
+from interestlens.data.synthetic.vocab import THEMES
+from interestlens.engine import RecommendationEngine
 from interestlens.persist import atomic_write_text
 from interestlens.pipeline import InterestLens
 from interestlens.report import write_report
@@ -51,6 +53,12 @@ def run_demo(
     )
     paths["model"] = model.save(out_dir / "model")
     paths["clusters"] = write_csv(out_dir / "clusters.csv", model.cluster_table())
+    engine = RecommendationEngine.from_model(model)
+    recommendations, _ = engine.recommend_users(model.user_ids_.ids, settings.recommend.k)
+    paths["recommendations"] = write_csv(out_dir / "recommendations.csv", recommendations)
+    on_theme = _on_theme_share(recommendations, truth)
+    example = "I love " + ", ".join(THEMES[0].topics[:3])
+    cold = engine.recommend_new(text=example, k=5)
     paths["report"] = write_report(model, out_dir / "report.html")
     result = model.clusters_.result
     metrics = model.clusters_.truth_metrics or {}
@@ -81,13 +89,35 @@ def run_demo(
         table.add_row(
             f"cluster {explanation.cluster_id}", f"{explanation.label} ({explanation.size} users)"
         )
+    table.add_row(
+        "recommendations",
+        f"{len(recommendations)} rows; {on_theme:.1%} of recommended items are from one of the "
+        "user's known themes",
+    )
+    table.add_row(
+        f'new person: "{example}"',
+        "; ".join(f"{r.item_id} ({truth.item_theme[r.item_id]})" for r in cold[:3]),
+    )
     table.add_row("data", str(data_dir))
     table.add_row("model", str(paths["model"]))
     table.add_row("clusters.csv", str(paths["clusters"]))
+    table.add_row("recommendations.csv", str(paths["recommendations"]))
     table.add_row("report", str(paths["report"]))
     table.add_row("time", f"{time.perf_counter() - started:.1f}s")
     console.print(table)
     return paths
+
+
+def _on_theme_share(recommendations: pd.DataFrame, truth: DemoTruth) -> float:
+    """Share of recommended items whose theme is among the user's own (known) themes."""
+    if recommendations.empty:
+        return float("nan")
+    themes = {user: {name for name, _ in pairs} for user, pairs in truth.user_themes.items()}
+    hits = [
+        truth.item_theme.get(item) in themes.get(user, set())
+        for user, item in zip(recommendations["user_id"], recommendations["item_id"], strict=True)
+    ]
+    return float(sum(hits) / len(hits))
 
 
 __all__ = ["run_demo"]

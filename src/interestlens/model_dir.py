@@ -19,6 +19,9 @@ Layout (format version 1)::
     explanations.json       keywords, representative items, medoid users per cluster
     clusters_summary.json   users not clustered, metrics against known labels
     clustering/             the fitted clusterer, k-selection scores and stability
+    recommender/            the fitted InterestRecommender (when recommend.enabled), its
+                            chosen blend weights and tuning record included
+    evaluation.json         written by 'interestlens evaluate --model DIR', shown in the report
 
 The whole directory is written next to its destination and renamed into place, so a reader
 (or the HTTP service reloading) sees the old model or the new one, never a mixture.
@@ -170,6 +173,8 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
     if model.item_titles_ is not None:
         write_json(directory / "item_titles.json", model.item_titles_)
     model.clusters_.save(directory)
+    if getattr(model, "recommender_", None) is not None:
+        model.recommender_.save(directory / "recommender")
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -240,6 +245,12 @@ def load_model(directory: Path) -> InterestLens:
             fix="fit the model again",
         )
     model.clusters_ = clusters
+    model.recommender_ = None
+    if (directory / "recommender").is_dir():
+        from interestlens.recommend.interest import InterestRecommender
+
+        # no encoder yet: it is built (and its weights loaded) only when text must be encoded
+        model.recommender_ = InterestRecommender.load(directory / "recommender")
     model.manifest_ = manifest
     return model
 

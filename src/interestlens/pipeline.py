@@ -24,6 +24,8 @@ from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.errors import NotFittedError
 from interestlens.interest_clusters import fit_interest_clusters
+from interestlens.recommend.interest import InterestRecommender
+from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import WeightedMeanInterests
 from interestlens.text import build_texts
 
@@ -240,12 +242,52 @@ class InterestLens:
         self.item_titles_ = item_titles
         timings["cluster_explain"] = time.perf_counter() - started
 
+        self.recommender_ = None
+        if settings.recommend.enabled:
+            started = time.perf_counter()
+            self.recommender_ = self._fit_recommender(
+                encoder, user_idx, item_idx, ratings, timestamps
+            )
+            timings["recommender"] = time.perf_counter() - started
+
         report.interest_sources = self.representer_.summary()
         report.users_without_signal = user_ids.ids_of(self.representer_.users_without_signal_)
         report.seconds = timings
         self.report_ = report
         self.dataset_name_ = dataset.name
         return self
+
+    def _fit_recommender(
+        self,
+        encoder: Encoder,
+        user_idx: np.ndarray,
+        item_idx: np.ndarray,
+        ratings: np.ndarray | None,
+        timestamps: np.ndarray | None,
+    ) -> InterestRecommender:
+        settings = self._settings()
+        config = settings.recommend
+        values, times = history_matrices(
+            user_idx,
+            item_idx,
+            (len(self.user_ids_), len(self.item_ids_)),
+            ratings=ratings if settings.interests.use_ratings else None,
+            timestamps=timestamps,
+        )
+        recommender = InterestRecommender(
+            encoder,
+            tune=config.tune,
+            n_clusters=tuple(config.n_clusters),
+            ease_l2=config.ease_l2,
+            ease_neighbours=config.ease_neighbours or None,
+            rating_power=config.rating_power,
+            mmr_lambda=config.mmr_lambda,
+            random_state=settings.seed,
+            show_progress=self.show_progress,
+        )
+        return recommender.fit(
+            values, item_texts=self.item_texts_, user_texts=self.user_texts_, timestamps=times
+        )
 
     def _user_texts(self, dataset: Dataset, settings: Settings) -> list[str]:
         texts = [""] * len(self.user_ids_)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +37,12 @@ class EASE(BaseRecommender):
     conditioned for the usual ``l2``, so float32 halves the time at no cost in ranking), or,
     with fewer users than items, from the Woodbury identity, which only inverts a
     users × users matrix. ``solver="auto"`` picks the smaller problem.
+
+    :meth:`prune` (after ``fit``) keeps, for each target item, the ``n`` source weights of
+    largest magnitude as a sparse CSR matrix: a dense ``B`` of 10k items takes 400 MB, 256
+    neighbours per item about 20 MB, at a small cost in ranking quality
+    (``benchmarks/results/ease_pruning.md``). ``weights_`` is then a ``scipy.sparse.csr_matrix``
+    over the active items; scoring and :meth:`item_weights` work with either form.
     """
 
     new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY})
@@ -109,9 +115,66 @@ class EASE(BaseRecommender):
         precision[np.diag_indices_from(precision)] += 1.0 / self.l2
         return precision
 
+    def prune(self, n_neighbours: int) -> Self:
+        """Keep the ``n_neighbours`` entries of largest magnitude in each column of ``B`` (the
+        weights towards one target item) as a sparse CSR matrix; returns ``self``.
+
+        ``n_neighbours >= `` the number of active items keeps every non-zero weight (same scores
+        as the dense matrix). Pruning an already pruned model prunes its kept entries again.
+        """
+        self._check_fitted()
+        if (
+            isinstance(n_neighbours, bool)
+            or not isinstance(n_neighbours, int | np.integer)
+            or n_neighbours < 1
+        ):
+            raise ParameterError(
+                f"n_neighbours={n_neighbours!r} should be an integer >= 1",
+                expected="how many source items to keep per target item",
+                fix="pass n_neighbours=256, or keep the dense model (do not call prune)",
+            )
+        self.weights_ = keep_largest_per_column(self.weights_, int(n_neighbours))
+        return self
+
+    @property
+    def is_pruned(self) -> bool:
+        return sp.issparse(self.weights_)
+
+    def item_weights(self, sources: np.ndarray, target: int) -> np.ndarray:
+        """``B[source, target]`` for each of ``sources`` (catalogue indices); 0 where a source
+        or the target has no interactions (or the weight was pruned)."""
+        self._check_fitted()
+        sources = np.asarray(sources, dtype=np.int64)
+        out = np.zeros(len(sources), dtype=np.float32)
+        active = self.active_items_
+        column = int(np.searchsorted(active, target))
+        if len(active) == 0 or column >= len(active) or active[column] != target:
+            return out
+        position = np.searchsorted(active, sources)
+        inside = np.minimum(position, len(active) - 1)
+        found = (position < len(active)) & (active[inside] == sources)
+        if found.any():
+            if sp.issparse(self.weights_):
+                values = self.weights_[position[found], [column] * int(found.sum())]
+            else:
+                values = self.weights_[position[found], column]
+            out[found] = np.asarray(values, dtype=np.float32).ravel()
+        return out
+
+    def add_empty_items(self, n_new: int) -> Self:
+        """Append ``n_new`` items without interactions at the end of the catalogue (they score
+        0 and take no part in ``B``); returns ``self``."""
+        self._check_fitted()
+        if n_new:
+            empty = sp.csr_matrix((self.interactions_.shape[0], n_new), dtype=np.float32)
+            self.interactions_ = sp.hstack([self.interactions_, empty], format="csr")
+            self.n_items_ += int(n_new)
+        return self
+
     def _expand(self, history: sp.csr_matrix) -> np.ndarray:
         out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
-        out[:, self.active_items_] = history[:, self.active_items_] @ self.weights_
+        product = history[:, self.active_items_] @ self.weights_
+        out[:, self.active_items_] = product.toarray() if sp.issparse(product) else product
         return out
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
@@ -177,6 +240,53 @@ class EASE(BaseRecommender):
             scores[float(value)] = float(np.nanmean(RANKING_METRICS[metric](ranked, relevant)))
         best = max(scores, key=lambda value: scores[value])
         return LambdaSearch(best_lambda=best, metric=metric, k=k, scores=scores)
+
+
+def keep_largest_per_column(weights: np.ndarray | sp.spmatrix, n: int) -> sp.csr_matrix:
+    """CSR float32 copy of ``weights`` with, in each column, only the ``n`` entries of largest
+    absolute value (fewer where the column has fewer non-zeros; exact ties are broken
+    arbitrarily)."""
+    n_rows, n_cols = weights.shape
+    rows, cols, values = [], [], []
+    if sp.issparse(weights):
+        csc = sp.csc_matrix(weights, dtype=np.float32)
+        csc.eliminate_zeros()
+        for column in range(n_cols):
+            start, end = csc.indptr[column], csc.indptr[column + 1]
+            data = csc.data[start:end]
+            keep = np.argsort(-np.abs(data), kind="stable")[:n]
+            rows.append(csc.indices[start:end][keep])
+            cols.append(np.full(len(keep), column))
+            values.append(data[keep])
+    else:
+        dense = np.asarray(weights, dtype=np.float32)
+        k = min(n, n_rows)
+        # column blocks bound the temporary index arrays (an argpartition of the whole matrix
+        # would take twice its memory in int64)
+        for start in range(0, n_cols, _PRUNE_BLOCK):
+            block = dense[:, start : start + _PRUNE_BLOCK]
+            if k < n_rows:
+                picked = np.argpartition(-np.abs(block), k - 1, axis=0)[:k]
+            else:
+                picked = np.broadcast_to(np.arange(n_rows)[:, None], block.shape)
+            chosen = np.take_along_axis(block, picked, axis=0)
+            target = np.broadcast_to(np.arange(start, start + block.shape[1]), picked.shape)
+            nonzero = chosen != 0
+            rows.append(picked[nonzero])
+            cols.append(target[nonzero])
+            values.append(chosen[nonzero])
+    if not rows:
+        return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
+    pruned = sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_rows, n_cols),
+        dtype=np.float32,
+    )
+    pruned.sort_indices()
+    return pruned
+
+
+_PRUNE_BLOCK = 256
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:

@@ -69,3 +69,41 @@ def interaction_matrix(
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     matrix.sort_indices()
     return matrix
+
+
+def history_matrices(
+    user_index: np.ndarray,
+    item_index: np.ndarray,
+    shape: tuple[int, int],
+    *,
+    ratings: np.ndarray | None = None,
+    timestamps: np.ndarray | None = None,
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """Index-space interactions → ``(values, times)`` with one entry per user-item pair.
+
+    ``values``: the mean rating of the pair's rows (1.0 without ratings, or where a row has no
+    rating); ``times``: the pair's latest timestamp (None without timestamps). Both share one
+    sparsity pattern, as :class:`~interestlens.recommend.InterestRecommender` expects.
+    """
+    rows = np.asarray(user_index, dtype=np.int64)
+    cols = np.asarray(item_index, dtype=np.int64)
+    values = np.ones(len(rows)) if ratings is None else np.asarray(ratings, dtype=np.float64)
+    values = np.where(np.isfinite(values), values, 1.0)
+    frame = pd.DataFrame({"row": rows, "col": cols, "value": values})
+    if timestamps is not None:
+        frame["time"] = np.asarray(timestamps, dtype=np.float64)
+    grouped = frame.groupby(["row", "col"], sort=True)
+    pairs = grouped["value"].mean().reset_index()
+    matrix = sp.csr_matrix(
+        (pairs["value"].to_numpy(dtype=np.float32), (pairs["row"], pairs["col"])), shape=shape
+    )
+    times = None
+    if timestamps is not None:
+        latest = grouped["time"].max().to_numpy(dtype=np.float64)
+        # a pair without any time sits at the earliest known time (no recency bonus)
+        known = latest[np.isfinite(latest)]
+        latest = np.where(np.isfinite(latest), latest, known.min() if len(known) else 0.0)
+        times = sp.csr_matrix((latest, (pairs["row"], pairs["col"])), shape=shape)
+        times.sort_indices()
+    matrix.sort_indices()
+    return matrix, times

@@ -5,7 +5,8 @@ Modules: ``model`` (the recommender), ``core`` (fitted state and component score
 vectors), ``coldstart`` (text-to-behaviour mappings for cold items), ``history`` (ratings,
 recency), ``blend`` (normalisation, blend, weight search, MMR), ``tuning`` and ``search``
 (validation carved from training data, and the search on it), ``reasons`` (``explain``),
-``settings`` (defaults and checks).
+``settings`` (defaults and checks), ``persist`` (save and load, no pickle), ``online``
+(``add_items``, ``score_histories``, ``most_similar_item``).
 """
 
 from interestlens.recommend.interest.core import COMPONENTS

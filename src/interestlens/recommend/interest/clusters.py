@@ -29,13 +29,26 @@ from interestlens.embed.base import l2_normalise
 
 @dataclass
 class ClusterAffinity:
-    """Fitted clusters: unit ``centroids`` (k, d), ``lift`` and ``share`` (k, n_items) logs."""
+    """Fitted clusters: unit ``centroids`` (k, d), ``lift`` and ``share`` (k, n_items) logs.
+
+    ``log_floor``: the log share of an item nobody interacted with (in every cluster and
+    overall), given to items added after fitting.
+    """
 
     centroids: np.ndarray
     labels: np.ndarray  # (n_users,), -1 for users without any signal
     log_share: np.ndarray
     log_global: np.ndarray
     sizes: np.ndarray
+    log_floor: float
+
+    def add_empty_items(self, n_new: int) -> None:
+        """Append ``n_new`` items without interactions (share = the floor, lift 0)."""
+        floor = np.float32(self.log_floor)
+        self.log_share = np.hstack(
+            [self.log_share, np.full((len(self.log_share), n_new), floor, dtype=np.float32)]
+        )
+        self.log_global = np.concatenate([self.log_global, np.full(n_new, floor, dtype=np.float32)])
 
     @property
     def n_clusters(self) -> int:
@@ -95,6 +108,7 @@ def fit_cluster_affinity(
         log_share=np.log(share + floor).astype(np.float32),
         log_global=np.log(global_share + floor).astype(np.float32),
         sizes=np.bincount(labels[rows], minlength=k),
+        log_floor=float(np.float32(np.log(floor))),
     )
 
 

@@ -27,13 +27,20 @@ _BLOCK = 1024
 @dataclass
 class ColdItemMapping:
     """``neighbours``: ``(n_items, n_cold)`` column weights over warm items (each sums to 1);
-    ``factors`` ``(n_cold, f)`` and ``log_popularity`` ``(n_cold,)`` predicted from text."""
+    ``factors`` ``(n_cold, f)`` and ``log_popularity`` ``(n_cold,)`` predicted from text.
+
+    ``coef`` ``(f + 1, n_features)`` and ``intercept`` ``(f + 1,)``: the ridge regression from
+    text features to factors and log popularity (None with fewer than 3 warm items, where the
+    neighbours' mean is the prediction); kept to place items added after fitting.
+    """
 
     cold_items: np.ndarray
     neighbours: sp.csr_matrix
     factors: np.ndarray
     log_popularity: np.ndarray
     ridge_alphas: list[float]
+    coef: np.ndarray | None = None
+    intercept: np.ndarray | None = None
 
 
 def text_neighbours(
@@ -68,6 +75,28 @@ def text_neighbours(
     )
 
 
+def _features(
+    joint: np.ndarray, richness: np.ndarray, neighbours: sp.csr_matrix, log_popularity: np.ndarray
+) -> np.ndarray:
+    """Ridge inputs of the items whose neighbour columns are given (rows of ``joint`` and
+    ``richness`` already selected): joint vector, text richness, neighbours' log popularity."""
+    neighbour_popularity = np.asarray(neighbours.T @ log_popularity).ravel()[:, None]
+    return np.hstack([joint, richness, neighbour_popularity]).astype(np.float64)
+
+
+def _predict(
+    coef: np.ndarray | None,
+    intercept: np.ndarray | None,
+    features: np.ndarray,
+    neighbours: sp.csr_matrix,
+    targets: np.ndarray,
+) -> np.ndarray:
+    if coef is None or intercept is None:
+        # too few warm items to fit anything: the neighbours' mean is the whole prior
+        return np.asarray(neighbours.T @ targets)
+    return features @ coef.T + intercept
+
+
 def fit_cold_item_mapping(
     joint: np.ndarray,
     richness: np.ndarray,
@@ -81,25 +110,56 @@ def fit_cold_item_mapping(
     cold_items = np.flatnonzero(~warm)
     everyone = np.arange(len(joint))
     neighbours_all = text_neighbours(joint, warm, everyone, n_neighbours)
-    neighbour_popularity = np.asarray(neighbours_all.T @ log_popularity).ravel()[:, None]
-    features = np.hstack([joint, richness, neighbour_popularity]).astype(np.float64)
-    targets = np.hstack([factors, log_popularity[:, None]]).astype(np.float64)
+    features = _features(joint, richness, neighbours_all, log_popularity)
+    targets = _targets(factors, log_popularity)
     warm_items = np.flatnonzero(warm)
-    predicted: np.ndarray
+    coef = intercept = None
+    alphas: list[float] = []
     if len(warm_items) >= 3:
         ridge = RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True)
         ridge.fit(features[warm_items], targets[warm_items])
-        predicted = ridge.predict(features[cold_items]) if len(cold_items) else targets[:0]
+        coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(targets.shape[1], -1)
+        intercept = np.asarray(ridge.intercept_, dtype=np.float64).reshape(targets.shape[1])
         alphas = np.atleast_1d(ridge.alpha_).astype(float).tolist()
-    else:
-        # too few warm items to fit anything: the neighbours' mean is the whole prior
-        predicted = (neighbours_all[:, cold_items].T @ targets) if len(cold_items) else targets[:0]
-        alphas = []
-    predicted = np.asarray(predicted, dtype=np.float32).reshape(len(cold_items), -1)
+    neighbours = sp.csr_matrix(neighbours_all[:, cold_items])
+    predicted = _predict(coef, intercept, features[cold_items], neighbours, targets)
+    predicted = np.asarray(predicted, dtype=np.float32).reshape(len(cold_items), targets.shape[1])
     return ColdItemMapping(
         cold_items=cold_items,
-        neighbours=sp.csr_matrix(neighbours_all[:, cold_items]),
+        neighbours=neighbours,
         factors=predicted[:, : factors.shape[1]],
         log_popularity=np.clip(predicted[:, -1], 0.0, None),
         ridge_alphas=alphas,
+        coef=coef,
+        intercept=intercept,
+    )
+
+
+def _targets(factors: np.ndarray, log_popularity: np.ndarray) -> np.ndarray:
+    return np.hstack([factors, log_popularity[:, None]]).astype(np.float64)
+
+
+def place_new_items(
+    mapping: ColdItemMapping,
+    joint: np.ndarray,
+    richness: np.ndarray,
+    warm: np.ndarray,
+    factors: np.ndarray,
+    log_popularity: np.ndarray,
+    new_items: np.ndarray,
+    *,
+    n_neighbours: int,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Neighbours ``(n_items, len(new_items))``, factors and log popularity of items added
+    after fitting, from the fitted mapping (``joint``, ``richness``, ``warm`` cover every item,
+    the new ones included; ``factors`` and ``log_popularity`` are exact on the warm items)."""
+    neighbours = text_neighbours(joint, warm, new_items, n_neighbours)
+    features = _features(joint[new_items], richness[new_items], neighbours, log_popularity)
+    targets = _targets(factors, log_popularity)
+    predicted = _predict(mapping.coef, mapping.intercept, features, neighbours, targets)
+    predicted = np.asarray(predicted, dtype=np.float32).reshape(len(new_items), targets.shape[1])
+    return (
+        neighbours,
+        predicted[:, : factors.shape[1]],
+        np.clip(predicted[:, -1], 0.0, None),
     )

@@ -3,8 +3,9 @@
 Components, each a dense ``(n_users, n_items)`` score before per-user normalisation:
 
 ``collaborative``
-    EASE on the binary interactions, queried with the user's weighted history. Cold items get
-    the text neighbours' mean score (:mod:`.coldstart`).
+    EASE on the binary interactions, queried with the user's weighted history (with
+    ``ease_neighbours``, only that many weights per target item are kept, sparse). Cold items
+    get the text neighbours' mean score (:mod:`.coldstart`).
 ``factors``
     Truncated SVD of the interactions (PureSVD): ``(q V) V^T``; cold items use factors
     predicted from their text.
@@ -69,6 +70,8 @@ class CoreSettings:
     text_neighbours: int
     trend_window: float
     random_state: int
+    #: keep this many EASE weights per target item (sparse); 0 keeps the dense matrix
+    ease_neighbours: int = 0
 
 
 @dataclass
@@ -122,6 +125,8 @@ class InterestCore:
         self.cold_items = np.flatnonzero(~self.warm)
         self.popularity = np.log1p(counts).astype(np.float32)
         self.ease = EASE(l2=settings.ease_l2).fit(binary) if self.warm.any() else None
+        if self.ease is not None and settings.ease_neighbours:
+            self.ease.prune(settings.ease_neighbours)
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:
             _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)
@@ -129,7 +134,8 @@ class InterestCore:
         else:
             self.factors = np.zeros((n_items, 1), dtype=np.float32)
         self.cold_mapping: ColdItemMapping | None = None
-        if self.text is not None and len(self.cold_items) and self.warm.sum() >= 1:
+        # fitted even without cold items: items added later (add_items) need the mapping
+        if self.text is not None and self.warm.any():
             self.cold_mapping = fit_cold_item_mapping(
                 self.text.joint_,
                 self.text.richness_,

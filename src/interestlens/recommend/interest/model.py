@@ -6,6 +6,7 @@ See :class:`InterestRecommender`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -22,6 +23,7 @@ from interestlens.recommend.base import (
     check_k,
     top_k,
 )
+from interestlens.recommend.interest import online, persist
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.core import (
@@ -62,9 +64,11 @@ class InterestRecommender(BaseRecommender):
     """Blends per-user-normalised signals about who the user is like and what they read.
 
     Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
-    ``ease_l2``), ``factors`` (PureSVD, ``n_factors``), ``affinity`` (the item's lift in the
-    user's interest clusters: shrunk by ``cluster_shrinkage``, rating-aware, averaged over a
-    soft membership of the ``top_clusters`` nearest clusters), ``semantic`` (dense text
+    ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
+    model a tenth the size; None or 0 keeps the dense matrix), ``factors`` (PureSVD,
+    ``n_factors``), ``affinity`` (the item's lift in the user's interest clusters: shrunk by
+    ``cluster_shrinkage``, rating-aware, averaged over a soft membership of the
+    ``top_clusters`` nearest clusters), ``semantic`` (dense text
     vectors from ``encoder``, default the weight-free :class:`HashingEncoder`), ``lexical``
     (TF-IDF), ``popularity`` and ``trend`` (popularity around the user's time, within
     ``trend_window``; needs times). Each becomes a per-user z-score over the warm items; the
@@ -96,6 +100,10 @@ class InterestRecommender(BaseRecommender):
     of the ``pseudo_history`` items closest to the text, so every component applies.
     ``mmr_lambda < 1`` re-ranks :meth:`recommend` lists by maximal marginal relevance over
     the best ``mmr_pool`` items. :meth:`explain` gives a short reason per recommendation.
+
+    Serving: :meth:`save` / :meth:`load` (a directory of JSON and ``.npy``/``.npz`` files, no
+    pickle), :meth:`add_items` (new catalogue entries from text), :meth:`score_histories`
+    (histories given at query time, scored as known users) and :meth:`most_similar_item`.
     """
 
     new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY, TEXT})
@@ -112,6 +120,7 @@ class InterestRecommender(BaseRecommender):
         top_clusters: int = 3,
         membership_temperature: float = 0.05,
         ease_l2: float = 250.0,
+        ease_neighbours: int | None = None,
         n_factors: int = 64,
         half_life: float | Sequence[float | None] | None = (None, 5.0, 10.0, 20.0),
         rating_power: float = 1.0,
@@ -138,6 +147,7 @@ class InterestRecommender(BaseRecommender):
         self.top_clusters = top_clusters
         self.membership_temperature = membership_temperature
         self.ease_l2 = ease_l2
+        self.ease_neighbours = ease_neighbours
         self.n_factors = n_factors
         self.half_life = half_life
         self.rating_power = rating_power
@@ -433,3 +443,77 @@ class InterestRecommender(BaseRecommender):
             similar=None if similar is None else names[similar],
             has_text=bool(self.user_text_ is not None and query.has_text[0]),
         )
+
+    # --- serving ---------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted model to ``directory`` (created if needed): ``recommender.json``
+        (settings, chosen weights, shapes, the encoder's identifier) and ``.npy``/``.npz``
+        arrays, each written atomically. No pickle: :meth:`load` never runs code. The encoder
+        itself is not saved; pass it to :meth:`load`. Returns the directory."""
+        self._check_fitted()
+        return persist.save(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, encoder: Encoder | None = None) -> InterestRecommender:
+        """Read a model written by :meth:`save`.
+
+        ``encoder`` must be the one the model was fitted with (same ``identifier``, else
+        :class:`ModelFormatError`); it is needed only for new text (:meth:`score_new` with
+        texts, :meth:`add_items`), which raise :class:`ParameterError` without it. A model
+        fitted with the default encoder (``encoder=None``, the weight-free hashing encoder)
+        gets it back without being given one. Missing or damaged files raise
+        :class:`ModelFormatError` naming the file.
+        """
+        return persist.load(cls, directory, encoder)
+
+    def set_encoder(self, encoder: Encoder) -> Self:
+        """Give a model loaded without its encoder the encoder for new text (a service can
+        load first and build the encoder when text first arrives); returns ``self``.
+
+        Raises :class:`ModelFormatError` unless ``encoder.identifier`` is the one the model was
+        fitted with.
+        """
+        self._check_fitted()
+        persist.set_encoder(self, encoder)
+        return self
+
+    def add_items(self, texts: Sequence[str]) -> np.ndarray:
+        """Append one item per text at the end of the catalogue; returns their indices
+        (``n_items_`` before the call, onwards).
+
+        New items are treated as ``fit`` treats cold items: dense and TF-IDF vectors (fitted
+        vocabulary), their ``text_neighbours`` most similar warm items in the joint text space,
+        collaborative factors and log popularity predicted by the fitted ridge mapping, cluster
+        lifts and collaborative scores averaged over the neighbours; they are blended with the
+        ``cold_items`` weights. Nothing learned from interactions changes: existing items keep
+        their scores. ``interactions_`` and the other item-indexed state grow by empty columns.
+
+        Raises :class:`ParameterError` when the model has no item texts, or was loaded without
+        its encoder.
+        """
+        return online.add_items(self, texts)
+
+    def score_histories(
+        self,
+        history: sp.csr_matrix,
+        times: sp.csr_matrix | None = None,
+        user_indices: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Scores ``(n, n_items)`` of users given by their raw histories, as :meth:`score` scores
+        known users (``warm`` weights).
+
+        ``history``: ``(n, n_items)`` ratings or 1s, as given to ``fit`` (non-positive values
+        drop out); ``times``: the time of each entry (same shape and entries) for recency and
+        the trend component, None to weigh every entry the same and take the trend at the
+        latest training time; ``user_indices``: one per row, a user seen at fit time keeps
+        their own text vectors, -1 has none. ``score_histories(interactions_[[u]],
+        times_[[u]], [u])`` equals ``score([u])``.
+        """
+        return online.score_histories(self, history, times, user_indices)
+
+    def most_similar_item(self, item: int, among: np.ndarray) -> int | None:
+        """The item of ``among`` (e.g. the user's rated items) that best explains ``item``: the
+        largest EASE weight towards it, text similarity breaking ties and deciding alone when
+        ``item`` is cold. None when ``among`` holds no other item."""
+        return online.most_similar_item(self, item, among)

@@ -16,12 +16,13 @@ _NAME_END = re.compile(r"\.\s|\n")
 _NAME_LENGTH = 60
 
 
-def item_names(item_texts: Sequence[str] | None, n_items: int) -> list[str]:
-    """The start of each item text (up to the first sentence end), or ``item N``."""
+def item_names(item_texts: Sequence[str] | None, n_items: int, start: int = 0) -> list[str]:
+    """The start of each item text (up to the first sentence end), or ``item N`` (N counted
+    from ``start``)."""
     if item_texts is None:
-        return [f"item {i}" for i in range(n_items)]
+        return [f"item {i}" for i in range(start, start + n_items)]
     names = []
-    for i, text in enumerate(item_texts):
+    for i, text in enumerate(item_texts, start=start):
         head = _NAME_END.split(text.strip(), maxsplit=1)[0].strip()
         if len(head) > _NAME_LENGTH:
             head = head[: _NAME_LENGTH - 3].rstrip() + "..."
@@ -66,12 +67,7 @@ def most_similar_rated(
         return None
     similarity = np.zeros(len(rated), dtype=np.float64)
     if core.ease is not None and core.warm[item]:
-        active = core.ease.active_items_
-        position = np.searchsorted(active, rated)
-        inside = np.minimum(position, len(active) - 1)
-        found = (position < len(active)) & (active[inside] == rated)
-        column = int(np.searchsorted(active, item))
-        similarity[found] = core.ease.weights_[position[found], column]
+        similarity += core.ease.item_weights(rated, item)
     if text is not None:
         cosine = text.joint_[rated] @ text.joint_[item]
         similarity = similarity + 1e-3 * cosine if similarity.any() else cosine

@@ -104,6 +104,17 @@ def check_settings(model: Any) -> CoreSettings:
                 expected=f"{name} {rule}",
                 fix=f"keep the default {name}",
             )
+    neighbours = model.ease_neighbours
+    if neighbours is not None and (
+        isinstance(neighbours, bool)
+        or not isinstance(neighbours, int | np.integer)
+        or neighbours < 0
+    ):
+        raise ParameterError(
+            f"ease_neighbours={neighbours!r} should be None or an integer >= 0",
+            expected="None or 0 (dense EASE) or how many weights to keep per item",
+            fix="pass ease_neighbours=256, or None for the dense matrix",
+        )
     cluster_candidates(model)
     half_life_candidates(model)
     return CoreSettings(
@@ -116,6 +127,7 @@ def check_settings(model: Any) -> CoreSettings:
         text_neighbours=int(model.text_neighbours),
         trend_window=float(model.trend_window),
         random_state=int(model.random_state),
+        ease_neighbours=int(neighbours or 0),
     )
 
 

@@ -22,18 +22,26 @@ from interestlens.errors import ParameterError
 #: user texts are split into parts on this separator (one review per line in load_amazon); each
 #: part is encoded on its own and the parts are averaged, so long histories are not truncated
 PART_SEPARATOR = "\n"
+#: the TF-IDF settings of every text space (saved models rebuild the vectorizer from them)
+TFIDF_SETTINGS: dict[str, object] = {
+    "sublinear_tf": True,
+    "stop_words": "english",
+    "dtype": np.float32,
+}
 
 
 class TextSpace:
     """Dense, lexical and joint unit vectors of the item texts; the same for user texts.
 
     ``lsa_components`` bounds the truncated SVD of the TF-IDF matrix used in the joint space.
-    Empty texts give all-zero rows in every space.
+    Empty texts give all-zero rows in every space. ``encoder`` may be None for a space loaded
+    without its encoder: everything already encoded works, new text raises
+    :class:`ParameterError`.
     """
 
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: Encoder | None,
         *,
         lsa_components: int = 128,
         random_state: int = 0,
@@ -44,9 +52,8 @@ class TextSpace:
 
     def fit(self, item_texts: Sequence[str]) -> TextSpace:
         texts = list(item_texts)
-        self.vectorizer_ = TfidfVectorizer(
-            sublinear_tf=True, stop_words="english", dtype=np.float32
-        )
+        self.encoder_identifier_ = self._require_encoder().identifier
+        self.vectorizer_ = TfidfVectorizer(**TFIDF_SETTINGS)
         try:
             lexical = self.vectorizer_.fit_transform(texts)
         except ValueError as exc:  # sklearn's "empty vocabulary"
@@ -58,28 +65,52 @@ class TextSpace:
         self.lexical_ = sp.csr_matrix(lexical, dtype=np.float32)
         self.dense_ = self._encode(texts)
         n_components = min(self.lsa_components, self.lexical_.shape[1] - 1, len(texts) - 1)
+        #: (n_components, n_terms) LSA axes: the joint space of texts encoded later
+        self.lsa_axes_: np.ndarray | None = None
         if n_components >= 1:
-            self.lsa_ = TruncatedSVD(n_components, random_state=self.random_state)
-            latent = self.lsa_.fit_transform(self.lexical_)
+            lsa = TruncatedSVD(n_components, random_state=self.random_state)
+            latent = lsa.fit_transform(self.lexical_)
+            self.lsa_axes_ = lsa.components_.astype(np.float32)
         else:
-            self.lsa_ = None
             latent = np.zeros((len(texts), 1), dtype=np.float32)
         self.joint_ = joint(self.dense_, l2_normalise(latent))
-        words = np.asarray((self.lexical_ > 0).sum(axis=1)).ravel()
-        # how much a catalogue entry says about itself: richer entries tend to be the popular ones
-        self.richness_ = np.log1p(words).astype(np.float32)[:, None]
+        self.richness_ = richness(self.lexical_)
         return self
 
+    def add_items(self, texts: Sequence[str]) -> None:
+        """Append items encoded like the fitted ones (dense, TF-IDF with the fitted vocabulary,
+        LSA projection into the joint space)."""
+        texts = list(texts)
+        dense = self._encode(texts)
+        lexical = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float32)
+        self.dense_ = np.vstack([self.dense_, dense])
+        self.lexical_ = sp.vstack([self.lexical_, lexical], format="csr", dtype=np.float32)
+        self.joint_ = np.vstack([self.joint_, self.joint_users(dense, lexical)])
+        self.richness_ = np.vstack([self.richness_, richness(lexical)])
+
+    def _require_encoder(self) -> Encoder:
+        if self.encoder is None:
+            raise ParameterError(
+                "this model was loaded without its text encoder (saved: "
+                f"{getattr(self, 'encoder_identifier_', None)!r}), so new text cannot be encoded",
+                expected="the encoder the model was fitted with, for new texts (score_new with "
+                "texts, add_items)",
+                fix="InterestRecommender.load(directory, encoder=<the encoder it was fitted with>)",
+            )
+        return self.encoder
+
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.encoder.dimension), dtype=np.float32)
+        encoder = self._require_encoder()
+        vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
         filled = [i for i, text in enumerate(texts) if text.strip()]
         if filled:
-            vectors[filled] = self.encoder.encode([texts[i] for i in filled])
+            vectors[filled] = encoder.encode([texts[i] for i in filled])
         return l2_normalise(vectors)
 
     def encode_users(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Dense (mean of the encoded parts) and lexical unit vectors of user texts."""
         texts = list(texts)
+        self._require_encoder()
         parts = [[p for p in t.split(PART_SEPARATOR) if p.strip()] for t in texts]
         unique = list(dict.fromkeys(p for user_parts in parts for p in user_parts))
         dense = np.zeros((len(texts), self.dense_.shape[1]), dtype=np.float32)
@@ -98,11 +129,18 @@ class TextSpace:
 
     def joint_users(self, dense: np.ndarray, lexical: sp.csr_matrix) -> np.ndarray:
         """User vectors in the joint item space (for text-to-item similarity)."""
-        if self.lsa_ is None:
+        if self.lsa_axes_ is None:
             latent = np.zeros((dense.shape[0], 1), dtype=np.float32)
         else:
-            latent = self.lsa_.transform(lexical)
+            latent = np.asarray(lexical @ self.lsa_axes_.T, dtype=np.float32)
         return joint(dense, l2_normalise(latent))
+
+
+def richness(lexical: sp.csr_matrix) -> np.ndarray:
+    """``(n, 1)`` log(1 + distinct words): how much a catalogue entry says about itself (richer
+    entries tend to be the popular ones)."""
+    words = np.asarray((lexical > 0).sum(axis=1)).ravel()
+    return np.log1p(words).astype(np.float32)[:, None]
 
 
 def joint(dense: np.ndarray, latent: np.ndarray) -> np.ndarray:
