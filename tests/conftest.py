@@ -13,6 +13,9 @@ def _no_interestlens_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("INTERESTLENS_"):
             monkeypatch.delenv(name)
+    # the recommender's validation search takes most of a fit on the demo data; CLI tests use
+    # the documented default weights unless a test turns tuning back on (the demo test does)
+    monkeypatch.setenv("INTERESTLENS_RECOMMEND__TUNE", "false")
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ def settings(**extra):
     return load_settings(
         environ={},
         overrides={
+            "recommend.tune": False,
             "encoder.kind": "hashing",
             "encoder.cache": False,
             "encoder.show_progress": False,

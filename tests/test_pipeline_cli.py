@@ -27,6 +27,7 @@ def hashing_settings(tmp_path: Path, **extra):
     return load_settings(
         environ={},
         overrides={
+            "recommend.tune": False,
             "encoder.kind": "hashing",
             "encoder.cache_dir": tmp_path / "cache",
             "encoder.show_progress": False,
@@ -108,7 +109,9 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_cli_demo_then_fit_from_its_files(tmp_path: Path, capsys):
+def test_cli_demo_then_fit_from_its_files(tmp_path: Path, capsys, monkeypatch):
+    # the whole default job, the recommender's validation search included
+    monkeypatch.delenv("INTERESTLENS_RECOMMEND__TUNE")
     cache = str(tmp_path / "cache")
     code, out, _ = run_cli(
         [
@@ -126,6 +129,14 @@ def test_cli_demo_then_fit_from_its_files(tmp_path: Path, capsys):
     assert code == 0, out
     assert (tmp_path / "demo" / "model" / "manifest.json").exists()
     assert "model" in out
+    recommendations = pd.read_csv(tmp_path / "demo" / "recommendations.csv")
+    assert list(recommendations.columns[:4]) == ["user_id", "rank", "item_id", "score"]
+    assert recommendations["user_id"].nunique() == 600
+    tuned = json.loads(
+        (tmp_path / "demo" / "model" / "recommender" / "recommender.json").read_text()
+    )
+    assert tuned["learned"]["tuning_"]
+    monkeypatch.setenv("INTERESTLENS_RECOMMEND__TUNE", "false")
     data = tmp_path / "demo" / "data"
     code, out, err = run_cli(
         [

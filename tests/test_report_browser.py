@@ -41,6 +41,7 @@ def report_file(tmp_path_factory) -> Path:
             "encoder.show_progress": False,
             "cluster.k_max": 8,
             "cluster.stability_runs": 2,
+            "recommend.tune": False,
         },
     )
     model = InterestLens(settings).fit(dataset, labels_true=truth.user_primary_theme)

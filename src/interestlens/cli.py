@@ -375,6 +375,20 @@ def _print_stats(title: str, stats: dict[str, Any]) -> None:
     out.print(table)
 
 
+def recommender_summary(recommender: Any) -> str:
+    """One line: what tuning chose (or that the documented defaults were used)."""
+    tuned = {
+        regime: record["score"]
+        for regime, record in (recommender.tuning_ or {}).items()
+        if "score" in record
+    }
+    chosen = f"{recommender.n_clusters_} affinity clusters, half-life {recommender.half_life_}"
+    if not tuned:
+        return f"default blend weights (tuning off), {chosen}"
+    scores = ", ".join(f"{regime} {score:.3f}" for regime, score in tuned.items())
+    return f"tuned on validation carved from training (NDCG@10: {scores}); {chosen}"
+
+
 def _print_fit(model: Any, path: Path, seconds: float) -> None:
     report = model.report_
     table = Table(title=f"Model written to {path}", show_header=False)
@@ -394,6 +408,9 @@ def _print_fit(model: Any, path: Path, seconds: float) -> None:
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
         table.add_row("users without history or text", f"{len(missing)}: {shown}")
+    recommender = getattr(model, "recommender_", None)
+    if recommender is not None:
+        table.add_row("recommender", recommender_summary(recommender))
     table.add_row("total time", f"{seconds:.1f}s")
     out.print(table)
 
