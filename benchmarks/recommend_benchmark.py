@@ -42,10 +42,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from interestlens.data import load_amazon, load_movielens
-from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
+from interestlens.data.schema import ITEM_ID, USER_ID
 from interestlens.embed import (
     CachedEncoder,
     EmbeddingCache,
@@ -59,14 +58,18 @@ from interestlens.evaluate import (
     evaluate_models,
     intra_list_diversity,
     ndcg_at_k,
-    prepare_split,
     results_to_dict,
     temporal_holdout,
-    validation_split,
+)
+from interestlens.evaluate.job import (
+    SplitJob,
+    baseline_models,
+    interaction_user_texts,
+    prepare_job,
 )
 from interestlens.evaluate.prepare import PreparedSplit
 from interestlens.persist import atomic_write_text, write_json
-from interestlens.recommend import ALS, EASE, ContentKNN, ItemKNN, MostPop, top_k
+from interestlens.recommend import top_k
 from interestlens.recommend.interest import COMPONENTS, InterestRecommender
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,54 +170,19 @@ SOURCES = {
 
 def user_texts(source: Source, allowed: pd.DataFrame) -> pd.DataFrame:
     """Each user's texts tied to the ``allowed`` interactions only, one part per line."""
-    keys = allowed[[USER_ID, ITEM_ID]].astype(str).drop_duplicates()
-    texts = source.pair_texts.astype({USER_ID: str, ITEM_ID: str}).merge(keys, how="inner")
-    joined = texts.groupby(USER_ID, sort=False)["text"].agg("\n".join)
-    return joined.rename("text").reset_index()
+    return interaction_user_texts(source.pair_texts, allowed)
 
 
 # --- splits ----------------------------------------------------------------------------------
 
-
-@dataclass
-class Job:
-    """One split, prepared twice (binary for the baselines, ratings for ours)."""
-
-    segment: str
-    split: Split
-    binary: PreparedSplit
-    rating: PreparedSplit
-    times: sp.csr_matrix
-    ease_l2: float
-    ease_search: dict[str, float]
+#: one split, prepared twice (binary for the baselines, ratings for ours), with its times and
+#: EASE's l2 tuned on a temporal validation split of the training part
+Job = SplitJob
 
 
 def prepare(source: Source, split: Split, segment: str) -> Job:
     allowed = split.train if split.history is None else pd.concat([split.train, split.history])
-    users = user_texts(source, allowed)
-    common = dict(items=source.items, item_text_column="text", users=users, user_text_column="text")
-    binary = prepare_split(split, train_weight="binary", **common)
-    rating = prepare_split(split, train_weight="rating", **common)
-    train = split.train
-    rows = binary.user_map.indices(train[USER_ID].astype(str))
-    cols = binary.item_map.indices(train[ITEM_ID].astype(str))
-    # float64: float32 would round Unix seconds to minutes and scramble a session's order
-    times = sp.coo_matrix(
-        (train[TIMESTAMP].to_numpy(dtype=np.float64), (rows, cols)), shape=binary.train.shape
-    ).tocsr()
-    times.sum_duplicates()  # a repeated pair sums its times; only per-user order matters
-    validation = validation_split(split, "temporal", fraction=0.2)
-    tuned = prepare_split(validation, items=source.items)
-    search = EASE.tune_lambda(tuned.train, tuned.test_matrix(), EASE_LAMBDAS)
-    return Job(
-        segment,
-        split,
-        binary,
-        rating,
-        times,
-        search.best_lambda,
-        {str(k): round(v, 5) for k, v in search.scores.items()},
-    )
+    return prepare_job(split, source.items, user_texts(source, allowed), lambdas=EASE_LAMBDAS)
 
 
 def text_only(job: Job) -> PreparedSplit:
@@ -228,13 +196,7 @@ def text_only(job: Job) -> PreparedSplit:
 
 
 def baselines(job: Job) -> dict[str, Any]:
-    return {
-        "MostPop": MostPop(),
-        "ItemKNN": ItemKNN(n_neighbors=100),
-        "EASE": EASE(l2=job.ease_l2),
-        "ALS": ALS(factors=64, regularization=0.05, iterations=15, random_state=0),
-        "ContentKNN": ContentKNN(),
-    }
+    return baseline_models(job.ease_l2, seed=0)
 
 
 def ours(job: Job, encoder: Any, regime: str, **settings: Any) -> InterestRecommender:

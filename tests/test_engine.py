@@ -3,6 +3,7 @@ reasons out, on the demo data whose themes are known."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -266,3 +267,30 @@ def test_cli_recommend_needs_users_or_all(model_dir, tmp_path, capsys):
                  str(output)])  # fmt: skip
     assert code == 2
     assert "holds no ids" in capsys.readouterr().err
+
+
+def test_cli_evaluate_writes_tables_and_the_report_shows_them(model_dir, demo, tmp_path, capsys):
+    dataset, _ = demo
+    data = tmp_path / "data"
+    data.mkdir()
+    dataset.interactions.to_csv(data / "interactions.csv", index=False)
+    dataset.items.to_csv(data / "items.csv", index=False)
+    dataset.users.to_csv(data / "users.csv", index=False)
+    copy = tmp_path / "model"
+    import shutil
+
+    shutil.copytree(model_dir, copy)
+    code = main(["evaluate", "--interactions", str(data / "interactions.csv"), "--items",
+                 str(data / "items.csv"), "--users", str(data / "users.csv"), "--encoder",
+                 "hashing", "--no-cache", "--out", str(tmp_path / "eval"), "--model", str(copy),
+                 "--quiet"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "cold items: interestlens NDCG@10" in captured.out
+    result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    models = {row["model"] for row in result["segments"]["warm"]["table"]}
+    assert models == {"interestlens", "MostPop", "ItemKNN", "EASE", "ALS", "ContentKNN"}
+    assert (copy / "evaluation.json").exists()
+    assert main(["report", "--model", str(copy), "--output", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "EASE" in page and "ContentKNN" in page

@@ -100,40 +100,68 @@ def embed(
     _print_stats("Embedded", result)
 
 
+InteractionsOption = Annotated[
+    Path | None, typer.Option("--interactions", help="Interactions file (CSV/Parquet/JSONL).")
+]
+ItemsOption = Annotated[Path | None, typer.Option("--items", help="Items file.")]
+UsersFileOption = Annotated[Path | None, typer.Option("--users", help="Optional users file.")]
+MovieLensOption = Annotated[
+    Path | None, typer.Option("--movielens", help="Read an ml-latest-small directory instead.")
+]
+TmdbOption = Annotated[
+    Path | None,
+    typer.Option("--tmdb", help="With --movielens: tmdb_5000_movies.csv(.gz) overviews."),
+]
+AmazonOption = Annotated[
+    Path | None,
+    typer.Option("--amazon", help="Read an Amazon reviews 2018 *_5.json.gz file instead."),
+]
+AmazonMetaOption = Annotated[
+    Path | None, typer.Option("--amazon-meta", help="With --amazon: the meta_*.json.gz file.")
+]
+UserColOption = Annotated[str | None, typer.Option("--user-col")]
+ItemColOption = Annotated[str | None, typer.Option("--item-col")]
+RatingColOption = Annotated[str | None, typer.Option("--rating-col")]
+TimestampColOption = Annotated[str | None, typer.Option("--timestamp-col")]
+DropUnknownOption = Annotated[
+    bool,
+    typer.Option(
+        "--drop-unknown", help="Drop interactions naming unknown users/items (and report how many)."
+    ),
+]
+
+
+def _data_overrides(
+    user_col: str | None,
+    item_col: str | None,
+    rating_col: str | None,
+    timestamp_col: str | None,
+    drop_unknown: bool,
+) -> dict[str, Any]:
+    return {
+        "data.user_col": user_col,
+        "data.item_col": item_col,
+        "data.rating_col": rating_col,
+        "data.timestamp_col": timestamp_col,
+        "data.on_unknown": "drop" if drop_unknown else None,
+    }
+
+
 @app.command()
 def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
-    interactions: Annotated[
-        Path | None, typer.Option("--interactions", help="Interactions file (CSV/Parquet/JSONL).")
-    ] = None,
-    items: Annotated[Path | None, typer.Option("--items", help="Items file.")] = None,
-    users: Annotated[Path | None, typer.Option("--users", help="Optional users file.")] = None,
-    movielens: Annotated[
-        Path | None,
-        typer.Option("--movielens", help="Read an ml-latest-small directory instead."),
-    ] = None,
-    tmdb: Annotated[
-        Path | None,
-        typer.Option("--tmdb", help="With --movielens: tmdb_5000_movies.csv(.gz) overviews."),
-    ] = None,
-    amazon: Annotated[
-        Path | None,
-        typer.Option("--amazon", help="Read an Amazon reviews 2018 *_5.json.gz file instead."),
-    ] = None,
-    amazon_meta: Annotated[
-        Path | None, typer.Option("--amazon-meta", help="With --amazon: the meta_*.json.gz file.")
-    ] = None,
-    user_col: Annotated[str | None, typer.Option("--user-col")] = None,
-    item_col: Annotated[str | None, typer.Option("--item-col")] = None,
-    rating_col: Annotated[str | None, typer.Option("--rating-col")] = None,
-    timestamp_col: Annotated[str | None, typer.Option("--timestamp-col")] = None,
-    drop_unknown: Annotated[
-        bool,
-        typer.Option(
-            "--drop-unknown",
-            help="Drop interactions naming unknown users/items (and report how many).",
-        ),
-    ] = False,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    users: UsersFileOption = None,
+    movielens: MovieLensOption = None,
+    tmdb: TmdbOption = None,
+    amazon: AmazonOption = None,
+    amazon_meta: AmazonMetaOption = None,
+    user_col: UserColOption = None,
+    item_col: ItemColOption = None,
+    rating_col: RatingColOption = None,
+    timestamp_col: TimestampColOption = None,
+    drop_unknown: DropUnknownOption = False,
     config: ConfigOption = None,
     encoder: EncoderOption = None,
     encoder_model: ModelNameOption = None,
@@ -150,12 +178,8 @@ def fit(
         config,
         quiet,
         seed=seed,
+        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
         **{
-            "data.user_col": user_col,
-            "data.item_col": item_col,
-            "data.rating_col": rating_col,
-            "data.timestamp_col": timestamp_col,
-            "data.on_unknown": "drop" if drop_unknown else None,
             "encoder.kind": encoder,
             "encoder.model": encoder_model,
             "encoder.cache": False if no_cache else None,
@@ -241,7 +265,7 @@ def report(
     from interestlens.pipeline import InterestLens
     from interestlens.report import write_report
 
-    path = write_report(InterestLens.load(model_dir), output)
+    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir)
     out.print(f"Report written to {path.resolve()}")
 
 
@@ -325,6 +349,100 @@ def recommend(
         f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
         f"in {time.perf_counter() - started:.1f}s"
         + (f"; {len(missing)} unknown users got popular items" if missing else "")
+    )
+
+
+@app.command()
+def evaluate(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for evaluation.json, .md and .csv.")
+    ] = Path("evaluation"),
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", help="Also store evaluation.json in this model directory (for its report)."
+        ),
+    ] = None,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    users: UsersFileOption = None,
+    movielens: MovieLensOption = None,
+    tmdb: TmdbOption = None,
+    amazon: AmazonOption = None,
+    amazon_meta: AmazonMetaOption = None,
+    user_col: UserColOption = None,
+    item_col: ItemColOption = None,
+    rating_col: RatingColOption = None,
+    timestamp_col: TimestampColOption = None,
+    drop_unknown: DropUnknownOption = False,
+    segments: Annotated[
+        str,
+        typer.Option("--segments", help="Comma-separated: warm, cold_users, cold_items."),
+    ] = "warm,cold_users,cold_items",
+    k: Annotated[int, typer.Option("-k", help="Cut-off of the ranking metrics.")] = 10,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """interestlens against MostPop, ItemKNN, EASE, ALS and TF-IDF kNN on the same splits:
+    warm users, cold users and cold items; writes JSON, a markdown table and CSV."""
+    from interestlens.data.readers import read_dataset_from_options
+    from interestlens.evaluate.job import run_evaluation, write_evaluation
+    from interestlens.model_dir import read_manifest
+    from interestlens.pipeline import InterestLens
+
+    if model_dir is not None:
+        read_manifest(model_dir.expanduser())  # a clear error now, not after the evaluation
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
+        **{
+            "encoder.kind": encoder,
+            "encoder.model": encoder_model,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    started = time.perf_counter()
+    dataset = read_dataset_from_options(
+        settings.data,
+        interactions=interactions,
+        items=items,
+        users=users,
+        movielens=movielens,
+        tmdb=tmdb,
+        amazon=amazon,
+        amazon_meta=amazon_meta,
+    )
+    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
+    result = run_evaluation(
+        dataset,
+        settings,
+        encoder=InterestLens(settings).build_encoder(),
+        segments=[part.strip() for part in segments.split(",") if part.strip()],
+        k=k,
+        show_progress=not quiet,
+    )
+    paths = write_evaluation(result, out_dir)
+    if model_dir is not None:
+        write_evaluation(result, model_dir.expanduser())
+    for line in result.summary_lines():
+        out.print(line, highlight=False)
+    for name, table in result.tables.items():
+        out.print(f"\n[bold]{name}[/]")
+        columns = ["model", f"ndcg@{k}", f"recall@{k}", f"mrr@{k}", f"coverage@{k}"]
+        shown = table[[c for c in columns if c in table.columns]]
+        out.print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    out.print(
+        f"\nWrote {', '.join(str(p) for p in paths.values())}"
+        + (f" and {model_dir / 'evaluation.json'}" if model_dir is not None else "")
+        + f" in {time.perf_counter() - started:.0f}s"
     )
 
 

@@ -13,6 +13,7 @@ from interestlens.config import Settings
 from interestlens.data.synthetic import DemoTruth, make_demo_dataset
 from interestlens.data.synthetic.vocab import THEMES
 from interestlens.engine import RecommendationEngine
+from interestlens.evaluate.job import run_evaluation, write_evaluation
 from interestlens.persist import atomic_write_text
 from interestlens.pipeline import InterestLens
 from interestlens.report import write_report
@@ -59,7 +60,11 @@ def run_demo(
     on_theme = _on_theme_share(recommendations, truth)
     example = "I love " + ", ".join(THEMES[0].topics[:3])
     cold = engine.recommend_new(text=example, k=5)
-    paths["report"] = write_report(model, out_dir / "report.html")
+    evaluation = run_evaluation(
+        dataset, settings, encoder=model.build_encoder(), show_progress=show_progress
+    )
+    write_evaluation(evaluation, paths["model"])
+    paths["report"] = write_report(model, out_dir / "report.html", model_dir=paths["model"])
     result = model.clusters_.result
     metrics = model.clusters_.truth_metrics or {}
 
@@ -98,6 +103,8 @@ def run_demo(
         f'new person: "{example}"',
         "; ".join(f"{r.item_id} ({truth.item_theme[r.item_id]})" for r in cold[:3]),
     )
+    for number, line in enumerate(evaluation.summary_lines()):
+        table.add_row("evaluation" if number == 0 else "", line)
     table.add_row("data", str(data_dir))
     table.add_row("model", str(paths["model"]))
     table.add_row("clusters.csv", str(paths["clusters"]))

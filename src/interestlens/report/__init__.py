@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,10 @@ def _k_scores(selection: Mapping | None) -> pd.DataFrame | None:
 
 
 def report_data_from_model(
-    model: InterestLens, *, tables: Mapping[str, pd.DataFrame] | None = None
+    model: InterestLens,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> ReportData:
     model.check_fitted()
     clusters = model.clusters_
@@ -114,12 +117,26 @@ def report_data_from_model(
         k_rule=str(selection.get("rule", "")) + (f"; elbow at k = {elbow}" if elbow else ""),
         facts=facts,
         tables=dict(tables or {}),
+        evaluation=None if evaluation is None else dict(evaluation),
     )
 
 
 def write_report(
-    model: InterestLens, path: str | Path, *, tables: Mapping[str, pd.DataFrame] | None = None
+    model: InterestLens,
+    path: str | Path,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+    model_dir: str | Path | None = None,
 ) -> Path:
-    return atomic_write_text(
-        Path(path), render_report(report_data_from_model(model, tables=tables))
-    )
+    """Write the HTML page. ``evaluation`` (an ``interestlens evaluate`` result, as
+    :func:`~interestlens.evaluate.job.read_evaluation` returns it) adds the evaluation section;
+    without it, ``model_dir``'s ``evaluation.json`` is shown when that file exists."""
+    if evaluation is None and model_dir is not None:
+        saved = Path(model_dir).expanduser() / "evaluation.json"
+        if saved.is_file():
+            from interestlens.evaluate.job import read_evaluation
+
+            evaluation = read_evaluation(saved)
+    data = report_data_from_model(model, tables=tables, evaluation=evaluation)
+    return atomic_write_text(Path(path), render_report(data))

@@ -53,6 +53,8 @@ class ReportData:
     k_rule: str = ""
     facts: dict[str, str] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: an evaluation as read by interestlens.evaluate.job.read_evaluation (None: no section)
+    evaluation: dict[str, Any] | None = None
 
 
 def _colour(cluster: int) -> str:
@@ -178,6 +180,7 @@ section { background: white; border-radius: 8px; padding: 12px 18px; margin-bott
 ol { margin: 4px 0; padding-left: 20px; }
 table.t { border-collapse: collapse; font-size: 14px; margin-bottom: 10px; }
 table.t td, table.t th { border-bottom: 1px solid #e3e6ea; padding: 4px 10px; text-align: right; }
+table.evaluation tr.ours td { background: #fdecea; font-weight: 600; }
 """
 
 
@@ -205,6 +208,11 @@ def render_report(data: ReportData) -> str:
     if data.tables:
         tables = "".join(_table_html(title, frame) for title, frame in data.tables.items())
         sections.append(f"<section><h2>Evaluation</h2>{tables}</section>")
+    if data.evaluation is not None:
+        from interestlens.report.evaluation import CHART_ID, evaluation_section_html, ndcg_figure
+
+        chart = _figure_html(ndcg_figure(data.evaluation), CHART_ID)
+        sections.append(evaluation_section_html(data.evaluation, chart))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
