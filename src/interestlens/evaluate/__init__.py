@@ -1,5 +1,11 @@
 """Offline evaluation: splits, ranking metrics and a runner comparing recommenders."""
 
+from interestlens.evaluate.job import (
+    EvaluationResult,
+    read_evaluation,
+    run_evaluation,
+    write_evaluation,
+)
 from interestlens.evaluate.metrics import (
     RANKING_METRICS,
     auc,
@@ -23,7 +29,12 @@ from interestlens.evaluate.prepare import (
     Segment,
     prepare_split,
 )
-from interestlens.evaluate.runner import evaluate_models, results_to_dict, write_results
+from interestlens.evaluate.runner import (
+    evaluate_models,
+    results_to_dict,
+    skip_reason,
+    write_results,
+)
 from interestlens.evaluate.splits import (
     Split,
     cold_item_holdout,
@@ -40,6 +51,7 @@ __all__ = [
     "RANKING_METRICS",
     "SEGMENTS",
     "WARM_USERS",
+    "EvaluationResult",
     "PreparedSplit",
     "Segment",
     "Split",
@@ -59,9 +71,13 @@ __all__ = [
     "precision_at_k",
     "prepare_split",
     "random_holdout",
+    "read_evaluation",
     "recall_at_k",
     "results_to_dict",
+    "run_evaluation",
+    "skip_reason",
     "temporal_holdout",
     "validation_split",
+    "write_evaluation",
     "write_results",
 ]

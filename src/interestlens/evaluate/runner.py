@@ -36,7 +36,9 @@ from interestlens.recommend.matrix import Weighting
 COLUMNS = ["model", "segment", "metric", "value"]
 
 
-def _skip_reason(model: Recommender, segment: Segment) -> str | None:
+def skip_reason(model: Recommender, segment: Segment) -> str | None:
+    """Why ``model`` cannot be scored on ``segment`` (None: it can): no targets, cold items
+    for a model without item text, or cold users whose inputs the model does not read."""
     if segment.relevant.nnz == 0:
         return "no test interactions in this segment"
     if segment.name == COLD_ITEMS and not getattr(model, "handles_cold_items", False):
@@ -215,7 +217,7 @@ def evaluate_models(
         fit_seconds[model_name] = round(time.perf_counter() - started, 3)
         for segment_name in segments:
             segment = prepared.segments[segment_name]
-            reason = _skip_reason(model, segment)
+            reason = skip_reason(model, segment)
             if reason is not None:
                 skipped.append({"model": model_name, "segment": segment_name, "reason": reason})
                 continue

@@ -1,0 +1,32 @@
+"""The names and fixed settings every part of the evaluate job shares."""
+
+from __future__ import annotations
+
+from interestlens.evaluate.prepare import COLD_ITEMS, COLD_USERS, WARM_USERS
+
+OURS = "interestlens"
+BASELINES: tuple[str, ...] = ("MostPop", "ItemKNN", "EASE", "ALS", "ContentKNN")
+MODELS: tuple[str, ...] = (OURS, *BASELINES)
+WARM, COLD_USERS_TEXT = "warm", "cold_users_text"
+SEGMENTS: tuple[str, ...] = (WARM, COLD_USERS, COLD_ITEMS)
+SEGMENT_TITLES = {
+    WARM: "warm users",
+    COLD_USERS: "cold users (3 fold-in interactions + their text)",
+    COLD_USERS_TEXT: "cold users (text only)",
+    COLD_ITEMS: "cold items",
+}
+#: share held out in every split, fold-in interactions per cold user, EASE's l2 candidates
+TEST_FRACTION, HISTORY_PER_USER = 0.2, 3
+EASE_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
+#: InterestRecommender's blend regime for each segment
+REGIME = {WARM: "warm", COLD_USERS: "cold_users", COLD_USERS_TEXT: "cold_users"}
+REGIME[COLD_ITEMS] = "cold_items"
+#: the runner's segment (of a PreparedSplit) that each job segment is scored on
+RUNNER_SEGMENT = {WARM: WARM_USERS, COLD_USERS: COLD_USERS, COLD_USERS_TEXT: COLD_USERS}
+RUNNER_SEGMENT[COLD_ITEMS] = COLD_ITEMS
+
+
+def metric_columns(k: int) -> list[str]:
+    """The columns of every segment table, in order."""
+    ranking = [f"{name}@{k}" for name in ("ndcg", "recall", "precision", "mrr", "map", "hit_rate")]
+    return [*ranking, "auc", f"coverage@{k}", f"diversity@{k}", f"novelty@{k}", "n_users"]

@@ -1,0 +1,71 @@
+"""The models the evaluate job compares: the baselines and interestlens's recommender."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import scipy.sparse as sp
+
+from interestlens.config import Settings
+from interestlens.embed.base import Encoder
+from interestlens.recommend import ALS, EASE, ContentKNN, ItemKNN, MostPop
+from interestlens.recommend.interest import InterestRecommender
+
+
+def baseline_models(ease_l2: float, seed: int = 0) -> dict[str, Any]:
+    """Unfitted baselines by name (:data:`BASELINES` order), EASE with ``ease_l2``."""
+    return {
+        "MostPop": MostPop(),
+        "ItemKNN": ItemKNN(n_neighbors=100),
+        "EASE": EASE(l2=ease_l2),
+        "ALS": ALS(factors=64, regularization=0.05, iterations=15, random_state=seed),
+        "ContentKNN": ContentKNN(),
+    }
+
+
+def interest_model(
+    settings: Settings,
+    encoder: Encoder,
+    regime: str,
+    times: sp.csr_matrix | None,
+    *,
+    chosen_by: InterestRecommender | None = None,
+) -> InterestRecommender:
+    """InterestRecommender as ``settings.recommend`` describes it; only ``regime`` is tuned
+    (each split serves one regime), on validation parts carved from its training matrix.
+    ``chosen_by``: a model fitted on the same matrix whose chosen settings are reused (no
+    second tuning)."""
+    config = settings.recommend
+    params: dict[str, Any] = dict(
+        tune=(regime,) if config.tune else False,
+        n_clusters=tuple(config.n_clusters),
+        ease_l2=config.ease_l2,
+        rating_power=config.rating_power,
+        mmr_lambda=config.mmr_lambda,
+        interaction_times=times,
+        random_state=settings.seed,
+    )
+    if "ease_neighbours" in InterestRecommender._get_param_names():
+        params["ease_neighbours"] = config.ease_neighbours or None
+    if chosen_by is not None:
+        params.update(
+            tune=False,
+            weights=chosen_by.weights_,
+            n_clusters=chosen_by.n_clusters_,
+            half_life=chosen_by.half_life_,
+        )
+    return InterestRecommender(encoder, **params)
+
+
+def chosen_settings(model: InterestRecommender, regime: str) -> dict[str, Any]:
+    """What a fitted ``model`` chose for ``regime`` (blend weights, clusters, half-life)."""
+    tuning = model.tuning_.get(regime) or {}
+    return {
+        "regime": regime,
+        "tuned": bool(tuning) and "skipped" not in tuning,
+        "tuning_note": tuning.get("skipped", ""),
+        "weights": dict(model.weights_[regime]),
+        "n_clusters": int(model.n_clusters_),
+        "half_life": model.half_life_,
+        "validation_ndcg@10": tuning.get("score"),
+    }
