@@ -1,0 +1,383 @@
+"""The service's state: one engine reference, the events store, and the rules that keep them
+in step (store first, then apply; replay on start and reload; swap one reference).
+
+Kept free of HTTP so that the same code runs under FastAPI, in tests and in ``refit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from interestlens.config import Settings, load_settings
+from interestlens.data.schema import ITEM_ID
+from interestlens.embed.base import Encoder
+from interestlens.engine import RecommendationEngine
+from interestlens.errors import (
+    DuplicateIdError,
+    InterestLensError,
+    InvalidValueError,
+    UnknownIdError,
+)
+from interestlens.persist import read_json
+from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
+from interestlens.serve.store import default_events_path as default_events_path
+from interestlens.text import build_texts
+
+logger = logging.getLogger("interestlens.serve")
+T = TypeVar("T")
+
+#: written into a model directory by ``refit``: which store and how much of its log it folded
+FOLDED_FILE = "service_log.json"
+#: replay problems kept for /health (the count is always exact)
+MAX_REPORTED_PROBLEMS = 20
+#: serialized recommendation lists kept (one per known user and k, typically)
+RESPONSE_CACHE_ENTRIES = 20_000
+
+
+def events_path(model_dir: Path, settings: Settings) -> Path:
+    configured = settings.serve.events_db
+    return Path(configured).expanduser() if configured else default_events_path(model_dir)
+
+
+def folded_seq(model_dir: Path, store: EventStore) -> int:
+    """How much of ``store``'s log a refitted model already holds (0 for other models)."""
+    path = Path(model_dir) / FOLDED_FILE
+    if not path.exists():
+        return 0
+    folded = read_json(path)
+    if isinstance(folded, dict) and folded.get("store_id") == store.store_id:
+        return int(folded.get("folded_seq", 0))
+    return 0
+
+
+@dataclass
+class ReplayReport:
+    """What a replay applied; entries the model cannot take (say an event on an item of another
+    model) are counted and named, never dropped silently."""
+
+    events: int = 0
+    items: int = 0
+    forgotten: int = 0
+    skipped_folded: int = 0
+    failed: int = 0
+    problems: list[str] = field(default_factory=list)
+    last_seq: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "items": self.items,
+            "forgotten": self.forgotten,
+            "already_in_model": self.skipped_folded,
+            "failed": self.failed,
+        }
+
+    def fail(self, entry: LogEntry, error: InterestLensError) -> None:
+        self.failed += 1
+        logger.warning("log entry %d (%s) not replayed: %s", entry.seq, entry.kind, error)
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(f"seq {entry.seq} ({entry.kind}): {error}")
+
+
+def replay(engine: RecommendationEngine, entries: Sequence[LogEntry], report: ReplayReport) -> None:
+    """Apply log entries in order; consecutive events of one user go in one call."""
+    batch: list[LogEntry] = []
+
+    def flush() -> None:
+        by_user: dict[str, list[LogEntry]] = {}
+        for entry in batch:
+            by_user.setdefault(str(entry.user_id), []).append(entry)
+        for user_id, events in by_user.items():
+            try:
+                engine.add_events(
+                    user_id,
+                    [str(e.item_id) for e in events],
+                    [e.rating for e in events],
+                    [e.timestamp for e in events],
+                )
+                report.events += len(events)
+            except InterestLensError:
+                # one bad entry must not cost the user's other events: apply them one by one
+                for event in events:
+                    try:
+                        engine.add_events(
+                            user_id, [str(event.item_id)], [event.rating], [event.timestamp]
+                        )
+                        report.events += 1
+                    except InterestLensError as exc:
+                        report.fail(event, exc)
+        batch.clear()
+
+    for entry in entries:
+        report.last_seq = max(report.last_seq, entry.seq)
+        if entry.kind == EVENT:
+            batch.append(entry)
+            continue
+        flush()
+        try:
+            if entry.kind == ITEM:
+                engine.add_item(str(entry.item_id), str(entry.text))
+                report.items += 1
+            elif entry.kind == FORGET:
+                engine.forget_user(str(entry.user_id))
+                report.forgotten += 1
+        except InterestLensError as exc:
+            report.fail(entry, exc)
+    flush()
+
+
+class ResponseCache:
+    """Serialized answers for known users' default requests (no candidates), per engine.
+
+    The engine already keeps each user's ranked list; this keeps the JSON bytes too, so a
+    repeated request costs a dictionary lookup instead of building ten recommendations and
+    serialising them. Mutations invalidate: an event or a forgetting drops that user's entries,
+    a new item drops everything, a reload starts a new cache. A read records a token before
+    asking the engine and stores its answer only if no invalidation happened meanwhile, so a
+    read racing a mutation never caches the old answer.
+    """
+
+    def __init__(self, max_entries: int = RESPONSE_CACHE_ENTRIES):
+        self.max_entries = max_entries
+        self._by_user: dict[str, dict[Any, bytes]] = {}
+        self._generation: dict[str, int] = {}
+        self._epoch = 0
+        self._entries = 0
+        self._lock = threading.Lock()
+
+    def token(self, user_id: str) -> tuple[int, int]:
+        return self._epoch, self._generation.get(user_id, 0)
+
+    def get(self, user_id: str, key: Any) -> bytes | None:
+        entries = self._by_user.get(user_id)
+        return None if entries is None else entries.get(key)
+
+    def put(self, user_id: str, key: Any, body: bytes, token: tuple[int, int]) -> None:
+        with self._lock:
+            if token != (self._epoch, self._generation.get(user_id, 0)):
+                return
+            if self._entries >= self.max_entries:
+                # a full cache starts over: simpler than LRU and rare (entries ~ users x k's)
+                self._by_user.clear()
+                self._entries = 0
+            entries = self._by_user.setdefault(user_id, {})
+            if key not in entries:
+                self._entries += 1
+            entries[key] = body
+
+    def invalidate_user(self, user_id: str) -> None:
+        with self._lock:
+            self._generation[user_id] = self._generation.get(user_id, 0) + 1
+            dropped = self._by_user.pop(user_id, None)
+            if dropped:
+                self._entries -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._by_user.clear()
+            self._entries = 0
+
+    def __len__(self) -> int:
+        return self._entries
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one request works with: an engine and its response cache, swapped together."""
+
+    engine: RecommendationEngine
+    responses: ResponseCache
+
+
+class Service:
+    """One served model plus its durable log. Reads use :attr:`engine` (one reference, swapped
+    atomically by :meth:`reload`); mutations hold :attr:`lock` so the log order is the order in
+    which the engine saw them."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        settings: Settings,
+        *,
+        encoder: Encoder | None = None,
+        show_progress: bool = False,
+    ):
+        self.model_dir = Path(model_dir).expanduser().resolve()
+        self.settings = settings
+        self.encoder = encoder
+        self.show_progress = show_progress
+        self.lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self.store = EventStore(events_path(self.model_dir, settings))
+        self.reloads = 0
+        self.loaded_at = 0.0
+        self.last_replay = ReplayReport()
+        self.served: Served | None = None
+        # one thread for text scoring: the engine serialises it anyway, and torch runs faster
+        # (and keeps its per-thread state warm) when one thread does all its work
+        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
+        self.model_settings: Settings = settings
+
+    @property
+    def engine(self) -> RecommendationEngine:
+        if self.served is None:
+            raise RuntimeError("the service is not started: call start() first")
+        return self.served.engine
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def _load(self, model_dir: Path) -> tuple[RecommendationEngine, Settings, ReplayReport]:
+        """A new engine with the log replayed up to now (all but the newest few entries)."""
+        engine = RecommendationEngine.load(model_dir, settings=self.settings, encoder=self.encoder)
+        model_settings = load_settings(model_dir / "config.toml", environ={})
+        report = ReplayReport()
+        report.skipped_folded = folded_seq(model_dir, self.store)
+        report.last_seq = report.skipped_folded
+        replay(engine, self.store.entries(after=report.skipped_folded), report)
+        if self.settings.serve.precompute:
+            engine.precompute(show_progress=self.show_progress)
+        return engine, model_settings, report
+
+    def start(self) -> None:
+        engine, model_settings, report = self._load(self.model_dir)
+        with self.lock:
+            replay(engine, self.store.entries(after=report.last_seq), report)
+            self._install(engine, model_settings, report, self.model_dir)
+
+    def reload(self, model_dir: Path | None = None) -> dict[str, Any]:
+        """Load ``model_dir`` (default: the current one), replay the log, swap. Requests in
+        flight finish on the old engine; a model that fails to load leaves the old in place."""
+        started = time.perf_counter()
+        with self._reload_lock:
+            target = Path(model_dir).expanduser().resolve() if model_dir else self.model_dir
+            engine, model_settings, report = self._load(target)
+            with self.lock:
+                # entries posted while the new model loaded
+                replay(engine, self.store.entries(after=report.last_seq), report)
+                self._install(engine, model_settings, report, target)
+                self.reloads += 1
+        return {
+            "model_dir": str(target),
+            "replayed": report.to_dict(),
+            "seconds": round(time.perf_counter() - started, 3),
+            "n_users": len(engine.user_ids),
+            "n_items": engine.n_items,
+        }
+
+    def _install(
+        self,
+        engine: RecommendationEngine,
+        model_settings: Settings,
+        report: ReplayReport,
+        model_dir: Path,
+    ) -> None:
+        self.served = Served(engine, ResponseCache())
+        self.model_settings = model_settings
+        self.model_dir = model_dir
+        self.last_replay = report
+        self.loaded_at = time.time()
+
+    def _responses(self) -> ResponseCache:
+        assert self.served is not None
+        return self.served.responses
+
+    async def run_scoring(self, call: Callable[[], T]) -> T:
+        """Run ``call`` (which embeds text) on the one scoring thread, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._scoring, call)
+
+    def close(self) -> None:
+        self._scoring.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    # --- mutations (store, COMMIT, then apply) ------------------------------------------------
+
+    def add_events(self, events: Sequence[Event]) -> list[int]:
+        stamped = [
+            e if e.timestamp is not None else Event(e.user_id, e.item_id, e.rating, time.time())
+            for e in events
+        ]
+        with self.lock:
+            engine, responses = self.engine, self._responses()
+            unknown = list(
+                dict.fromkeys(e.item_id for e in stamped if not engine.has_item(e.item_id))
+            )
+            if unknown:
+                shown = ", ".join(repr(i) for i in unknown[:5])
+                raise UnknownIdError(
+                    f"{len(unknown)} item id{'s' if len(unknown) > 1 else ''} not in the model: "
+                    f"{shown}{' …' if len(unknown) > 5 else ''}",
+                    expected=f"ids of items the model knows ({engine.n_items} items)",
+                    fix="post the item first (POST /items) or check the id; nothing was stored",
+                )
+            seqs = self.store.append_events(stamped)
+            by_user: dict[str, list[Event]] = {}
+            for event in stamped:
+                by_user.setdefault(event.user_id, []).append(event)
+            for user_id, user_events in by_user.items():
+                engine.add_events(
+                    user_id,
+                    [e.item_id for e in user_events],
+                    [e.rating for e in user_events],
+                    [e.timestamp for e in user_events],
+                )
+                responses.invalidate_user(user_id)
+        return seqs
+
+    def item_text(self, item_id: str, fields: dict[str, Any]) -> str:
+        """Fields turned into text the way the model's items were (its text settings)."""
+        text_settings = self.model_settings.text
+        frame = pd.DataFrame([{ITEM_ID: item_id, **{str(k): v for k, v in fields.items()}}])
+        return build_texts(
+            frame,
+            id_col=ITEM_ID,
+            columns=text_settings.item_columns,
+            template=text_settings.item_template,
+        )[0]
+
+    def add_item(self, item_id: str, text: str, title: str | None) -> int:
+        with self.lock:
+            engine = self.engine
+            if engine.has_item(item_id):
+                raise DuplicateIdError(
+                    f"item id {item_id!r} already exists",
+                    expected="a new item id",
+                    fix="use another id; changing an existing item needs a refit",
+                )
+            if not text.strip():
+                raise InvalidValueError(
+                    f"item {item_id!r} has an empty text",
+                    expected="a text, or fields whose values give one",
+                    fix="send the item's title or description; nothing was stored",
+                )
+            # embed before storing: an encoder failure then stores nothing (the engine's
+            # encoder remembers recent texts, so add_item does not encode twice)
+            engine.encoder().encode([text])
+            seq = self.store.append_item(item_id, text, title)
+            engine.add_item(item_id, text)
+            self._responses().clear()
+        return seq
+
+    def forget_user(self, user_id: str) -> tuple[bool, int]:
+        with self.lock:
+            engine = self.engine
+            if not engine.has_user(user_id):
+                raise UnknownIdError(
+                    f"unknown user id {user_id!r}",
+                    expected="a user the model knows",
+                    fix="check the id; nothing was deleted",
+                )
+            deleted = self.store.forget_user(user_id)
+            forgotten = engine.forget_user(user_id)
+            self._responses().invalidate_user(user_id)
+        return forgotten, deleted

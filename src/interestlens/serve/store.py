@@ -1,0 +1,218 @@
+"""The durable log of what clients posted: events, items and forgotten users, in SQLite.
+
+One table, ``log``, in posting order (``seq`` never reused, thanks to AUTOINCREMENT). The
+database runs in WAL mode with ``synchronous=FULL``: a call returns only after its transaction
+is committed and fsynced, which is what the service's 201 acknowledges. On start and after a
+reload the service replays the log, in order, into a freshly loaded model; ``interestlens
+refit`` folds it into a new model directory and records the last folded ``seq`` there, so a
+replay onto that model skips what it already holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from interestlens.errors import DataError, DuplicateIdError
+
+EVENT = "event"
+ITEM = "item"
+FORGET = "forget"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('event', 'item', 'forget')),
+    user_id TEXT,
+    item_id TEXT,
+    rating REAL,
+    timestamp REAL,
+    text TEXT,
+    title TEXT,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_user ON log (user_id) WHERE kind = 'event';
+CREATE UNIQUE INDEX IF NOT EXISTS log_item ON log (item_id) WHERE kind = 'item';
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    user_id: str
+    item_id: str
+    rating: float | None = None
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    seq: int
+    kind: str
+    user_id: str | None
+    item_id: str | None
+    rating: float | None
+    timestamp: float | None
+    text: str | None
+    title: str | None
+    received_at: float
+
+
+class StoreError(DataError):
+    """The events database cannot be opened or written."""
+
+
+def default_events_path(model_dir: Path) -> Path:
+    """``<model dir>.events.sqlite`` beside the model directory (survives refits into it)."""
+    model_dir = Path(model_dir).expanduser().resolve()
+    return model_dir.with_name(model_dir.name + ".events.sqlite")
+
+
+class EventStore:
+    """Durable, ordered log of posted events, items and forgotten users (thread-safe)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: every transaction is an explicit BEGIN IMMEDIATE ... COMMIT
+            self._connection = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            mode = self._connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            self._connection.execute("PRAGMA synchronous=FULL")
+            self._connection.executescript(_SCHEMA)
+            with self._transaction() as connection:
+                row = connection.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
+                if row is None:
+                    self.store_id = uuid.uuid4().hex
+                    connection.execute(
+                        "INSERT INTO meta (key, value) VALUES ('store_id', ?)", (self.store_id,)
+                    )
+                else:
+                    self.store_id = row[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"events database {self.path} cannot be opened ({exc})",
+                expected="a writable path for an SQLite file written by interestlens serve",
+                fix="set serve.events_db (INTERESTLENS_SERVE__EVENTS_DB) to a writable file path",
+            ) from None
+        self.journal_mode = str(mode).lower()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    # --- writes (each returns after COMMIT) ---------------------------------------------------
+
+    def append_events(self, events: Sequence[Event]) -> list[int]:
+        """Store ``events`` in one transaction; their ``seq`` numbers, in order."""
+        now = time.time()
+        seqs = []
+        with self._transaction() as connection:
+            for event in events:
+                cursor = connection.execute(
+                    "INSERT INTO log (kind, user_id, item_id, rating, timestamp, received_at) "
+                    "VALUES ('event', ?, ?, ?, ?, ?)",
+                    (event.user_id, event.item_id, event.rating, event.timestamp, now),
+                )
+                seqs.append(int(cursor.lastrowid))
+        return seqs
+
+    def append_item(self, item_id: str, text: str, title: str | None = None) -> int:
+        try:
+            with self._transaction() as connection:
+                cursor = connection.execute(
+                    "INSERT INTO log (kind, item_id, text, title, received_at) "
+                    "VALUES ('item', ?, ?, ?, ?)",
+                    (item_id, text, title, time.time()),
+                )
+        except sqlite3.IntegrityError:
+            raise DuplicateIdError(
+                f"item {item_id!r} was already posted",
+                expected="a new item id",
+                fix="post the item under another id",
+            ) from None
+        return int(cursor.lastrowid)
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete the user's events and record the forgetting; the number of events deleted."""
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM log WHERE kind = 'event' AND user_id = ?", (user_id,)
+            ).rowcount
+            connection.execute(
+                "INSERT INTO log (kind, user_id, received_at) VALUES ('forget', ?, ?)",
+                (user_id, time.time()),
+            )
+        return int(deleted)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def entries(self, *, after: int = 0, upto: int | None = None) -> list[LogEntry]:
+        """Log entries with ``after < seq <= upto``, in posting order."""
+        query = (
+            "SELECT seq, kind, user_id, item_id, rating, timestamp, text, title, received_at "
+            "FROM log WHERE seq > ?"
+        )
+        params: tuple = (after,)
+        if upto is not None:
+            query += " AND seq <= ?"
+            params = (after, upto)
+        with self._lock:
+            rows = self._connection.execute(query + " ORDER BY seq", params).fetchall()
+        return [LogEntry(*row) for row in rows]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            row = self._connection.execute("SELECT MAX(seq) FROM log").fetchone()
+        return int(row[0] or 0)
+
+    def events_of(self, user_id: str) -> list[LogEntry]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT seq, kind, user_id, item_id, rating, timestamp, text, title, received_at "
+                "FROM log WHERE kind = 'event' AND user_id = ? ORDER BY seq",
+                (user_id,),
+            ).fetchall()
+        return [LogEntry(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT kind, COUNT(*) FROM log GROUP BY kind"
+            ).fetchall()
+        found = dict(rows)
+        return {
+            "events": found.get(EVENT, 0),
+            "items": found.get(ITEM, 0),
+            "forgotten": found.get(FORGET, 0),
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventStore({str(self.path)!r})"
