@@ -117,7 +117,6 @@ def movielens_model() -> tuple[Path, str]:
                 "encoder.kind": "minilm",
                 "encoder.cache_dir": CACHE,
                 "encoder.show_progress": True,
-                "recommend.tune": False,
                 "cluster.stability_runs": 0,
             },
         )

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from interestlens.config import Settings
 from interestlens.data.ids import IdMap
+from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.errors import (
     DuplicateIdError,
@@ -245,7 +246,11 @@ class RecommendationEngine:
         if self._encoder is None:
             with self._lock:
                 if self._encoder is None:
-                    base = self._base_encoder or self.model.build_encoder()
+                    # no embedding cache: request texts are people's own words and are not
+                    # written to disk (and one short text costs less to encode than a lookup)
+                    base = self._base_encoder or make_encoder(
+                        self.settings.encoder, seed=self.settings.seed
+                    )
                     if base.identifier != self.model.encoder_id_:
                         raise ModelFormatError(
                             f"the encoder given is {base.identifier!r} but the model was "
