@@ -147,6 +147,44 @@ def _data_overrides(
     }
 
 
+def _encoder_overrides(
+    encoder: str | None, encoder_model: str | None, no_cache: bool, cache_dir: Path | None
+) -> dict[str, Any]:
+    return {
+        "encoder.kind": encoder,
+        "encoder.model": encoder_model,
+        "encoder.cache": False if no_cache else None,
+        "encoder.cache_dir": cache_dir,
+    }
+
+
+def _read_dataset(
+    settings: Settings,
+    interactions: Path | None,
+    items: Path | None,
+    users: Path | None,
+    movielens: Path | None,
+    tmdb: Path | None,
+    amazon: Path | None,
+    amazon_meta: Path | None,
+) -> Any:
+    """The dataset the data options name (one reader each for files, MovieLens, Amazon)."""
+    from interestlens.data.readers import read_dataset_from_options
+
+    dataset = read_dataset_from_options(
+        settings.data,
+        interactions=interactions,
+        items=items,
+        users=users,
+        movielens=movielens,
+        tmdb=tmdb,
+        amazon=amazon,
+        amazon_meta=amazon_meta,
+    )
+    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
+    return dataset
+
+
 @app.command()
 def fit(
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
@@ -171,7 +209,6 @@ def fit(
     quiet: QuietOption = False,
 ) -> None:
     """Fit a model: texts → vectors → user interests, saved to a model directory."""
-    from interestlens.data.readers import read_dataset_from_options
     from interestlens.pipeline import InterestLens
 
     settings = _settings(
@@ -179,25 +216,12 @@ def fit(
         quiet,
         seed=seed,
         **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
-        **{
-            "encoder.kind": encoder,
-            "encoder.model": encoder_model,
-            "encoder.cache": False if no_cache else None,
-            "encoder.cache_dir": cache_dir,
-        },
+        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
     )
     started = time.perf_counter()
-    dataset = read_dataset_from_options(
-        settings.data,
-        interactions=interactions,
-        items=items,
-        users=users,
-        movielens=movielens,
-        tmdb=tmdb,
-        amazon=amazon,
-        amazon_meta=amazon_meta,
+    dataset = _read_dataset(
+        settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )
-    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
     model = InterestLens(settings, show_progress=not quiet).fit(dataset)
     path = model.save(out_dir)
     _print_fit(model, path, time.perf_counter() - started)
@@ -390,7 +414,6 @@ def evaluate(
 ) -> None:
     """interestlens against MostPop, ItemKNN, EASE, ALS and TF-IDF kNN on the same splits:
     warm users, cold users and cold items; writes JSON, a markdown table and CSV."""
-    from interestlens.data.readers import read_dataset_from_options
     from interestlens.evaluate.job import run_evaluation, write_evaluation
     from interestlens.model_dir import read_manifest
     from interestlens.pipeline import InterestLens
@@ -402,25 +425,12 @@ def evaluate(
         quiet,
         seed=seed,
         **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
-        **{
-            "encoder.kind": encoder,
-            "encoder.model": encoder_model,
-            "encoder.cache": False if no_cache else None,
-            "encoder.cache_dir": cache_dir,
-        },
+        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
     )
     started = time.perf_counter()
-    dataset = read_dataset_from_options(
-        settings.data,
-        interactions=interactions,
-        items=items,
-        users=users,
-        movielens=movielens,
-        tmdb=tmdb,
-        amazon=amazon,
-        amazon_meta=amazon_meta,
+    dataset = _read_dataset(
+        settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )
-    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
     result = run_evaluation(
         dataset,
         settings,

@@ -751,10 +751,9 @@ class RecommendationEngine:
         if self.user_source[user] in ("none", "text"):
             self.user_source[user] = "blend" if self.user_source[user] == "text" else "history"
 
-    def add_item(self, item_id: str, text: str) -> None:
-        """A new item, embedded now and recommendable at once (scored from its text)."""
-        item_id = str(item_id)
-        if item_id in self.item_ids:
+    def check_new_item(self, item_id: str, text: str) -> None:
+        """Raise what :meth:`add_item` would refuse (callers that store first check here)."""
+        if str(item_id) in self.item_ids:
             raise DuplicateIdError(
                 f"item id {item_id!r} already exists",
                 expected="a new item id",
@@ -764,8 +763,13 @@ class RecommendationEngine:
             raise InvalidValueError(
                 f"item {item_id!r} has an empty text",
                 expected="a title or description to embed",
-                fix="send the item's text (or fields such as title and description)",
+                fix="send the item's text (or fields whose values give one)",
             )
+
+    def add_item(self, item_id: str, text: str) -> None:
+        """A new item, embedded now and recommendable at once (scored from its text)."""
+        item_id = str(item_id)
+        self.check_new_item(item_id, text)
         with self._lock:
             encoder = self.encoder()
             vector = l2_normalise(encoder.encode([text]))[0]

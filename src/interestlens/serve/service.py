@@ -23,9 +23,7 @@ from interestlens.data.schema import ITEM_ID
 from interestlens.embed.base import Encoder
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
-    DuplicateIdError,
     InterestLensError,
-    InvalidValueError,
     UnknownIdError,
 )
 from interestlens.persist import read_json
@@ -348,18 +346,7 @@ class Service:
     def add_item(self, item_id: str, text: str, title: str | None) -> int:
         with self.lock:
             engine = self.engine
-            if engine.has_item(item_id):
-                raise DuplicateIdError(
-                    f"item id {item_id!r} already exists",
-                    expected="a new item id",
-                    fix="use another id; changing an existing item needs a refit",
-                )
-            if not text.strip():
-                raise InvalidValueError(
-                    f"item {item_id!r} has an empty text",
-                    expected="a text, or fields whose values give one",
-                    fix="send the item's title or description; nothing was stored",
-                )
+            engine.check_new_item(item_id, text)  # refused before anything is stored
             # embed before storing: an encoder failure then stores nothing (the engine's
             # encoder remembers recent texts, so add_item does not encode twice)
             engine.encoder().encode([text])
