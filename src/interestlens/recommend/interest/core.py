@@ -130,7 +130,8 @@ class InterestCore:
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:
             _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)
-            self.factors = vt.T.astype(np.float32)
+            # C order: sparse @ factors would copy an F-ordered array on every request
+            self.factors = np.ascontiguousarray(vt.T, dtype=np.float32)
         else:
             self.factors = np.zeros((n_items, 1), dtype=np.float32)
         self.cold_mapping: ColdItemMapping | None = None
@@ -239,6 +240,28 @@ class InterestCore:
 
     # --- component scores ------------------------------------------------------------------
 
+    def _lexical_by_term(self) -> sp.csr_matrix:
+        """The items' TF-IDF matrix transposed, row-major, made once (scipy would convert the
+        transpose of the whole matrix on every request)."""
+        assert self.text is not None
+        lexical = self.text.lexical_
+        cached = getattr(self, "_lexical_by_term_cache", None)
+        if cached is None or cached.shape != lexical.T.shape:
+            cached = sp.csr_matrix(lexical.T)
+            self._lexical_by_term_cache = cached
+        return cached
+
+    def _through_neighbours(self, scores: np.ndarray) -> np.ndarray:
+        """``scores @ neighbours`` for the cold columns, through a row-major copy of the
+        transposed neighbour matrix made once (scipy would convert it on every request)."""
+        assert self.cold_mapping is not None
+        neighbours = self.cold_mapping.neighbours
+        cached = getattr(self, "_neighbours_by_cold_item", None)
+        if cached is None or cached.shape != neighbours.T.shape:
+            cached = sp.csr_matrix(neighbours.T)
+            self._neighbours_by_cold_item = cached
+        return np.asarray(cached @ scores.T).T
+
     def components(
         self, query: Query, k: int, names: Sequence[str] = COMPONENTS
     ) -> dict[str, np.ndarray]:
@@ -251,7 +274,7 @@ class InterestCore:
             else:
                 collaborative = self.ease.score_new(history)
             if self.cold_mapping is not None:
-                collaborative[:, self.cold_items] = collaborative @ self.cold_mapping.neighbours
+                collaborative[:, self.cold_items] = self._through_neighbours(collaborative)
             out["collaborative"] = collaborative
         if "factors" in names:
             out["factors"] = np.asarray(history @ self.factors) @ self.factors.T
@@ -260,7 +283,7 @@ class InterestCore:
         if self.text is not None and "semantic" in names:
             out["semantic"] = self.semantic_profile(query) @ self.text.dense_.T
         if self.text is not None and "lexical" in names:
-            out["lexical"] = (self.lexical_profile(query) @ self.text.lexical_.T).toarray()
+            out["lexical"] = (self.lexical_profile(query) @ self._lexical_by_term()).toarray()
         if "popularity" in names:
             out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
         if "trend" in names and self.trend_edges is not None:

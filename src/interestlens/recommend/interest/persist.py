@@ -386,7 +386,7 @@ def _core(
     core.warm = reader.array("warm")
     core.cold_items = np.flatnonzero(~core.warm)
     core.popularity = reader.array("popularity")
-    core.factors = reader.array("factors")
+    core.factors = np.ascontiguousarray(reader.array("factors"))
     core.ease = None
     if parts["ease"]:
         ease = EASE(l2=core.settings.ease_l2)

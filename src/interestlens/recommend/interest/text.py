@@ -127,12 +127,22 @@ class TextSpace:
         lexical = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float32)
         return dense, lexical
 
+    def _lsa_columns(self) -> np.ndarray:
+        """``lsa_axes_.T`` as a C-ordered copy, made once: scipy copies a non-contiguous dense
+        operand on every sparse product (vocabulary × components floats per request)."""
+        assert self.lsa_axes_ is not None
+        columns = getattr(self, "_lsa_columns_cache", None)
+        if columns is None or columns.shape != self.lsa_axes_.T.shape:
+            columns = np.ascontiguousarray(self.lsa_axes_.T)
+            self._lsa_columns_cache = columns
+        return columns
+
     def joint_users(self, dense: np.ndarray, lexical: sp.csr_matrix) -> np.ndarray:
         """User vectors in the joint item space (for text-to-item similarity)."""
         if self.lsa_axes_ is None:
             latent = np.zeros((dense.shape[0], 1), dtype=np.float32)
         else:
-            latent = np.asarray(lexical @ self.lsa_axes_.T, dtype=np.float32)
+            latent = np.asarray(lexical @ self._lsa_columns(), dtype=np.float32)
         return joint(dense, l2_normalise(latent))
 
 
