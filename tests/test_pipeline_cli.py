@@ -232,3 +232,24 @@ def test_cli_bad_csv_is_one_line(tmp_path: Path, capsys):
     )
     assert code == 2
     assert "user_id" in err and "user" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "No such option: --bogus"),
+        (["fit"], "Missing option '--out'"),
+        (["recommend", "--model", "m", "--output", "o", "-k", "x"], "Invalid value for '-k'"),
+    ],
+)
+def test_cli_usage_errors_exit_2_without_traceback(args, message, capsys):
+    code, out, err = run_cli(args, capsys)
+    assert code == 2
+    assert message in out + err
+    assert "Traceback" not in out + err
+
+
+def test_cli_without_a_command_shows_help_not_a_traceback(capsys):
+    code, out, err = run_cli([], capsys)
+    assert code == 2
+    assert "recommend" in out + err and "Traceback" not in out + err

@@ -1,0 +1,145 @@
+"""Commands that build things: ``embed``, ``fit`` and ``demo``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interestlens.cli.common import (
+    AmazonMetaOption,
+    AmazonOption,
+    CacheDirOption,
+    ConfigOption,
+    DropUnknownOption,
+    EncoderOption,
+    InteractionsOption,
+    ItemColOption,
+    ItemsOption,
+    ModelNameOption,
+    MovieLensOption,
+    NoCacheOption,
+    QuietOption,
+    RatingColOption,
+    SeedOption,
+    TimestampColOption,
+    TmdbOption,
+    UserColOption,
+    UsersFileOption,
+    _data_overrides,
+    _encoder_overrides,
+    _print_fit,
+    _print_stats,
+    _read_dataset,
+    _settings,
+    out,
+)
+
+
+def embed(
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", help="Texts: a .txt file (one per line) or a CSV/Parquet/JSONL table."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the vectors (.npy).")],
+    id_col: Annotated[
+        str | None, typer.Option("--id-col", help="Id column of a table input.")
+    ] = None,
+    text_col: Annotated[
+        list[str] | None,
+        typer.Option("--text-col", help="Text column(s) of a table input; default: all others."),
+    ] = None,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Turn texts into L2-normalised vectors (.npy) plus a JSON file of ids and stats."""
+    from interestlens.embed_job import embed_file
+
+    settings = _settings(
+        config,
+        quiet,
+        **{
+            "encoder.kind": encoder,
+            "encoder.model": encoder_model,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    result = embed_file(input, output, settings, id_col=id_col, text_cols=text_col)
+    _print_stats("Embedded", result)
+
+
+def fit(
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    users: UsersFileOption = None,
+    movielens: MovieLensOption = None,
+    tmdb: TmdbOption = None,
+    amazon: AmazonOption = None,
+    amazon_meta: AmazonMetaOption = None,
+    user_col: UserColOption = None,
+    item_col: ItemColOption = None,
+    rating_col: RatingColOption = None,
+    timestamp_col: TimestampColOption = None,
+    drop_unknown: DropUnknownOption = False,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Fit a model: texts → vectors → user interests, saved to a model directory."""
+    from interestlens.pipeline import InterestLens
+
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
+        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+    )
+    started = time.perf_counter()
+    dataset = _read_dataset(
+        settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
+    )
+    model = InterestLens(settings, show_progress=not quiet).fit(dataset)
+    path = model.save(out_dir)
+    _print_fit(model, path, time.perf_counter() - started)
+
+
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo data, model and report.")
+    ] = Path("interestlens-demo"),
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Generate the built-in demo dataset (no download), fit a model on it and say where it went."""
+    from interestlens.demo import run_demo
+
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **{
+            "encoder.kind": encoder,
+            "encoder.cache": False if no_cache else None,
+            "encoder.cache_dir": cache_dir,
+        },
+    )
+    run_demo(out_dir, settings, console=out, show_progress=not quiet)

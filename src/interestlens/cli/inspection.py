@@ -1,0 +1,77 @@
+"""Commands that read a fitted model: ``clusters``, ``report`` and ``describe``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interestlens.cli.common import ModelOption, out
+from interestlens.persist import atomic_write_text
+
+
+def clusters(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="CSV to write.")],
+) -> None:
+    """Write user_id,cluster (+ label, membership probability where the method has one)."""
+    from interestlens.pipeline import InterestLens
+
+    model = InterestLens.load(model_dir)
+    table = model.cluster_table()
+    atomic_write_text(output, table.to_csv(index=False))
+    counts = table["cluster"].value_counts().sort_index()
+    out.print(
+        f"Wrote {len(table)} users in {int((counts.index >= 0).sum())} clusters to {output}"
+        + (f" ({int(counts.get(-1, 0))} not clustered: cluster -1)" if -1 in counts else "")
+    )
+
+
+def report(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write one self-contained HTML page: interest map, cluster cards, k-selection curves."""
+    from interestlens.pipeline import InterestLens
+    from interestlens.report import write_report
+
+    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir)
+    out.print(f"Report written to {path.resolve()}")
+
+
+def describe(model_dir: ModelOption) -> None:
+    """Print the clustering (k, scores, stability) and a card per cluster, as text."""
+    from interestlens.pipeline import InterestLens
+
+    model = InterestLens.load(model_dir)
+    result = model.clusters_.result
+    stability = (result.stability or {}).get("mean_ari")
+    out.print(
+        f"[bold]{model.dataset_name_}[/]: {len(model.user_ids_)} users, "
+        f"{len(model.item_ids_)} items; {result.method}, k = {result.n_clusters} "
+        f"({result.k_source}); silhouette {result.scores.get('silhouette', float('nan')):.3f}; "
+        f"stability (mean ARI over re-fits) " + ("n/a" if stability is None else f"{stability:.3f}")
+    )
+    for explanation in sorted(model.clusters_.explanations, key=lambda e: -e.size):
+        out.print(
+            f"\n[bold]Cluster {explanation.cluster_id}: {explanation.label}[/] — "
+            f"{explanation.size} users ({explanation.share:.1%})"
+            + (
+                f", mean rating {explanation.mean_rating:.2f}"
+                if explanation.mean_rating is not None
+                else ""
+            )
+        )
+        out.print("  keywords: " + ", ".join(k.term for k in explanation.keywords))
+        out.print("  central items: " + "; ".join(c.title for c in explanation.central_items))
+        out.print(
+            "  over-represented: "
+            + "; ".join(
+                f"{o.title} (x{(o.smoothed_lift or o.lift):.1f})"
+                for o in explanation.over_represented_items
+            )
+        )
+        out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))

@@ -1,0 +1,179 @@
+"""Commands that rank items: ``recommend`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interestlens.cli.common import (
+    AmazonMetaOption,
+    AmazonOption,
+    CacheDirOption,
+    ConfigOption,
+    DropUnknownOption,
+    EncoderOption,
+    InteractionsOption,
+    ItemColOption,
+    ItemsOption,
+    ModelNameOption,
+    ModelOption,
+    MovieLensOption,
+    NoCacheOption,
+    QuietOption,
+    RatingColOption,
+    SeedOption,
+    TimestampColOption,
+    TmdbOption,
+    UserColOption,
+    UsersFileOption,
+    _data_overrides,
+    _encoder_overrides,
+    _read_dataset,
+    _settings,
+    out,
+    read_id_list,
+)
+from interestlens.persist import atomic_write_text
+
+
+def recommend(
+    model_dir: ModelOption,
+    output: Annotated[Path, typer.Option("--output", help="CSV to write.")],
+    users: Annotated[
+        Path | None,
+        typer.Option("--users", help="File with one user id per line (users-file-only ids too)."),
+    ] = None,
+    all_users: Annotated[bool, typer.Option("--all", help="Every user the model knows.")] = False,
+    k: Annotated[
+        int | None, typer.Option("-k", help="Items per user (default recommend.k).")
+    ] = None,
+    candidates: Annotated[
+        Path | None,
+        typer.Option("--candidates", help="File with one item id per line: rank only these."),
+    ] = None,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown", help="Unknown user ids: 'error' (default) or 'popular' (fall back)."
+        ),
+    ] = "error",
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Write user_id,rank,item_id,score,cluster,cluster_label,reason for the chosen users."""
+    from interestlens.engine import RecommendationEngine
+    from interestlens.errors import ParameterError
+
+    if (users is None) == (not all_users):
+        raise ParameterError(
+            "give either --users FILE or --all" + (" (both were given)" if all_users else ""),
+            expected="exactly one of --users FILE and --all",
+            fix="pass --users users.txt (one id per line) or --all",
+        )
+    if unknown not in ("error", "popular"):
+        raise ParameterError(
+            f"--unknown {unknown}",
+            expected="'error' or 'popular'",
+            fix="pass --unknown popular to give unknown users the most popular items",
+        )
+    settings = _settings(config, quiet)
+    engine = RecommendationEngine.load(model_dir, settings=settings)
+    length = k if k is not None else engine.settings.recommend.k
+    ids = read_id_list(users, "user") if users is not None else engine.user_ids.ids
+    wanted = read_id_list(candidates, "candidate item") if candidates is not None else None
+    started = time.perf_counter()
+    table, missing = engine.recommend_users(
+        ids,
+        length,
+        candidates=wanted,
+        unknown=unknown,
+        show_progress=not quiet,  # type: ignore[arg-type]
+    )
+    atomic_write_text(output, table.to_csv(index=False))
+    out.print(
+        f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
+        f"in {time.perf_counter() - started:.1f}s"
+        + (f"; {len(missing)} unknown users got popular items" if missing else "")
+    )
+
+
+def evaluate(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for evaluation.json, .md and .csv.")
+    ] = Path("evaluation"),
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", help="Also store evaluation.json in this model directory (for its report)."
+        ),
+    ] = None,
+    interactions: InteractionsOption = None,
+    items: ItemsOption = None,
+    users: UsersFileOption = None,
+    movielens: MovieLensOption = None,
+    tmdb: TmdbOption = None,
+    amazon: AmazonOption = None,
+    amazon_meta: AmazonMetaOption = None,
+    user_col: UserColOption = None,
+    item_col: ItemColOption = None,
+    rating_col: RatingColOption = None,
+    timestamp_col: TimestampColOption = None,
+    drop_unknown: DropUnknownOption = False,
+    segments: Annotated[
+        str,
+        typer.Option("--segments", help="Comma-separated: warm, cold_users, cold_items."),
+    ] = "warm,cold_users,cold_items",
+    k: Annotated[int, typer.Option("-k", help="Cut-off of the ranking metrics.")] = 10,
+    config: ConfigOption = None,
+    encoder: EncoderOption = None,
+    encoder_model: ModelNameOption = None,
+    seed: SeedOption = None,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """interestlens against MostPop, ItemKNN, EASE, ALS and TF-IDF kNN on the same splits:
+    warm users, cold users and cold items; writes JSON, a markdown table and CSV."""
+    from interestlens.evaluate.job import run_evaluation, write_evaluation
+    from interestlens.model_dir import read_manifest
+    from interestlens.pipeline import InterestLens
+
+    if model_dir is not None:
+        read_manifest(model_dir.expanduser())  # a clear error now, not after the evaluation
+    settings = _settings(
+        config,
+        quiet,
+        seed=seed,
+        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
+        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+    )
+    started = time.perf_counter()
+    dataset = _read_dataset(
+        settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
+    )
+    result = run_evaluation(
+        dataset,
+        settings,
+        encoder=InterestLens(settings).build_encoder(),
+        segments=[part.strip() for part in segments.split(",") if part.strip()],
+        k=k,
+        show_progress=not quiet,
+    )
+    paths = write_evaluation(result, out_dir)
+    if model_dir is not None:
+        write_evaluation(result, model_dir.expanduser())
+    for line in result.summary_lines():
+        out.print(line, highlight=False)
+    for name, table in result.tables.items():
+        out.print(f"\n[bold]{name}[/]")
+        columns = ["model", f"ndcg@{k}", f"recall@{k}", f"mrr@{k}", f"coverage@{k}"]
+        shown = table[[c for c in columns if c in table.columns]]
+        out.print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    out.print(
+        f"\nWrote {', '.join(str(p) for p in paths.values())}"
+        + (f" and {model_dir / 'evaluation.json'}" if model_dir is not None else "")
+        + f" in {time.perf_counter() - started:.0f}s"
+    )

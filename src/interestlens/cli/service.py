@@ -1,0 +1,50 @@
+"""Commands around the HTTP service: ``serve`` and ``refit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
+
+
+def serve(
+    model_dir: ModelOption,
+    host: Annotated[str | None, typer.Option("--host", help="Address (serve.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (serve.port).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the HTTP service (FastAPI + uvicorn) for a model directory; docs at /docs."""
+    from interestlens.serve import run_server
+
+    settings = _settings(config, **{"serve.host": host, "serve.port": port})
+    run_server(model_dir, settings)
+
+
+def refit(
+    model_dir: ModelOption,
+    out_dir: Annotated[Path, typer.Option("--out", help="New model directory to write.")],
+    events_db: Annotated[
+        Path | None,
+        typer.Option("--events-db", help="The service's event store (default: serve.events_db)."),
+    ] = None,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Fold the events, items and deletions the service stored into a newly fitted model."""
+    from interestlens.serve import refit_model
+
+    settings = _settings(config, quiet)
+    summary = refit_model(
+        model_dir, out_dir, settings, events_db=events_db, show_progress=not quiet
+    )
+    table = Table(title=f"Refitted model written to {summary.out}", show_header=False)
+    for key, value in summary.to_dict().items():
+        if key not in ("problems", "out"):
+            table.add_row(key.replace("_", " "), str(value))
+    out.print(table)
+    for problem in summary.problems:
+        err.print(f"[yellow]not folded:[/] {problem}", highlight=False)

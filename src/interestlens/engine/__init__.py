@@ -1,0 +1,33 @@
+"""Recommendations by external id: the layer the CLI's ``recommend`` and the HTTP service share.
+
+:class:`RecommendationEngine` wraps a fitted :class:`~interestlens.pipeline.InterestLens` (its
+interest clusters, explanations and :class:`~interestlens.recommend.InterestRecommender`) and
+answers in ids, with a cluster and a reason per recommended item:
+
+* known users: the recommender's warm scores (users known only from their text are scored from
+  it, as new users would be); each user's best ``recommend.cache_k`` items are kept after the
+  first request (or :meth:`~RecommendationEngine.precompute`), so later requests only slice;
+* new people: text and/or a few item ids, scored as cold users;
+* online changes, in memory: events (a known user's history grows, an unknown user id becomes a
+  user), new items (embedded and recommendable at once), forgetting a user. The HTTP service
+  makes them durable and replays them when it starts or reloads.
+
+The ``cluster`` of a recommendation is the user's interest cluster from ``interestlens
+clusters`` (the labelled, explained one); the reason names it when the item is over-represented
+there, and the rated item that does most for the recommended one.
+"""
+
+from interestlens.engine.core import RecommendationEngine
+from interestlens.engine.ranking import PRECOMPUTE_BATCH
+from interestlens.engine.reasons import REASON_LIFT, REASON_SHRINKAGE
+from interestlens.engine.records import ClusterSummary, Recommendation, UserCluster
+
+__all__ = [
+    "PRECOMPUTE_BATCH",
+    "REASON_LIFT",
+    "REASON_SHRINKAGE",
+    "ClusterSummary",
+    "Recommendation",
+    "RecommendationEngine",
+    "UserCluster",
+]

@@ -1,0 +1,138 @@
+"""Online changes, in memory: events, new items and forgotten users (nothing is refitted)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from interestlens.embed.base import l2_normalise
+from interestlens.engine.records import _Event
+from interestlens.errors import (
+    DuplicateIdError,
+    InvalidValueError,
+    ModelFormatError,
+    ParameterError,
+)
+from interestlens.recommend.interest.reasons import item_names
+
+
+class OnlineUpdatesMixin:
+    """:meth:`add_events`, :meth:`add_item` and :meth:`forget_user` of a
+    :class:`~interestlens.engine.RecommendationEngine`; each takes the engine's lock."""
+
+    def add_events(
+        self,
+        user_id: str,
+        item_ids: Sequence[str],
+        ratings: Sequence[float | None] | None = None,
+        timestamps: Sequence[float | None] | None = None,
+    ) -> None:
+        """Append interactions of one user (a new id becomes a user); their list, vector and
+        cluster follow at once. Events without a time are stamped now."""
+        items = self._item_indices([str(i) for i in item_ids], "event item")
+        n = len(items)
+        ratings = list(ratings) if ratings is not None else [None] * n
+        timestamps = list(timestamps) if timestamps is not None else [None] * n
+        if len(ratings) != n or len(timestamps) != n:
+            raise ParameterError(
+                f"{n} item ids but {len(ratings)} ratings and {len(timestamps)} timestamps",
+                expected="one rating and one timestamp (or None) per item id",
+                fix="pass lists of the same length",
+            )
+        for value in ratings:
+            if value is not None and not np.isfinite(value):
+                raise InvalidValueError(
+                    f"rating {value!r} is not a finite number",
+                    expected="a finite rating or none",
+                    fix="send a number such as 4.5, or leave the rating out",
+                )
+        now = time.time()
+        with self._lock:
+            user = self.user_ids.get(user_id)
+            if user < 0:
+                user = self.user_ids.add(user_id)
+            self._forgotten.discard(user)
+            events = self._events.setdefault(user, [])
+            for item, rating, stamp in zip(items, ratings, timestamps, strict=True):
+                events.append(_Event(int(item), rating, float(stamp) if stamp is not None else now))
+            self._invalidate_user(user)
+            self._update_cluster(user)
+
+    def _invalidate_user(self, user: int) -> None:
+        self._lists.pop(user, None)
+        for key in [key for key in self._reasons if key[0] == user]:
+            del self._reasons[key]
+
+    def _update_cluster(self, user: int) -> None:
+        items, ratings, times = self._history(user)
+        text_vector = None
+        if self._user_text(user) is not None:
+            text_vector = self.model.user_text_vectors_[user]
+        cluster = self._predict_cluster(items, ratings, times, text_vector)
+        if user >= len(self.user_labels):
+            grow = user + 1 - len(self.user_labels)
+            self.user_labels = np.concatenate([self.user_labels, np.full(grow, -1)])
+            self.user_source = np.concatenate([self.user_source, np.full(grow, "history")])
+            if self.user_probability is not None:
+                self.user_probability = np.concatenate(
+                    [self.user_probability, np.full(grow, np.nan, dtype=np.float32)]
+                )
+        self.user_labels[user] = cluster
+        if self.user_probability is not None:
+            self.user_probability[user] = np.nan
+        if self.user_source[user] in ("none", "text"):
+            self.user_source[user] = "blend" if self.user_source[user] == "text" else "history"
+
+    def check_new_item(self, item_id: str, text: str) -> None:
+        """Raise what :meth:`add_item` would refuse (callers that store first check here)."""
+        if str(item_id) in self.item_ids:
+            raise DuplicateIdError(
+                f"item id {item_id!r} already exists",
+                expected="a new item id",
+                fix="use another id; changing an existing item needs a refit",
+            )
+        if not text.strip():
+            raise InvalidValueError(
+                f"item {item_id!r} has an empty text",
+                expected="a title or description to embed",
+                fix="send the item's text (or fields whose values give one)",
+            )
+
+    def add_item(self, item_id: str, text: str) -> None:
+        """A new item, embedded now and recommendable at once (scored from its text)."""
+        item_id = str(item_id)
+        self.check_new_item(item_id, text)
+        with self._lock:
+            encoder = self.encoder()
+            vector = l2_normalise(encoder.encode([text]))[0]
+            new = self.recommender.add_items([text])
+            index = self.item_ids.add(item_id)
+            if int(new[0]) != index:
+                raise ModelFormatError(
+                    f"the recommender gave the new item index {int(new[0])}, the engine {index}",
+                    expected="one item index space",
+                    fix="reload the model; this is a bug worth reporting",
+                )
+            self.item_vectors = np.vstack([self.item_vectors, vector[None, :]])
+            self.titles.append(item_names([text], 1)[0])
+            self._item_counts = np.append(self._item_counts, 0.0)
+            self._lift = np.hstack([self._lift, np.zeros((len(self._lift), 1), np.float32)])
+            self._lists.clear()
+            self._reasons.clear()
+
+    def forget_user(self, user_id: str) -> bool:
+        """Forget a user's events, list and cluster (False if the id was not known). The fitted
+        interactions stay in this model's arrays until a refit leaves them out."""
+        with self._lock:
+            user = self.user_ids.get(user_id)
+            if user < 0 or user in self._forgotten:
+                return False
+            self._forgotten.add(user)
+            self._dropped.add(user)
+            self._events.pop(user, None)
+            self._invalidate_user(user)
+            if user < len(self.user_labels):
+                self.user_labels[user] = -1
+            return True
