@@ -22,6 +22,7 @@ from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Datase
 from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
+from interestlens.embed.memo import MemoEncoder
 from interestlens.errors import NotFittedError
 from interestlens.interest_clusters import fit_interest_clusters
 from interestlens.recommend.interest import InterestRecommender
@@ -274,8 +275,17 @@ class InterestLens:
             ratings=ratings if settings.interests.use_ratings else None,
             timestamps=timestamps,
         )
+        # the recommender's text space needs the item (and user) vectors embed just computed:
+        # hand them over instead of encoding (or reading the cache) a second time
+        known = MemoEncoder(encoder, size=None)
+        for texts, vectors in (
+            (self.item_texts_, self.item_vectors_),
+            (self.user_texts_, self.user_text_vectors_),
+        ):
+            filled = [i for i, text in enumerate(texts) if text.strip()]
+            known.remember([texts[i] for i in filled], vectors[filled])
         recommender = InterestRecommender(
-            encoder,
+            known,
             tune=config.tune,
             n_clusters=tuple(config.n_clusters),
             ease_l2=config.ease_l2,
@@ -285,9 +295,10 @@ class InterestLens:
             random_state=settings.seed,
             show_progress=self.show_progress,
         )
-        return recommender.fit(
+        recommender.fit(
             values, item_texts=self.item_texts_, user_texts=self.user_texts_, timestamps=times
         )
+        return recommender.set_encoder(encoder)  # the remembered vectors are not needed now
 
     def _user_texts(self, dataset: Dataset, settings: Settings) -> list[str]:
         texts = [""] * len(self.user_ids_)

@@ -66,12 +66,7 @@ def embed(
     settings = _settings(
         config,
         quiet,
-        **{
-            "encoder.kind": encoder,
-            "encoder.model": encoder_model,
-            "encoder.cache": False if no_cache else None,
-            "encoder.cache_dir": cache_dir,
-        },
+        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
     )
     result = embed_file(input, output, settings, id_col=id_col, text_cols=text_col)
     _print_stats("Embedded", result)
@@ -136,10 +131,6 @@ def demo(
         config,
         quiet,
         seed=seed,
-        **{
-            "encoder.kind": encoder,
-            "encoder.cache": False if no_cache else None,
-            "encoder.cache_dir": cache_dir,
-        },
+        **_encoder_overrides(encoder, None, no_cache, cache_dir),
     )
     run_demo(out_dir, settings, console=out, show_progress=not quiet)

@@ -15,8 +15,8 @@ from interestlens.config import Settings
 from interestlens.data.ids import IdMap
 from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
+from interestlens.embed.memo import MemoEncoder
 from interestlens.engine.clusters import ClustersMixin
-from interestlens.engine.memo import _MemoEncoder
 from interestlens.engine.ranking import RankingMixin
 from interestlens.engine.reasons import ReasonsMixin
 from interestlens.engine.records import _Event
@@ -58,7 +58,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         self.manifest: dict[str, Any] = getattr(model, "manifest_", {})
         self.recommender: InterestRecommender = recommender
         self._base_encoder = encoder
-        self._encoder: _MemoEncoder | None = None
+        self._encoder: MemoEncoder | None = None
         self.cache_k = int(self.settings.recommend.cache_k)
         self._lock = threading.RLock()
 
@@ -137,7 +137,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
     ) -> RecommendationEngine:
         return cls(model, encoder=encoder)
 
-    def encoder(self) -> _MemoEncoder:
+    def encoder(self) -> MemoEncoder:
         """The model's encoder (built on first use: loading weights takes seconds)."""
         if self._encoder is None:
             with self._lock:
@@ -154,7 +154,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
                             expected="the encoder the model was fitted with",
                             fix="use the model's saved encoder settings (config.toml)",
                         )
-                    memo = _MemoEncoder(base)
+                    memo = MemoEncoder(base)
                     self.recommender.set_encoder(memo)
                     self._encoder = memo
         return self._encoder

@@ -102,6 +102,7 @@ class InterestCore:
     def __init__(self, settings: CoreSettings, text: TextSpace | None):
         self.settings = settings
         self.text = text
+        self._transposes: dict[str, tuple[sp.spmatrix, sp.csr_matrix]] = {}
 
     def fit(
         self,
@@ -240,27 +241,14 @@ class InterestCore:
 
     # --- component scores ------------------------------------------------------------------
 
-    def _lexical_by_term(self) -> sp.csr_matrix:
-        """The items' TF-IDF matrix transposed, row-major, made once (scipy would convert the
-        transpose of the whole matrix on every request)."""
-        assert self.text is not None
-        lexical = self.text.lexical_
-        cached = getattr(self, "_lexical_by_term_cache", None)
-        if cached is None or cached.shape != lexical.T.shape:
-            cached = sp.csr_matrix(lexical.T)
-            self._lexical_by_term_cache = cached
-        return cached
-
-    def _through_neighbours(self, scores: np.ndarray) -> np.ndarray:
-        """``scores @ neighbours`` for the cold columns, through a row-major copy of the
-        transposed neighbour matrix made once (scipy would convert it on every request)."""
-        assert self.cold_mapping is not None
-        neighbours = self.cold_mapping.neighbours
-        cached = getattr(self, "_neighbours_by_cold_item", None)
-        if cached is None or cached.shape != neighbours.T.shape:
-            cached = sp.csr_matrix(neighbours.T)
-            self._neighbours_by_cold_item = cached
-        return np.asarray(cached @ scores.T).T
+    def _transposed(self, name: str, matrix: sp.spmatrix) -> sp.csr_matrix:
+        """``matrix.T`` as CSR, made once per matrix: scipy would convert the transpose of the
+        whole matrix on every product (milliseconds per request)."""
+        cached = self._transposes.get(name)
+        if cached is None or cached[0] is not matrix:
+            cached = (matrix, sp.csr_matrix(matrix.T))
+            self._transposes[name] = cached
+        return cached[1]
 
     def components(
         self, query: Query, k: int, names: Sequence[str] = COMPONENTS
@@ -274,7 +262,8 @@ class InterestCore:
             else:
                 collaborative = self.ease.score_new(history)
             if self.cold_mapping is not None:
-                collaborative[:, self.cold_items] = self._through_neighbours(collaborative)
+                by_cold_item = self._transposed("neighbours", self.cold_mapping.neighbours)
+                collaborative[:, self.cold_items] = np.asarray(by_cold_item @ collaborative.T).T
             out["collaborative"] = collaborative
         if "factors" in names:
             out["factors"] = np.asarray(history @ self.factors) @ self.factors.T
@@ -283,7 +272,8 @@ class InterestCore:
         if self.text is not None and "semantic" in names:
             out["semantic"] = self.semantic_profile(query) @ self.text.dense_.T
         if self.text is not None and "lexical" in names:
-            out["lexical"] = (self.lexical_profile(query) @ self._lexical_by_term()).toarray()
+            by_term = self._transposed("lexical", self.text.lexical_)
+            out["lexical"] = (self.lexical_profile(query) @ by_term).toarray()
         if "popularity" in names:
             out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
         if "trend" in names and self.trend_edges is not None:

@@ -1,4 +1,8 @@
-"""An encoder wrapper that remembers recent texts (one request's text is asked for twice)."""
+"""An encoder wrapper that remembers texts it has already seen the vectors of.
+
+The recommendation engine asks for one request's text twice (the recommender and the cluster
+assignment); ``fit`` hands the recommender the item vectors the embed stage already computed.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ import numpy as np
 from interestlens.embed.base import Encoder
 
 
-class _MemoEncoder:
-    """Remembers the last few hundred texts, so one request's text is encoded once although
-    the recommender and the cluster assignment both ask for it."""
+class MemoEncoder:
+    """``encoder`` plus the vectors of the last ``size`` texts (None: every text, unbounded);
+    :meth:`remember` adds vectors computed elsewhere. Same identifier as ``encoder``."""
 
-    def __init__(self, encoder: Encoder, size: int = 512):
+    def __init__(self, encoder: Encoder, size: int | None = 512):
         self.encoder = encoder
         self.size = size
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -33,6 +37,18 @@ class _MemoEncoder:
     def dimension(self) -> int:
         return self.encoder.dimension
 
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Vectors ``encoder`` gave for ``texts`` (e.g. in an earlier stage)."""
+        with self._lock:
+            for text, vector in zip(texts, np.asarray(vectors, dtype=np.float32), strict=True):
+                self._memo[text] = vector
+                self._memo.move_to_end(text)
+            self._trim()
+
+    def _trim(self) -> None:
+        while self.size is not None and len(self._memo) > self.size:
+            self._memo.popitem(last=False)
+
     def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         texts = list(texts)
         with self._lock:
@@ -45,8 +61,7 @@ class _MemoEncoder:
                     known[text] = vector
                     self._memo[text] = vector
                     self._memo.move_to_end(text)
-                while len(self._memo) > self.size:
-                    self._memo.popitem(last=False)
+                self._trim()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([known[t] for t in texts]).astype(np.float32)
