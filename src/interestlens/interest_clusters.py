@@ -47,12 +47,24 @@ class InterestClusters:
     membership: np.ndarray | None = None  # float32 (n_users, k) where the method gives one
     unclustered: int = 0
     truth_metrics: dict[str, Any] | None = None
+    #: stable id of each fitted cluster (fit index -> id), set when ids follow a previous model
+    #: (interestlens.timeline.identity); None: the ids are the fit indices
+    cluster_ids: np.ndarray | None = None
+    #: where these ids came from: parent fit, born/split/merged/dissolved clusters, next free id
+    lineage: dict[str, Any] | None = None
 
     def label_of(self, cluster: int) -> str:
         for explanation in self.explanations:
             if explanation.cluster_id == cluster:
                 return explanation.label
         return "no signal" if cluster < 0 else f"cluster {cluster}"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Cluster id (stable where :attr:`cluster_ids` is set) of each new interest vector."""
+        fitted = self.result.predict(X)
+        if self.cluster_ids is None:
+            return fitted
+        return np.where(fitted >= 0, self.cluster_ids[np.clip(fitted, 0, None)], fitted)
 
     def user_probability(self) -> np.ndarray | None:
         """Membership of each user in their own cluster, where the method has one."""
@@ -71,6 +83,10 @@ class InterestClusters:
         if self.membership is not None:
             write_npy(directory / "membership.npy", self.membership)
         save_explanations(directory / "explanations.json", self.explanations)
+        if self.cluster_ids is not None:
+            write_npy(directory / "cluster_ids.npy", self.cluster_ids)
+        if self.lineage is not None:
+            write_json(directory / "cluster_lineage.json", self.lineage)
         write_json(
             directory / "clusters_summary.json",
             {"unclustered": self.unclustered, "truth_metrics": self.truth_metrics},
@@ -101,7 +117,15 @@ class InterestClusters:
             membership=read_npy(membership_path) if membership_path.exists() else None,
             unclustered=int(summary.get("unclustered", 0)),
             truth_metrics=summary.get("truth_metrics"),
+            cluster_ids=_optional_npy(directory / "cluster_ids.npy"),
+            lineage=read_json(directory / "cluster_lineage.json")
+            if (directory / "cluster_lineage.json").exists()
+            else None,
         )
+
+
+def _optional_npy(path: Path) -> np.ndarray | None:
+    return read_npy(path) if path.exists() else None
 
 
 def make_namer(config: ExplainConfig) -> ClusterNamer:

@@ -29,6 +29,7 @@ from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import WeightedMeanInterests
 from interestlens.text import build_texts
+from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
 
 
 @dataclass
@@ -144,10 +145,16 @@ class InterestLens:
         return encoder
 
     def fit(
-        self, dataset: Dataset, *, labels_true: Mapping[str, object] | None = None
+        self,
+        dataset: Dataset,
+        *,
+        labels_true: Mapping[str, object] | None = None,
+        previous: InterestLens | ClusterSnapshot | None = None,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
-        ARI/NMI/purity/pairwise F1 of the clustering against it."""
+        ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
+        or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
+        where the new clusters match its own (:mod:`interestlens.timeline.identity`)."""
         settings = self._settings()
         timings: dict[str, float] = {}
         report = FitReport(dataset=dataset.summary())
@@ -241,6 +248,9 @@ class InterestLens:
             show_progress=self.show_progress,
         )
         self.item_titles_ = item_titles
+        self.identity_ = None
+        if previous is not None:
+            self.identity_ = align_to_previous(self, previous, settings.drift)
         timings["cluster_explain"] = time.perf_counter() - started
 
         self.recommender_ = None

@@ -15,6 +15,7 @@ from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.inspection import clusters, describe, report
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
+from interestlens.cli.timeline import drift, timeline
 from interestlens.errors import InterestLensError
 
 __all__ = ["app", "main", "read_id_list", "recommender_summary"]
@@ -40,6 +41,8 @@ for _command in (
     serve,
     refit,
     describe,
+    timeline,
+    drift,
 ):
     app.command()(_command)
 del _command

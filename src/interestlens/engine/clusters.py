@@ -36,7 +36,18 @@ class ClustersMixin:
         )
         if not np.linalg.norm(vector) > 0:
             return -1
-        return int(self.model.clusters_.result.predict(vector[None, :].astype(np.float32))[0])
+        return int(self.model.clusters_.predict(vector[None, :].astype(np.float32))[0])
+
+    def interest_vector(self, user_id: str) -> np.ndarray:
+        """A known user's interest vector now (fitted history, events and own text)."""
+        user = self._user_index(user_id)
+        items, ratings, times = self._history(user)
+        text_vector = None
+        if self._user_text(user) is not None:
+            text_vector = self.model.user_text_vectors_[user]
+        return self.model.representer_.transform_one(
+            items, self.item_vectors, ratings=ratings, timestamps=times, text_vector=text_vector
+        )
 
     def user_cluster(self, user_id: str) -> UserCluster:
         user = self._user_index(user_id)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from interestlens.persist import atomic_write_text
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
+from interestlens.timeline.report import over_time_section
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -118,6 +119,7 @@ def report_data_from_model(
         facts=facts,
         tables=dict(tables or {}),
         evaluation=None if evaluation is None else dict(evaluation),
+        over_time=over_time_section(model),
     )
 
 

@@ -55,6 +55,8 @@ class ReportData:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: an evaluation as read by interestlens.evaluate.job.read_evaluation (None: no section)
     evaluation: dict[str, Any] | None = None
+    #: the "interests over time" section (interestlens.timeline.report); None: no timestamps
+    over_time: str | None = None
 
 
 def _colour(cluster: int) -> str:
@@ -213,6 +215,8 @@ def render_report(data: ReportData) -> str:
 
         chart = _figure_html(ndcg_figure(data.evaluation), CHART_ID)
         sections.append(evaluation_section_html(data.evaluation, chart))
+    if data.over_time is not None:
+        sections.append(data.over_time)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -29,6 +29,7 @@ from interestlens.persist import read_json, write_json
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
 from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore
+from interestlens.timeline.service import previous_for_refit
 
 #: problems listed in the summary (the counts are always exact)
 MAX_LISTED_PROBLEMS = 20
@@ -56,6 +57,8 @@ class RefitSummary:
     n_items: int = 0
     n_interactions: int = 0
     folded_seq: int = 0
+    #: cluster ids against the refitted model: kept / born / split / merged / dissolved counts
+    cluster_ids: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -226,6 +229,8 @@ def refit_model(
     try:
         dataset = build_refit_dataset(model_dir, store, summary)
         store_id = store.store_id if store is not None else None
+        # the refitted clusters keep the ids of the served ones (as the events had moved them)
+        previous = previous_for_refit(InterestLens.load(model_dir), store, settings.drift)
     finally:
         if store is not None:
             store.close()
@@ -233,7 +238,12 @@ def refit_model(
     saved = load_settings(model_dir / "config.toml", environ={})
     model = InterestLens(
         refit_settings(saved, settings), encoder=encoder, show_progress=show_progress
-    ).fit(dataset)
+    ).fit(dataset, previous=previous)
+    if model.identity_ is not None:
+        summary.cluster_ids = {
+            **model.identity_.kinds(),
+            "users_kept_id": model.identity_.users_kept_id,
+        }
 
     # save next to ``out``, add the folded-log record, then rename into place in one step
     out.parent.mkdir(parents=True, exist_ok=True)

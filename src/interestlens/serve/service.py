@@ -30,6 +30,12 @@ from interestlens.persist import read_json
 from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
 from interestlens.serve.store import default_events_path as default_events_path
 from interestlens.text import build_texts
+from interestlens.timeline.service import (
+    AdaptiveModel,
+    align_on_reload,
+    follow_events,
+    restore_adaptive,
+)
 
 logger = logging.getLogger("interestlens.serve")
 T = TypeVar("T")
@@ -226,6 +232,8 @@ class Service:
         # (and keeps its per-thread state warm) when one thread does all its work
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
         self.model_settings: Settings = settings
+        #: centroids following the events between refits (None when drift.adaptive is off)
+        self.adaptive: AdaptiveModel | None = None
 
     @property
     def engine(self) -> RecommendationEngine:
@@ -238,6 +246,8 @@ class Service:
     def _load(self, model_dir: Path) -> tuple[RecommendationEngine, Settings, ReplayReport]:
         """A new engine with the log replayed up to now (all but the newest few entries)."""
         engine = RecommendationEngine.load(model_dir, settings=self.settings, encoder=self.encoder)
+        current = self.served.engine if self.served is not None else None
+        engine = align_on_reload(engine, current, self.adaptive, self.settings.drift)
         model_settings = load_settings(model_dir / "config.toml", environ={})
         report = ReplayReport()
         report.skipped_folded = folded_seq(model_dir, self.store)
@@ -281,6 +291,7 @@ class Service:
         model_dir: Path,
     ) -> None:
         self.served = Served(engine, ResponseCache())
+        self.adaptive = restore_adaptive(engine, self.store, self.settings.drift)
         self.model_settings = model_settings
         self.model_dir = model_dir
         self.last_replay = report
@@ -330,6 +341,9 @@ class Service:
                     [e.timestamp for e in user_events],
                 )
                 responses.invalidate_user(user_id)
+            if self.adaptive is not None:
+                latest = max(float(e.timestamp) for e in stamped)
+                follow_events(self.adaptive, engine, self.store, list(by_user), latest, seqs[-1])
         return seqs
 
     def item_text(self, item_id: str, fields: dict[str, Any]) -> str:
