@@ -62,9 +62,10 @@ def test_a_split_is_recorded_as_split_and_a_new_interest_as_born():
     before = np.where(labels == 1, 0, labels)
     keep = labels != 3
     previous = _snapshot(
-        [u for u, k in zip(users, keep, strict=True) if k], vectors[keep], np.where(
-            before[keep] == 2, 1, before[keep]
-        ), next_id=5,
+        [u for u, k in zip(users, keep, strict=True) if k],
+        vectors[keep],
+        np.where(before[keep] == 2, 1, before[keep]),
+        next_id=5,
     )
     current = _snapshot(users, vectors, labels)
     match = match_clusters(previous, current)
@@ -80,7 +81,9 @@ def test_a_cluster_gone_is_dissolved():
     users = [f"u{i}" for i in range(len(labels))]
     previous = _snapshot(users, vectors, labels, names={3: "gone"})
     keep = labels != 3
-    current = _snapshot([u for u, k in zip(users, keep, strict=True) if k], vectors[keep], labels[keep])
+    current = _snapshot(
+        [u for u, k in zip(users, keep, strict=True) if k], vectors[keep], labels[keep]
+    )
     match = match_clusters(previous, current)
     assert {"kind": DISSOLVED, "id": 3, "label": "gone"} in match.events
 

@@ -158,7 +158,8 @@ def _cluster_rows(
         keyword_change = None
         if new_keywords is not None and cluster in old_keywords and cluster in new_keywords:
             a, b = set(old_keywords[cluster]), set(new_keywords[cluster])
-            keyword_change = round(1.0 - len(a & b) / max(len(a | b), 1), 4)
+            # a cluster too small for keywords on both sides has not changed its words
+            keyword_change = round(1.0 - len(a & b) / len(a | b), 4) if a | b else 0.0
         rows.append(
             {
                 "cluster": cluster,
