@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interestlens.errors import ConfigError, ParameterError
 from interestlens.config import load_settings
+from interestlens.errors import ConfigError, ParameterError
 from interestlens.serve.service import Service
 from interestlens.serve.store import Event
 from interestlens.serve.testing import build_demo_model, demo_settings

@@ -209,6 +209,7 @@ class DriftConfig(_Section):
     #: a new cluster keeps an old id when (1 - w) * centroid cosine + w * member Jaccard (w =
     #: identity_overlap_weight when >= 10 users are shared, else 0) reaches this score
     identity_min_score: float = Field(0.5, ge=0, le=1)
+    #: w above: how much member overlap counts against centroid similarity
     identity_overlap_weight: float = Field(0.5, ge=0, le=1)
     #: share of an unmatched new cluster's shared users coming from one old cluster (which kept
     #: its id elsewhere) to call it a split of it; the same share the other way calls a merge

@@ -18,6 +18,10 @@ Layout (format version 1)::
     membership.npy          float32 (n_users, k) soft membership, where the method has one
     explanations.json       keywords, representative items, medoid users per cluster
     clusters_summary.json   users not clustered, metrics against known labels
+    cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
+                            previous model (fit --previous, refit); absent: ids = fit indices
+    cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
+                            clusters and the next free id (interestlens.timeline.identity)
     clustering/             the fitted clusterer, k-selection scores and stability
     recommender/            the fitted InterestRecommender (when recommend.enabled), its
                             chosen blend weights and tuning record included

@@ -135,6 +135,12 @@ def demo(
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
     quiet: QuietOption = False,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift", help="The drifting year instead: interests grow, fade and split over time."
+        ),
+    ] = False,
 ) -> None:
     """Generate the built-in demo dataset (no download), fit a model on it and say where it went."""
     from interestlens.demo import run_demo
@@ -145,4 +151,9 @@ def demo(
         seed=seed,
         **_encoder_overrides(encoder, None, no_cache, cache_dir),
     )
+    if drift:
+        from interestlens.timeline.demo import run_drift_demo
+
+        run_drift_demo(out_dir, settings, console=out, show_progress=not quiet)
+        return
     run_demo(out_dir, settings, console=out, show_progress=not quiet)

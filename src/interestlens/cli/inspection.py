@@ -33,12 +33,19 @@ def report(
     output: Annotated[Path, typer.Option("--output", help="HTML file to write.")] = Path(
         "report.html"
     ),
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="The model this one was refitted from (the over-time section)."
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML page: interest map, cluster cards, k-selection curves."""
     from interestlens.pipeline import InterestLens
     from interestlens.report import write_report
 
-    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir)
+    earlier = InterestLens.load(previous) if previous is not None else None
+    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir, previous=earlier)
     out.print(f"Report written to {path.resolve()}")
 
 

@@ -27,6 +27,13 @@ def timeline(
     ],
     period: PeriodOption = None,
     config: ConfigOption = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="The model this one was refitted from: it places the periods before the refit.",
+        ),
+    ] = None,
 ) -> None:
     """Cluster shares per period: period,cluster,label,users,share,new_users,left_users."""
     from interestlens.pipeline import InterestLens
@@ -42,6 +49,7 @@ def timeline(
         half_life_days=drift.timeline_half_life_days,
         share_change_ratio=drift.share_change_ratio,
         split_min_share=drift.identity_split_min_share,
+        previous=InterestLens.load(previous) if previous is not None else None,
     )
     atomic_write_text(output, found.table.to_csv(index=False))
     moves = output.with_name(output.stem + ".transitions.csv")
@@ -55,7 +63,9 @@ def timeline(
             trend["label"],
             f"{trend['early_share']:.1%}",
             f"{trend['late_share']:.1%}",
-            trend["trend"] + (f" into {trend['into']}" if "into" in trend else ""),
+            trend["trend"]
+            + (f" into {trend['into']}" if "into" in trend else "")
+            + (f" from {trend['from']}" if "from" in trend else ""),
         )
     out.print(table)
     for event in found.lineage:

@@ -40,6 +40,7 @@ def report_data_from_model(
     *,
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
+    previous: InterestLens | None = None,
 ) -> ReportData:
     model.check_fitted()
     clusters = model.clusters_
@@ -119,7 +120,7 @@ def report_data_from_model(
         facts=facts,
         tables=dict(tables or {}),
         evaluation=None if evaluation is None else dict(evaluation),
-        over_time=over_time_section(model),
+        over_time=over_time_section(model, previous),
     )
 
 
@@ -130,6 +131,7 @@ def write_report(
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
     model_dir: str | Path | None = None,
+    previous: InterestLens | None = None,
 ) -> Path:
     """Write the HTML page. ``evaluation`` (an ``interestlens evaluate`` result, as
     :func:`~interestlens.evaluate.job.read_evaluation` returns it) adds the evaluation section;
@@ -140,5 +142,5 @@ def write_report(
             from interestlens.evaluate.job import read_evaluation
 
             evaluation = read_evaluation(saved)
-    data = report_data_from_model(model, tables=tables, evaluation=evaluation)
+    data = report_data_from_model(model, tables=tables, evaluation=evaluation, previous=previous)
     return atomic_write_text(Path(path), render_report(data))

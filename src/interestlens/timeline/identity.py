@@ -396,16 +396,20 @@ def align_model(
 def align_to_previous(model: Any, previous: Any, config: Any) -> IdentityMatch:
     """:func:`align_model` with the thresholds of a :class:`~interestlens.config.DriftConfig`;
     ``previous`` is a fitted model or a :class:`ClusterSnapshot`."""
+    overlap_weight = config.identity_overlap_weight
     if isinstance(previous, ClusterSnapshot):
         snapshot, history = previous, []
     else:
         snapshot = snapshot_of(previous)
         history = list((previous.clusters_.lineage or {}).get("history", []))
+        if getattr(previous, "encoder_id_", None) != getattr(model, "encoder_id_", None):
+            # vectors of two encoders live in different spaces: only shared members can tell
+            overlap_weight = 1.0
     return align_model(
         model,
         snapshot,
         min_score=config.identity_min_score,
-        overlap_weight=config.identity_overlap_weight,
+        overlap_weight=overlap_weight,
         split_min_share=config.identity_split_min_share,
         history=history,
     )

@@ -25,6 +25,8 @@ TABLE_COLUMNS = ["period", "cluster", "label", "users", "share", "new_users", "l
 TRANSITION_COLUMNS = ["period", "from_cluster", "to_cluster", "users"]
 #: a cluster with less than this share in the first third of the periods counts as born later
 BORN_BELOW_SHARE = 0.01
+#: a born cluster is split off another only with at least this many users followed into it
+SPLIT_MIN_ARRIVALS = 5
 #: a faded cluster is a split only if this share of its followed users moved on
 SPLIT_MIN_OUTFLOW = 0.25
 
@@ -125,9 +127,24 @@ def build_timeline(
     half_life_days: float = 30.0,
     share_change_ratio: float = 1.5,
     split_min_share: float = 0.25,
+    previous: Any | None = None,
 ) -> Timeline:
-    """The timeline of a fitted model (see the module docstring)."""
+    """The timeline of a fitted model (see the module docstring).
+
+    ``previous``: the model ``model`` was refitted from (``fit --previous``, ``refit``); the
+    periods ``model``'s interactions do not cover are placed by it. Ids are stable across the
+    two, so the timeline runs through the refit and shows what it changed.
+    """
     placed = placements(model, period=period, half_life_days=half_life_days)
+    if previous is not None:
+        earlier = placements(previous, period=period, half_life_days=half_life_days)
+        first = min(placed)
+        placed = {
+            **{k: v for k, v in earlier.items() if k < first},
+            **placed,
+        }
+        # the earlier model's user indices are its own: key by user id instead
+        placed = _by_user_id(placed, model, previous, first)
     clusters = sorted({c for period_users in placed.values() for c in period_users.values()})
     names = {e.cluster_id: e.label for e in model.clusters_.explanations}
     rows: list[dict[str, Any]] = []
@@ -175,6 +192,16 @@ def build_timeline(
     )
 
 
+def _by_user_id(
+    placed: dict[pd.Period, dict[int, int]], model: Any, previous: Any, first: pd.Period
+) -> dict[pd.Period, dict[Any, int]]:
+    ids, earlier_ids = model.user_ids_.ids, previous.user_ids_.ids
+    return {
+        key: {(ids[u] if key >= first else earlier_ids[u]): c for u, c in users.items()}
+        for key, users in sorted(placed.items())
+    }
+
+
 def cluster_trends(
     table: pd.DataFrame,
     transitions: pd.DataFrame,
@@ -186,8 +213,9 @@ def cluster_trends(
     """Early (first third of the periods) against late (last third) share of each cluster.
 
     grown / faded: the late share is ``ratio`` times the early one or less than its
-    ``1 / ratio``; born: under 1 % early; split: faded, a quarter or more of the users followed
-    from it moved on, and at least two other clusters each took ``split_min_share`` of them.
+    ``1 / ratio``; born: under 1 % early (split from X when most users it took over came from
+    X, with at least ``split_min_share`` of them); split: faded, a quarter or more of the users
+    followed from it moved on, and at least two other clusters each took ``split_min_share``.
     """
     periods = list(dict.fromkeys(table["period"]))
     third = max(len(periods) // 3, 1)
@@ -211,6 +239,17 @@ def cluster_trends(
             "late_share": round(late, 4),
             "trend": trend,
         }
+        if trend == "born":
+            # born out of one cluster: most of the users it took over came from there
+            arrivals = transitions.loc[
+                (transitions["to_cluster"] == cluster) & (transitions["from_cluster"] != cluster)
+            ]
+            by_source = arrivals.groupby("from_cluster")["users"].sum()
+            if by_source.sum() >= SPLIT_MIN_ARRIVALS:
+                source = int(by_source.idxmax())
+                if by_source.max() >= split_min_share * by_source.sum():
+                    record["trend"] = "split"
+                    record["from"] = source
         if trend == "faded":
             mine = transitions.loc[transitions["from_cluster"] == cluster]
             outflow = mine.loc[mine["to_cluster"] != cluster]

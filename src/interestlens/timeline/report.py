@@ -87,6 +87,7 @@ def _trend_items(timeline: Timeline) -> str:
         if trend["trend"] == "steady":
             continue
         into = f" into {', '.join(map(str, trend['into']))}" if "into" in trend else ""
+        into += f" from cluster {trend['from']}" if "from" in trend else ""
         lines.append(
             f"<li><b>{html.escape(str(trend['cluster']))}: {html.escape(trend['label'])}</b> "
             f"{html.escape(trend['trend'])}{into}: {trend['early_share']:.1%} of active users in "
@@ -103,7 +104,7 @@ def _trend_items(timeline: Timeline) -> str:
     return "".join(lines) or "<li>no cluster grew, faded, was born or split</li>"
 
 
-def over_time_section(model: Any) -> str | None:
+def over_time_section(model: Any, previous: Any | None = None) -> str | None:
     """The section's HTML, or None when the model's interactions carry no timestamps."""
     from interestlens.report.html import _colour, _figure_html
 
@@ -115,6 +116,7 @@ def over_time_section(model: Any) -> str | None:
             half_life_days=drift.timeline_half_life_days,
             share_change_ratio=drift.share_change_ratio,
             split_min_share=drift.identity_split_min_share,
+            previous=previous,
         )
     except NoTimestampsError:
         return None
