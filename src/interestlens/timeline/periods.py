@@ -230,7 +230,7 @@ def cluster_trends(
             trend = "born"
         elif late >= early * ratio:
             trend = "grown"
-        elif late * ratio <= early:
+        elif late * ratio <= early and early >= BORN_BELOW_SHARE:
             trend = "faded"
         record: dict[str, Any] = {
             "cluster": int(cluster),

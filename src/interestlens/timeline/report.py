@@ -14,8 +14,6 @@ from interestlens.timeline.periods import NoTimestampsError, Timeline, build_tim
 SECTION_ID = "over-time"
 AREA_ID = "over-time-shares"
 SANKEY_ID = "over-time-transitions"
-#: periods shown in the Sankey (the latest ones): more makes an unreadable tangle
-SANKEY_PERIODS = 4
 
 
 def identity_line(match: IdentityMatch) -> str:
@@ -52,31 +50,40 @@ def shares_figure(timeline: Timeline, colour: Any) -> go.Figure:
 
 
 def transitions_figure(timeline: Timeline, colour: Any) -> go.Figure | None:
-    periods = list(dict.fromkeys(timeline.table["period"]))[-SANKEY_PERIODS:]
-    moves = timeline.transitions.loc[timeline.transitions["period"].isin(periods[1:])]
+    """All month-to-month (week, day) moves summed: left the cluster a user was in, right the
+    one they were in next period. Stays are the wide bands; the thin crossing ones are moves."""
+    moves = timeline.transitions.groupby(["from_cluster", "to_cluster"], as_index=False)[
+        "users"
+    ].sum()
     if moves.empty:
         return None
     names = dict(zip(timeline.table["cluster"], timeline.table["label"], strict=False))
-    nodes: dict[tuple[str, int], int] = {}
-
-    def node(period: str, cluster: int) -> int:
-        return nodes.setdefault((period, cluster), len(nodes))
-
-    sources, targets, values = [], [], []
-    for row in moves.itertuples(index=False):
-        before = periods[periods.index(row.period) - 1]
-        sources.append(node(before, int(row.from_cluster)))
-        targets.append(node(row.period, int(row.to_cluster)))
-        values.append(int(row.users))
-    labels = [f"{p} · {c}: {names.get(c, c)}"[:38] for (p, c) in nodes]
+    left = sorted(set(moves["from_cluster"]))
+    right = sorted(set(moves["to_cluster"]))
+    labels = [f"{c}: {names.get(c, c)}"[:34] for c in left]
+    labels += [f"→ {c}: {names.get(c, c)}"[:34] for c in right]
     figure = go.Figure(
         go.Sankey(
-            node={"label": labels, "color": [colour(c) for (_, c) in nodes], "pad": 8},
-            link={"source": sources, "target": targets, "value": values},
+            node={
+                "label": labels,
+                "color": [colour(int(c)) for c in [*left, *right]],
+                "pad": 6,
+            },
+            link={
+                "source": [left.index(c) for c in moves["from_cluster"]],
+                "target": [len(left) + right.index(c) for c in moves["to_cluster"]],
+                "value": moves["users"].astype(int).tolist(),
+                "color": [
+                    "rgba(120,120,120,0.25)" if a == b else "rgba(214,39,40,0.55)"
+                    for a, b in zip(moves["from_cluster"], moves["to_cluster"], strict=True)
+                ],
+            },
         )
     )
     figure.update_layout(
-        title=f"Who moved where: users active in consecutive {timeline.period}s", height=520
+        title=f"Who moved where: cluster in one {timeline.period} → in the next "
+        "(users active in both; moves in red)",
+        height=520,
     )
     return figure
 
