@@ -128,3 +128,19 @@ def test_refit_folds_the_adaptive_centroids_in_and_keeps_ids(model_dir, tmp_path
         if u in labels
     ]
     assert np.mean(kept) >= 0.95
+
+
+def test_the_api_shows_the_adaptive_centroids(model_dir, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from interestlens.serve import create_app
+
+    settings = demo_settings(
+        tmp_path / "cache",
+        **{"serve.events_db": str(tmp_path / "events.sqlite"), "serve.precompute": False},
+    )
+    with TestClient(create_app(model_dir, settings)) as client:
+        body = client.get("/adaptive").json()
+    assert body["enabled"] is True
+    assert {row["cluster"] for row in body["clusters"]} == set(range(4))
+    assert all(row["moved_since_fit"] == 0 for row in body["clusters"])

@@ -329,6 +329,20 @@ def create_app(
         return json_response({"clusters": [_cluster_dict(c) for c in service.engine.clusters()]})
 
     @app.get(
+        "/adaptive",
+        responses=_errors(401),
+        dependencies=[Depends(read_access)],
+        tags=["clusters"],
+    )
+    async def adaptive(service: ServiceDep) -> Response:
+        """The adaptive centroids since the fit: how far each moved, the users it received,
+        those that fit badly, and the clusters flagged as candidate new interests."""
+        state = service.adaptive
+        if state is None:
+            return json_response({"enabled": False, "clusters": []})
+        return json_response({"enabled": True, **state.summary()})
+
+    @app.get(
         "/clusters/{cluster_id}",
         response_model=ClusterOut,
         responses=_errors(401, 404, 422),
