@@ -49,6 +49,7 @@ from interestlens.serve.schemas import (
 )
 from interestlens.serve.service import Service
 from interestlens.serve.store import Event
+from interestlens.timeline.service import AdaptiveOut
 
 DESCRIPTION = """Recommendations, interest clusters and online updates from an interestlens model.
 
@@ -330,6 +331,7 @@ def create_app(
 
     @app.get(
         "/adaptive",
+        response_model=AdaptiveOut,
         responses=_errors(401),
         dependencies=[Depends(read_access)],
         tags=["clusters"],

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from interestlens.config import DriftConfig
 from interestlens.timeline.adaptive import AdaptiveCentroids, CentroidUpdate, adaptive_from_settings
@@ -27,6 +28,21 @@ from interestlens.timeline.identity import (
     fit_id_of,
     snapshot_of,
 )
+
+
+class AdaptiveClusterOut(BaseModel):
+    cluster: int
+    moved_since_fit: float = Field(description="1 - cosine between the centroid and the fitted one")
+    mass: float = Field(description="members' weight, halving every adaptive_half_life_days")
+    received: int = Field(description="users placed in the cluster since the fit")
+    poor_fits: int = Field(description="of those, users it describes badly")
+    candidate_new_interest: bool
+
+
+class AdaptiveOut(BaseModel):
+    enabled: bool
+    fit_id: str | None = None
+    clusters: list[AdaptiveClusterOut]
 
 
 @dataclass
