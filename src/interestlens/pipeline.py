@@ -27,7 +27,7 @@ from interestlens.errors import NotFittedError
 from interestlens.interest_clusters import fit_interest_clusters
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
-from interestlens.represent import WeightedMeanInterests
+from interestlens.represent import TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
 
 
@@ -204,6 +204,7 @@ class InterestLens:
             half_life_days=settings.interests.half_life_days,
             use_ratings=settings.interests.use_ratings,
             text_weight=settings.interests.text_weight,
+            bridge=TextInterestBridge() if settings.interests.bridge_text else None,
         ).fit(
             user_idx,
             item_idx,
@@ -239,6 +240,7 @@ class InterestLens:
             text_columns=text_columns,
             labels_true=labels_true,
             show_progress=self.show_progress,
+            fit_mask=self.representer_.has_history_ if settings.cluster.fit_on_behaviour else None,
         )
         self.item_titles_ = item_titles
         timings["cluster_explain"] = time.perf_counter() - started
@@ -246,8 +248,11 @@ class InterestLens:
         self.recommender_ = None
         if settings.recommend.enabled:
             started = time.perf_counter()
+            reveals = config_reveals = settings.recommend.user_text_reveals_items
+            if config_reveals is None:
+                reveals = dataset.notes.get("user_text_source") == "interactions"
             self.recommender_ = self._fit_recommender(
-                encoder, user_idx, item_idx, ratings, timestamps
+                encoder, user_idx, item_idx, ratings, timestamps, user_text_reveals_items=reveals
             )
             timings["recommender"] = time.perf_counter() - started
 
@@ -265,6 +270,8 @@ class InterestLens:
         item_idx: np.ndarray,
         ratings: np.ndarray | None,
         timestamps: np.ndarray | None,
+        *,
+        user_text_reveals_items: bool = False,
     ) -> InterestRecommender:
         settings = self._settings()
         config = settings.recommend
@@ -292,6 +299,9 @@ class InterestLens:
             ease_neighbours=config.ease_neighbours or None,
             rating_power=config.rating_power,
             mmr_lambda=config.mmr_lambda,
+            validation=config.validation,
+            reference_z=config.reference_z,
+            user_text_reveals_items=bool(user_text_reveals_items),
             random_state=settings.seed,
             show_progress=self.show_progress,
         )
@@ -315,7 +325,9 @@ class InterestLens:
         return texts
 
     def cluster_table(self) -> pd.DataFrame:
-        """One row per known user: ``user_id, cluster, label, probability, source``."""
+        """One row per known user: ``user_id, cluster, label[, probability], source,
+        placed_by[, confidence]``. ``placed_by``: ``fit`` (the clusterer was fitted on them),
+        ``predict`` (known only by text: assigned through the text bridge) or ``none``."""
         self.check_fitted()
         clusters = self.clusters_
         table = pd.DataFrame(
@@ -329,6 +341,9 @@ class InterestLens:
         if probability is not None:
             table["probability"] = np.round(probability, 4)
         table["source"] = self.representer_.source_
+        table["placed_by"] = clusters.placed_by()
+        if clusters.confidence is not None:
+            table["confidence"] = np.round(clusters.confidence, 4)
         return table
 
     # --- persistence --------------------------------------------------------------------------

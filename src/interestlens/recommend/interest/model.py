@@ -28,6 +28,7 @@ from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.core import (
     COMPONENTS,
+    REFERENCES,
     TEXT_COMPONENTS,
     CoreSettings,
     InterestCore,
@@ -46,9 +47,15 @@ from interestlens.recommend.interest.reasons import (
     most_similar_rated,
     reason,
 )
-from interestlens.recommend.interest.search import CarveSettings, SearchSpace, tune_regime
+from interestlens.recommend.interest.search import (
+    REFERENCE_Z,
+    CarveSettings,
+    SearchSpace,
+    tune_regime,
+)
 from interestlens.recommend.interest.settings import (
     ANCHORS,
+    REGIME_REFERENCES,
     SMALL_DATA,
     check_settings,
     cluster_candidates,
@@ -57,7 +64,24 @@ from interestlens.recommend.interest.settings import (
     start_weights,
 )
 from interestlens.recommend.interest.text import TextSpace
-from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+from interestlens.recommend.interest.tuning import (
+    COLD_ITEMS,
+    COLD_TEXT,
+    COLD_USERS,
+    REGIMES,
+    WARM,
+)
+
+
+def query_rows(query: Query, rows: np.ndarray) -> Query:
+    """The users ``rows`` of ``query``."""
+    return Query(
+        query.history[rows],
+        None if query.text_dense is None else query.text_dense[rows],
+        None if query.text_lexical is None else query.text_lexical[rows],
+        None if query.reference_time is None else query.reference_time[rows],
+        None if query.observed is None else query.observed[rows],
+    )
 
 
 class InterestRecommender(BaseRecommender):
@@ -135,6 +159,9 @@ class InterestRecommender(BaseRecommender):
         cold_item_fraction: float = 0.2,
         max_validation_users: int = 2000,
         validation_repeats: int | None = None,
+        validation: str = "temporal",
+        reference_z: float = REFERENCE_Z,
+        user_text_reveals_items: bool = False,
         interaction_times: sp.csr_matrix | None = None,
         random_state: int = 0,
         show_progress: bool = False,
@@ -162,6 +189,9 @@ class InterestRecommender(BaseRecommender):
         self.cold_item_fraction = cold_item_fraction
         self.max_validation_users = max_validation_users
         self.validation_repeats = validation_repeats
+        self.validation = validation
+        self.reference_z = reference_z
+        self.user_text_reveals_items = user_text_reveals_items
         self.interaction_times = interaction_times
         self.random_state = random_state
         self.show_progress = show_progress
@@ -234,6 +264,7 @@ class InterestRecommender(BaseRecommender):
         settings: CoreSettings,
     ) -> dict[str, Any]:
         first_tuned = not any("score" in record for record in self.tuning_.values())
+        available = self._component_names(times, references=True)
         space = SearchSpace(
             names=self._component_names(times),
             anchor=ANCHORS[regime],
@@ -242,6 +273,7 @@ class InterestRecommender(BaseRecommender):
                 half_life_candidates(self) if regime == WARM and times is not None else [None]
             ),
             cold_weights=self.weights_[COLD_ITEMS],
+            references=[name for name in REGIME_REFERENCES[regime] if name in available],
         )
         small = weights.nnz < SMALL_DATA
         # small data gives noisy validation parts, and which items are held out sways the
@@ -253,9 +285,18 @@ class InterestRecommender(BaseRecommender):
             max_users=self.max_validation_users,
             repeats=int(repeats),
             seed=int(self.random_state),
+            protocol=str(self.validation),
         )
         record = tune_regime(
-            regime, weights, times, settings=settings, text=self.text_, space=space, carving=carving
+            regime,
+            weights,
+            times,
+            settings=settings,
+            text=self.text_,
+            space=space,
+            carving=carving,
+            user_text=self.user_text_,
+            reference_z=float(self.reference_z),
         )
         if "skipped" not in record:
             if first_tuned:
@@ -264,8 +305,10 @@ class InterestRecommender(BaseRecommender):
                 self.half_life_ = record["half_life"]
         return record
 
-    def _component_names(self, times: sp.csr_matrix | None) -> list[str]:
-        names = list(COMPONENTS)
+    def _component_names(self, times: sp.csr_matrix | None, references: bool = False) -> list[str]:
+        """The blend's components available on this data; with ``references`` also the plain
+        baselines a regime may fall back to."""
+        names = list(dict.fromkeys([*COMPONENTS, *REFERENCES])) if references else list(COMPONENTS)
         if self.text_ is None:
             names = [n for n in names if n not in TEXT_COMPONENTS]
         if times is None:
@@ -292,7 +335,7 @@ class InterestRecommender(BaseRecommender):
         """Components with a weight in ``regime`` (or, where there are cold items, in the cold-item
         blend): the others would be computed only to be multiplied by zero — for a new user's
         single request that was half the scoring time."""
-        names = self._component_names(self.times_)
+        names = self._component_names(self.times_, references=True)
         has_cold = len(self.core_.cold_items) > 0
         used = [
             name
@@ -305,49 +348,40 @@ class InterestRecommender(BaseRecommender):
     def _warm_query(self, users: np.ndarray) -> Query:
         history = self.weighted_[users]
         times = self.times_[users] if self.times_ is not None else None
+        observed = self.interactions_[users]
         history = recency(history, times, self.half_life_)
         if self.user_text_ is None:
-            return Query(history, reference_time=latest(times))
+            return Query(history, reference_time=latest(times), observed=observed)
         dense, lexical = self.user_text_
-        return Query(history, dense[users], lexical[users], latest(times))
+        return Query(history, dense[users], lexical[users], latest(times), observed=observed)
 
     def _new_query(self, history: sp.csr_matrix | None, texts: list[str] | None, n: int) -> Query:
         if history is None:
             history = sp.csr_matrix((n, self.n_items_), dtype=np.float32)
         weights = rating_weights(history, self.max_value_, self.rating_power)
+        observed = sp.csr_matrix(history > 0, dtype=np.float32)
         if texts is None or self.text_ is None:
-            return Query(weights)
+            return Query(weights, observed=observed)
         dense, lexical = self.text_.encode_users(texts)
-        query = Query(weights, dense, lexical)
-        text_only = (weights.getnnz(axis=1) == 0) & query.has_text
-        if text_only.any():
-            query.history = self._pseudo_history(weights, query, text_only)
-        return query
-
-    def _pseudo_history(self, weights: sp.csr_matrix, query: Query, rows: np.ndarray):
-        """Text-only users: the items closest to their text stand in for a history."""
-        assert self.text_ is not None and query.text_dense is not None
-        assert query.text_lexical is not None
-        index = np.flatnonzero(rows)
-        joint = self.text_.joint_users(query.text_dense[index], query.text_lexical[index])
-        similarity = joint @ self.text_.joint_.T
-        similarity[:, ~self.core_.warm] = -np.inf
-        items, values = top_k(similarity, self.pseudo_history)
-        keep = (items >= 0) & (values > 0)
-        top = np.where(keep, values, 0.0).max(axis=1, keepdims=True)
-        scaled = np.where(keep, values / np.where(top > 0, top, 1.0), 0.0)
-        pseudo = sp.csr_matrix(
-            (scaled[keep], (index[np.nonzero(keep)[0]], items[keep])),
-            shape=weights.shape,
-            dtype=np.float32,
-        )
-        return sp.csr_matrix(weights + pseudo, dtype=np.float32)
+        return self.core_.with_pseudo_history(Query(weights, dense, lexical, observed=observed))
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         return self._blend(self._warm_query(users), WARM)
 
     def _score_new(self, history, texts, n_new: int) -> np.ndarray:
-        return self._blend(self._new_query(history, texts, n_new), COLD_USERS)
+        """New users with some history use the ``cold_users`` blend; users known only by their
+        text the ``cold_text`` blend (tuned on text-only validation users)."""
+        query = self._new_query(history, texts, n_new)
+        text_only = (query.observed_binary().getnnz(axis=1) == 0) & query.has_text
+        if not text_only.any():
+            return self._blend(query, COLD_USERS)
+        if text_only.all():
+            return self._blend(query, COLD_TEXT)
+        scores = np.empty((n_new, self.n_items_), dtype=np.float32)
+        for rows, regime in ((~text_only, COLD_USERS), (text_only, COLD_TEXT)):
+            index = np.flatnonzero(rows)
+            scores[index] = self._blend(query_rows(query, index), regime)
+        return scores
 
     # --- recommending with diversification -------------------------------------------------
 
