@@ -183,7 +183,12 @@ class RecommendConfig(_Section):
     #: text-only users would read its own targets: that regime then keeps its defaults.
     #: Unset: true when the data loader says so (Amazon reviews, MovieLens tags), else false
     user_text_reveals_items: bool | None = None
-    #: candidate numbers of the recommender's internal affinity clusters (tuning picks one)
+    #: the cluster component scores with the interest clusters `fit` found and explained (the
+    #: ones `clusters`, the report and the reasons show); off = the recommender's own k-means
+    #: with `n_clusters` candidates
+    use_interest_clusters: bool = True
+    #: candidate numbers of the recommender's own affinity clusters (tuning picks one; only
+    #: with use_interest_clusters = false)
     n_clusters: list[int] = Field(default_factory=lambda: [8, 16, 32])
     #: EASE regularisation of the collaborative component
     ease_l2: float = Field(250.0, gt=0)

@@ -187,7 +187,7 @@ def fit_interest_clusters(
     if len(assigned):
         user_labels[assigned] = result.predict(user_vectors[assigned])
         placement[assigned] = PLACED_BY_PREDICT
-    confidence = _confidence(user_vectors, user_labels, result.centroids)
+    confidence = cluster_confidence(user_vectors, user_labels, result.centroids)
 
     user_map = np.full((len(user_ids), 2), np.nan, dtype=np.float32)
     if len(rows) >= 2:
@@ -252,7 +252,9 @@ def fit_interest_clusters(
     )
 
 
-def _confidence(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+def cluster_confidence(
+    vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray
+) -> np.ndarray:
     """Softmax (cosine / temperature) share of each user's own cluster; NaN if unclustered."""
     out = np.full(len(labels), np.nan, dtype=np.float32)
     rows = np.flatnonzero(labels >= 0)

@@ -118,9 +118,17 @@ class Query:
 class InterestCore:
     """Everything learned from one interaction matrix (and the shared item text space)."""
 
-    def __init__(self, settings: CoreSettings, text: TextSpace | None):
+    def __init__(
+        self,
+        settings: CoreSettings,
+        text: TextSpace | None,
+        user_clusters: np.ndarray | None = None,
+    ):
         self.settings = settings
         self.text = text
+        #: the pipeline's explained interest clusters (one per user, -1: none), used instead of
+        #: the core's own k-means so that scoring and explanations mean the same clusters
+        self.user_clusters = user_clusters
         self._transposes: dict[str, tuple[sp.spmatrix, sp.csr_matrix]] = {}
 
     def fit(
@@ -179,6 +187,7 @@ class InterestCore:
                 int(k),
                 shrinkage=settings.cluster_shrinkage,
                 random_state=settings.random_state,
+                labels=self.user_clusters,
             )
             lift = fitted.lift
             if self.cold_mapping is not None:

@@ -205,14 +205,21 @@ class InterestRecommender(BaseRecommender):
         item_texts: Sequence[str] | None = None,
         user_texts: Sequence[str] | None = None,
         timestamps: sp.csr_matrix | None = None,
+        user_clusters: np.ndarray | None = None,
     ) -> Self:
         """Fit on ``interactions`` (binary, counts or ratings); ``timestamps``: the time of each
-        interaction (same shape, same stored entries; overrides ``interaction_times``)."""
+        interaction (same shape, same stored entries; overrides ``interaction_times``).
+
+        ``user_clusters``: the interest clusters people see (one per user, -1 for none, e.g.
+        ``InterestLens.clusters_.user_labels``); the cluster component then scores with them
+        (``n_clusters`` is not searched) instead of clusters of its own.
+        """
         self._fit_timestamps = timestamps if timestamps is not None else self.interaction_times
+        self._fit_user_clusters = user_clusters
         try:
             return super().fit(interactions, item_texts=item_texts, user_texts=user_texts)
         finally:
-            del self._fit_timestamps
+            del self._fit_timestamps, self._fit_user_clusters
 
     def _fit(self, interactions, item_texts, user_texts) -> None:
         settings = check_settings(self)
@@ -227,9 +234,18 @@ class InterestRecommender(BaseRecommender):
         if user_texts is not None and self.text_ is not None:
             self.user_text_ = self.text_.encode_users(user_texts)
 
+        self.user_clusters_ = None
+        if self._fit_user_clusters is not None:
+            self.user_clusters_ = np.asarray(self._fit_user_clusters, dtype=np.int64)
+            if self.user_clusters_.shape != (interactions.shape[0],):
+                raise ParameterError(
+                    f"user_clusters has shape {self.user_clusters_.shape}",
+                    expected=f"one cluster per user of the matrix: ({interactions.shape[0]},)",
+                    fix="pass clusters_.user_labels of the pipeline fitted on the same users",
+                )
         regimes = regimes_to_tune(self)
         self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
-        self.n_clusters_ = cluster_candidates(self)[0]
+        self.n_clusters_ = self._cluster_options()[0]
         self.half_life_ = half_life_candidates(self)[0] if times is not None else None
         self.tuning_: dict[str, Any] = {}
         progress = tqdm(regimes, desc="tuning", disable=not self.show_progress)
@@ -241,7 +257,7 @@ class InterestRecommender(BaseRecommender):
         self.times_ = times
         self.weighted_ = weights
         train_users = Query(weights, *(self.user_text_ or (None, None)))
-        self.core_ = InterestCore(settings, self.text_).fit(
+        self.core_ = InterestCore(settings, self.text_, self.user_clusters_).fit(
             weights, [self.n_clusters_], train_users=train_users, times=times
         )
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
@@ -268,7 +284,7 @@ class InterestRecommender(BaseRecommender):
         space = SearchSpace(
             names=self._component_names(times),
             anchor=ANCHORS[regime],
-            cluster_options=cluster_candidates(self) if first_tuned else [self.n_clusters_],
+            cluster_options=self._cluster_options() if first_tuned else [self.n_clusters_],
             half_lives=(
                 half_life_candidates(self) if regime == WARM and times is not None else [None]
             ),
@@ -296,6 +312,7 @@ class InterestRecommender(BaseRecommender):
             space=space,
             carving=carving,
             user_text=self.user_text_,
+            user_clusters=self.user_clusters_,
             reference_z=float(self.reference_z),
         )
         if "skipped" not in record:
@@ -304,6 +321,12 @@ class InterestRecommender(BaseRecommender):
             if regime == WARM:
                 self.half_life_ = record["half_life"]
         return record
+
+    def _cluster_options(self) -> list[int]:
+        if self.user_clusters_ is not None:
+            labels = self.user_clusters_
+            return [max(int(labels.max()) + 1, 1) if len(labels) else 1]
+        return cluster_candidates(self)
 
     def _component_names(self, times: sp.csr_matrix | None, references: bool = False) -> list[str]:
         """The blend's components available on this data; with ``references`` also the plain

@@ -156,6 +156,7 @@ def tune_regime(
     space: SearchSpace,
     carving: CarveSettings,
     user_text: tuple[np.ndarray, sp.csr_matrix] | None = None,
+    user_clusters: np.ndarray | None = None,
     z: float = SIGNIFICANCE_Z,
     reference_z: float = REFERENCE_Z,
 ) -> dict[str, Any]:
@@ -176,7 +177,9 @@ def tune_regime(
         )
         if isinstance(part, str):
             return {"skipped": part}
-        core = InterestCore(settings, text).fit(part.train, space.cluster_options, times=part.times)
+        core = InterestCore(settings, text, user_clusters).fit(
+            part.train, space.cluster_options, times=part.times
+        )
         folds.append(_Fold(part, core))
     names, anchor = space.names, space.anchor
     first_k = space.cluster_options[0]
