@@ -389,7 +389,22 @@ class InterestRecommender(BaseRecommender):
         return self.core_.with_pseudo_history(Query(weights, dense, lexical, observed=observed))
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        return self._blend(self._warm_query(users), WARM)
+        """Known users with a history use the ``warm`` blend; known users without one (only
+        their own text, e.g. from the users file) are scored as text-only users (``cold_text``)
+        from their stored text vectors; users with neither get the ``cold_text`` blend of
+        nothing, which ranks by its popularity-like components."""
+        query = self._warm_query(users)
+        no_history = query.observed_binary().getnnz(axis=1) == 0
+        if not no_history.any():
+            return self._blend(query, WARM)
+        scores = np.empty((len(users), self.n_items_), dtype=np.float32)
+        warm = np.flatnonzero(~no_history)
+        if len(warm):
+            scores[warm] = self._blend(query_rows(query, warm), WARM)
+        cold = np.flatnonzero(no_history)
+        text_query = self.core_.with_pseudo_history(query_rows(query, cold))
+        scores[cold] = self._blend(text_query, COLD_TEXT)
+        return scores
 
     def _score_new(self, history, texts, n_new: int) -> np.ndarray:
         """New users with some history use the ``cold_users`` blend; users known only by their
