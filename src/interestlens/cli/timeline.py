@@ -38,6 +38,7 @@ def timeline(
     """Cluster shares per period: period,cluster,label,users,share,new_users,left_users."""
     from interestlens.pipeline import InterestLens
     from interestlens.timeline.periods import build_timeline, check_period
+    from interestlens.timeline.report import event_text
 
     settings = _settings(config)
     chosen = check_period(period or settings.drift.period)
@@ -69,17 +70,8 @@ def timeline(
         )
     out.print(table)
     for event in found.lineage:
-        out.print(f"at the refit: {_event_text(event)}", highlight=False)
+        out.print(f"at the refit: {event_text(event)}", highlight=False)
     out.print(f"{len(found.table)} rows → {output}; transitions → {moves}")
-
-
-def _event_text(event: dict) -> str:
-    kind = event["kind"]
-    if kind == "split":
-        return f"cluster {event['id']} split from cluster {event['from']}"
-    if kind == "merged":
-        return f"cluster {event['id']} merged into cluster {event['into']}"
-    return f"cluster {event['id']} {kind}"
 
 
 def drift(

@@ -21,7 +21,7 @@ from interestlens.pipeline import InterestLens
 from interestlens.report import write_report
 from interestlens.timeline.drift import compare_models
 from interestlens.timeline.periods import build_timeline
-from interestlens.timeline.report import identity_line
+from interestlens.timeline.report import event_text, identity_line
 
 
 def run_drift_demo(
@@ -83,6 +83,6 @@ def run_drift_demo(
                 highlight=False,
             )
     for event in timeline.lineage:
-        console.print(f"timeline, at the refit: {event}", highlight=False)
+        console.print(f"timeline, at the refit: {event_text(event)}", highlight=False)
     console.print(f"report: {paths['report']} ({time.perf_counter() - started:.1f}s)")
     return paths

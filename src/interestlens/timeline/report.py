@@ -27,6 +27,15 @@ def identity_line(match: IdentityMatch) -> str:
     return f"Cluster ids against the previous model: {kinds}{kept}"
 
 
+def event_text(event: dict[str, Any]) -> str:
+    """A lineage event in words: "cluster 9 split from cluster 3"."""
+    if event["kind"] == "split":
+        return f"cluster {event['id']} split from cluster {event['from']}"
+    if event["kind"] == "merged":
+        return f"cluster {event['id']} merged into cluster {event['into']}"
+    return f"cluster {event['id']} {event['kind']}"
+
+
 def shares_figure(timeline: Timeline, colour: Any) -> go.Figure:
     figure = go.Figure()
     for cluster, rows in timeline.table.groupby("cluster", sort=True):
@@ -101,13 +110,7 @@ def _trend_items(timeline: Timeline) -> str:
             f"the first third of the {timeline.period}s, {trend['late_share']:.1%} in the last</li>"
         )
     for event in timeline.lineage:
-        if event["kind"] == "split":
-            text = f"cluster {event['id']} split from cluster {event['from']}"
-        elif event["kind"] == "merged":
-            text = f"cluster {event['id']} merged into cluster {event['into']}"
-        else:
-            text = f"cluster {event['id']} {event['kind']}"
-        lines.append(f"<li>at the last refit: {html.escape(text)}</li>")
+        lines.append(f"<li>at the last refit: {html.escape(event_text(event))}</li>")
     return "".join(lines) or "<li>no cluster grew, faded, was born or split</li>"
 
 
