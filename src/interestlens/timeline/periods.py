@@ -95,7 +95,6 @@ def placements(
         use_ratings=settings.interests.use_ratings,
         text_weight=settings.interests.text_weight,
     )
-    n_users = len(model.user_ids_)
     has_text = np.array([bool(t.strip()) for t in model.user_texts_], dtype=bool)
     found: dict[pd.Period, dict[int, int]] = {}
     ends = keys.end_time.to_numpy()
@@ -105,17 +104,18 @@ def placements(
         active = np.unique(users[in_period])
         end = ends[in_period][0]
         rows = np.isin(users, active) & (stamps <= end)
+        # only the period's active users, renumbered 0..n-1: a period costs its own users
         fitted = representer.fit(
-            users[rows],
+            np.searchsorted(active, users[rows]),
             items[rows],
             model.item_vectors_,
-            n_users=n_users,
+            n_users=len(active),
             ratings=ratings[rows] if has_ratings else None,
             timestamps=times[rows],
-            user_text_vectors=model.user_text_vectors_,
-            user_has_text=has_text,
+            user_text_vectors=model.user_text_vectors_[active],
+            user_has_text=has_text[active],
         )
-        labels = model.clusters_.predict(fitted.vectors_[active].astype(np.float32))
+        labels = model.clusters_.predict(fitted.vectors_.astype(np.float32))
         found[key] = {int(u): int(c) for u, c in zip(active, labels, strict=True)}
     return found
 
