@@ -43,12 +43,14 @@ def halves(tmp_path_factory) -> dict[str, object]:
     new = InterestLens(settings).fit(second, previous=old)
     root = tmp_path_factory.mktemp("drift")
     second.interactions.to_csv(root / "second.csv", index=False)
+    dataset.items.to_csv(root / "items.csv", index=False)
     return {
         "old": old,
         "new": new,
         "old_dir": old.save(root / "old"),
         "new_dir": new.save(root / "new"),
         "second": root / "second.csv",
+        "items": root / "items.csv",
         "truth": truth,
     }
 
@@ -131,3 +133,48 @@ def test_thresholds_are_configurable(halves, tmp_path):
 
 def test_model_dir_path_is_reported(halves):
     assert Path(halves["old_dir"]).is_dir()
+
+
+def test_cli_fit_previous_records_the_lineage(halves, tmp_path, capsys):
+    config = tmp_path / "fast.toml"
+    config.write_text(
+        '[encoder]\nkind = "hashing"\ncache = false\nshow_progress = false\n'
+        "[cluster]\nstability_runs = 0\n[recommend]\nenabled = false\n"
+    )
+    out = tmp_path / "refit"
+    code = main(
+        [
+            "fit",
+            "--interactions",
+            str(halves["second"]),
+            "--items",
+            str(halves["items"]),
+            "--out",
+            str(out),
+            "--config",
+            str(config),
+            "--previous",
+            str(halves["old_dir"]),
+            "-q",
+        ]
+    )
+    assert code == 0
+    assert "Cluster ids against the previous model" in capsys.readouterr().out
+    lineage = json.loads((out / "cluster_lineage.json").read_text())
+    assert lineage["kinds"]["split"] >= 1 and lineage["parent_fit_id"]
+    missing = main(
+        [
+            "fit",
+            "--interactions",
+            str(halves["second"]),
+            "--items",
+            str(halves["items"]),
+            "--out",
+            str(tmp_path / "x"),
+            "--config",
+            str(config),
+            "--previous",
+            str(tmp_path / "no-such-model"),
+        ]
+    )
+    assert missing == 2
