@@ -262,4 +262,11 @@ def cluster_trends(
                     record["trend"] = "split"
                     record["into"] = heirs
         trends.append(record)
+    # the parent of a split: it lost the users the new cluster took over
+    by_cluster = {record["cluster"]: record for record in trends}
+    for record in trends:
+        parent = by_cluster.get(record.get("from", -2)) if record["trend"] == "split" else None
+        if parent is not None and parent["trend"] in ("faded", "steady"):
+            parent["trend"] = "split"
+            parent["into"] = sorted({*parent.get("into", [parent["cluster"]]), record["cluster"]})
     return trends
