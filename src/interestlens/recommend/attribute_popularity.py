@@ -299,15 +299,17 @@ class AttributePopularity(BaseEstimator):
             if column in self.bin_edges_:
                 numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
                 bins = np.searchsorted(self.bin_edges_[column], numbers, side="right")
-                text = pd.Series([f"bin{b}" for b in bins], dtype=object)
-                text[~np.isfinite(numbers)] = None
+                text = [
+                    f"bin{b}" if np.isfinite(n) else None
+                    for b, n in zip(bins.tolist(), numbers.tolist(), strict=True)
+                ]
             else:
-                text = values.astype(object).where(values.notna(), None)
-                text = text.map(lambda v: None if v is None or not str(v).strip() else str(v))
-            labels[column] = text.reset_index(drop=True)
+                text = [
+                    None if pd.isna(v) or not str(v).strip() else str(v) for v in values.tolist()
+                ]
+            labels[column] = pd.Series(text, dtype=object)
         if self.groups == "joint" and labels:
-            parts = pd.DataFrame(labels)
-            complete = parts.notna().all(axis=1)
-            joined = parts.astype(str).agg("\x1f".join, axis=1)
-            return {_JOINT: joined.where(complete, None)}
+            rows = zip(*(values.tolist() for values in labels.values()), strict=True)
+            joined = [None if None in row else "\x1f".join(row) for row in rows]
+            return {_JOINT: pd.Series(joined, dtype=object)}
         return labels
