@@ -90,9 +90,8 @@ def test_a_matrix_is_split_like_the_frame_of_its_entries(interactions):
     frame_split = holdout_split(interactions, "temporal", 0.25)
     inverse_users = {i: u for u, i in users.items()}
     inverse_items = {i: v for v, i in items.items()}
-    assert {(inverse_users[r], inverse_items[c]) for r, c in zip(coo.row, coo.col)} == _pairs(
-        frame_split.test
-    )
+    held = {(inverse_users[r], inverse_items[c]) for r, c in zip(coo.row, coo.col, strict=True)}
+    assert held == _pairs(frame_split.test)
     assert temporal.train_times is not None
     assert (temporal.train_times != 0).nnz == temporal.train.nnz
 
