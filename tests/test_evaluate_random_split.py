@@ -170,6 +170,9 @@ def test_evaluate_with_the_random_protocol_records_it(demo, tmp_path):
     assert result.splits["warm"]["kind"] == "random"
     assert result.splits["warm"]["params"]["test_fraction"] == 0.25
     assert result.splits["cold_users"]["params"]["history_order"] == "random"
+    # the text-only users are scored by the blend of the text-only regime
+    assert result.hyperparameters["cold_users_text"]["interestlens"]["regime"] == "cold_text"
+    assert result.hyperparameters["cold_users"]["interestlens"]["regime"] == "cold_users"
     paths = write_evaluation(result, tmp_path)
     assert json.loads(paths["json"].read_text())["setup"]["split"]["protocol"] == "random"
     assert "Split protocol: random (0.25 of each user's interactions held out, seed 0" in (
@@ -183,6 +186,14 @@ def test_temporal_stays_the_default_and_falls_back_without_times(demo):
     assert default.setup["split"]["protocol"] == "temporal"
     assert default.setup["split"]["holdout_fraction"] == 0.2
     assert default.splits["warm"]["kind"] == "temporal"
+    settings.recommend.validation = "random"  # the protocol fit tunes for is the default
+    assert (
+        run_evaluation(demo, settings, encoder=encoder, segments=["warm"]).setup["split"][
+            "protocol"
+        ]
+        == "random"
+    )
+    settings.recommend.validation = "temporal"
     untimed = demo.interactions.drop(columns="timestamp")
     no_times = type(demo)(untimed, demo.items, demo.users, "untimed")
     fallback = run_evaluation(no_times, settings, encoder=encoder, segments=["warm"])

@@ -128,13 +128,14 @@ def evaluate(
     ] = "warm,cold_users,cold_items",
     k: Annotated[int, typer.Option("-k", help="Cut-off of the ranking metrics.")] = 10,
     split: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--split",
             help="Warm hold-out: 'temporal' (each user's latest interactions) or 'random' "
-            "(a seeded random share of each user's interactions).",
+            "(a seeded random share of each user's interactions); default "
+            "recommend.validation (temporal).",
         ),
-    ] = "temporal",
+    ] = None,
     holdout_fraction: Annotated[
         float | None,
         typer.Option(

@@ -154,7 +154,7 @@ def run_evaluation(
     show_progress: bool = False,
     user_texts: UserTextPolicy = "auto",
     pair_texts: pd.DataFrame | None = None,
-    split: str = "temporal",
+    split: str | None = None,
     holdout_fraction: float | None = None,
 ) -> EvaluationResult:
     """Fit interestlens and the baselines on each split of ``dataset`` and score them.
@@ -168,8 +168,9 @@ def run_evaluation(
     of the training part. Lists are ranked from ``score``/``score_new`` (no MMR re-ranking).
     ``split``: ``"temporal"`` (each user's latest interactions are held out; random when the
     data has no timestamps) or ``"random"`` (a seeded random share of each user's
-    interactions); ``holdout_fraction`` (default 0.2 temporal, 0.25 random) is that share.
-    The protocol is recorded in ``setup["split"]`` and every validation carve follows it.
+    interactions); default ``settings.recommend.validation``, the protocol ``fit`` tunes for.
+    ``holdout_fraction`` (default 0.2 temporal, 0.25 random) is that share. The protocol is
+    recorded in ``setup["split"]``; interestlens's tuning and EASE's l2 search follow it.
     """
     from interestlens.pipeline import embed_texts
 
@@ -183,6 +184,7 @@ def run_evaluation(
     names = _check_choice("models", default_models if models is None else models, ALL_MODELS)
     seed = int(settings.seed)
     interactions = dataset.interactions.astype({USER_ID: str, ITEM_ID: str})
+    split = settings.recommend.validation if split is None else split
     protocol, fraction, protocol_note = split_protocol(interactions, split, holdout_fraction)
     items = item_frame(dataset, settings)
     profiles = profile_frame(dataset, settings) if text_source == "profile" else None
@@ -215,7 +217,6 @@ def run_evaluation(
     }
     timings: dict[str, Any] = {"item_vectors": round(time.perf_counter() - started, 3)}
     tuned: dict[str, InterestRecommender] = {}
-    tuned_record: dict[str, dict[str, Any]] = {}
     for name in tqdm(wanted, desc="segments", disable=not show_progress):
         split_started = time.perf_counter()
         part = build_split(name, interactions, seed, protocol=protocol, fraction=fraction)
@@ -257,11 +258,15 @@ def run_evaluation(
                 hyper["EASE"].update({"note": job.ease_note} if job.ease_note else {})
             if OURS in names:
                 # the text-only segment scores the users of the cold-user split again: the
-                # model tuned there is refitted with its chosen settings, not tuned twice
+                # model tuned there (for both regimes) is refitted with its chosen settings,
+                # not tuned twice
+                regimes = [REGIME[segment]]
+                if segment == COLD_USERS and users is not None:
+                    regimes.append(REGIME[COLD_USERS_TEXT])
                 model = interest_model(
                     settings,
                     encoder,
-                    REGIME[segment],
+                    tuple(regimes),
                     job.times,
                     chosen_by=tuned.get(name),
                     protocol=protocol,
@@ -273,9 +278,8 @@ def run_evaluation(
                 na.update(ours_na)
                 fit_seconds.update(ours_fit)
                 if OURS in ours:
-                    hyper[OURS] = tuned_record.get(name) or chosen_settings(model, REGIME[segment])
                     tuned.setdefault(name, model)
-                    tuned_record.setdefault(name, hyper[OURS])
+                    hyper[OURS] = chosen_settings(tuned[name], REGIME[segment])
             result.tables[segment] = segment_table(names, metrics, na, k)
             result.splits[segment] = {**part.summary(), "notes": dict(binary.notes)}
             result.hyperparameters[segment] = hyper

@@ -29,7 +29,7 @@ RANDOM_TEST_FRACTION = DEFAULT_HOLDOUT_FRACTION["random"]
 SPLIT_PROTOCOLS: tuple[str, ...] = HOLDOUT_PROTOCOLS
 EASE_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 #: InterestRecommender's blend regime for each segment
-REGIME = {WARM: "warm", COLD_USERS: "cold_users", COLD_USERS_TEXT: "cold_users"}
+REGIME = {WARM: "warm", COLD_USERS: "cold_users", COLD_USERS_TEXT: "cold_text"}
 REGIME[COLD_ITEMS] = "cold_items"
 #: the runner's segment (of a PreparedSplit) that each job segment is scored on
 RUNNER_SEGMENT = {WARM: WARM_USERS, COLD_USERS: COLD_USERS, COLD_USERS_TEXT: COLD_USERS}

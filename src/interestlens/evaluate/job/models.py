@@ -30,20 +30,21 @@ def baseline_models(ease_l2: float, seed: int = 0) -> dict[str, Any]:
 def interest_model(
     settings: Settings,
     encoder: Encoder,
-    regime: str,
+    regime: str | tuple[str, ...],
     times: sp.csr_matrix | None,
     *,
     chosen_by: InterestRecommender | None = None,
     protocol: str | None = None,
 ) -> InterestRecommender:
     """InterestRecommender as ``settings.recommend`` describes it; only ``regime`` is tuned
-    (each split serves one regime), on validation parts carved from its training matrix.
+    (each split serves one regime, or several: the cold-user split serves the fold-in and the
+    text-only users), on validation parts carved from its training matrix.
     ``chosen_by``: a model fitted on the same matrix whose chosen settings are reused (no
     second tuning). ``protocol``: the evaluation's hold-out protocol, which the model's
-    validation follows where it has that setting."""
+    validation follows (default ``settings.recommend.validation``)."""
     config = settings.recommend
     params: dict[str, Any] = dict(
-        tune=(regime,) if config.tune else False,
+        tune=((regime,) if isinstance(regime, str) else regime) if config.tune else False,
         n_clusters=tuple(config.n_clusters),
         ease_l2=config.ease_l2,
         rating_power=config.rating_power,
@@ -55,7 +56,7 @@ def interest_model(
     )
     if "ease_neighbours" in InterestRecommender._get_param_names():
         params["ease_neighbours"] = config.ease_neighbours or None
-    if protocol is not None and "validation" in InterestRecommender._get_param_names():
+    if protocol is not None:
         params["validation"] = protocol
     if chosen_by is not None:
         params.update(
