@@ -16,7 +16,7 @@ from interestlens.data.synthetic import make_demo_dataset, write_demo_files
 from interestlens.embed import HashingEncoder
 from interestlens.errors import ParameterError
 from interestlens.evaluate import MatrixHoldout, Split, cold_user_holdout, holdout_split
-from interestlens.evaluate.job import run_evaluation, write_evaluation
+from interestlens.evaluate.job import interest_model, run_evaluation, write_evaluation
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -226,3 +226,18 @@ def test_cli_evaluate_split_random(demo, tmp_path, capsys):
     assert main(bad) == 2
     error = capsys.readouterr().err
     assert "protocol='sideways'" in error and "Traceback" not in error
+
+
+def test_the_evaluated_model_follows_the_protocol_and_never_tunes_on_revealing_texts():
+    settings = fast_settings()
+    settings.recommend.tune = True
+    encoder = HashingEncoder(dimension=32)
+    model = interest_model(settings, encoder, ("cold_users", "cold_text"), None, protocol="random")
+    assert model.validation == "random" and model.tune == ("cold_users", "cold_text")
+    assert model.user_text_reveals_items is False
+    reviews = interest_model(settings, encoder, "cold_text", None, texts_from_interactions=True)
+    assert reviews.user_text_reveals_items is True and reviews.validation == "temporal"
+    settings.recommend.user_text_reveals_items = False  # the configuration has the last word
+    assert not interest_model(
+        settings, encoder, "cold_text", None, texts_from_interactions=True
+    ).user_text_reveals_items

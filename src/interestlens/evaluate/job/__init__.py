@@ -270,6 +270,7 @@ def run_evaluation(
                     job.times,
                     chosen_by=tuned.get(name),
                     protocol=protocol,
+                    texts_from_interactions=text_source == "interactions",
                 )
                 ours, ours_na, ours_fit = score_segment(
                     {OURS: model}, rating, segment, k, vectors, False

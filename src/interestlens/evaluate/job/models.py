@@ -35,13 +35,17 @@ def interest_model(
     *,
     chosen_by: InterestRecommender | None = None,
     protocol: str | None = None,
+    texts_from_interactions: bool = False,
 ) -> InterestRecommender:
     """InterestRecommender as ``settings.recommend`` describes it; only ``regime`` is tuned
     (each split serves one regime, or several: the cold-user split serves the fold-in and the
     text-only users), on validation parts carved from its training matrix.
     ``chosen_by``: a model fitted on the same matrix whose chosen settings are reused (no
     second tuning). ``protocol``: the evaluation's hold-out protocol, which the model's
-    validation follows (default ``settings.recommend.validation``)."""
+    validation follows (default ``settings.recommend.validation``).
+    ``texts_from_interactions``: the users' texts are those of their interactions (reviews,
+    tags), so a text-only validation would read its targets; ``user_text_reveals_items``
+    then defaults to true, as ``fit`` does for such data."""
     config = settings.recommend
     params: dict[str, Any] = dict(
         tune=((regime,) if isinstance(regime, str) else regime) if config.tune else False,
@@ -58,6 +62,8 @@ def interest_model(
         params["ease_neighbours"] = config.ease_neighbours or None
     if protocol is not None:
         params["validation"] = protocol
+    reveals = config.user_text_reveals_items
+    params["user_text_reveals_items"] = texts_from_interactions if reveals is None else reveals
     if chosen_by is not None:
         params.update(
             tune=False,
