@@ -176,3 +176,41 @@ def test_the_runner_fits_it_on_attributes_and_scores_cold_users_by_theirs():
     assert without.attrs["skipped"][0]["reason"] == (
         "the model needs user attributes; the users table has none"
     )
+
+
+def test_evaluate_reports_attribute_pop_for_a_users_file_of_attributes_only(one_thread):
+    from interestlens.config import Settings
+    from interestlens.data.schema import Dataset
+    from interestlens.data.synthetic import make_demo_dataset
+    from interestlens.embed import HashingEncoder
+    from interestlens.evaluate.job import MODELS, run_evaluation
+
+    settings = Settings(seed=0)
+    settings.recommend.tune = False
+    settings.recommend.n_clusters = [8]
+    encoder = HashingEncoder(dimension=64)
+    sizes = dict(seed=0, n_items=120, n_users=200, n_themes=4)
+    weak, _ = make_demo_dataset(**sizes, attribute_strength=1.0, bios=False)
+    result = run_evaluation(weak, settings, encoder=encoder, segments=["cold_users"])
+    assert result.setup["user_attributes"]["columns"] == ["age_band", "gender", "occupation"]
+    text_only = result.tables["cold_users_text"].set_index("model")
+    assert text_only.index.tolist() == [*MODELS, "AttributePop"]
+    assert text_only.loc["AttributePop", "n_users"] == text_only.loc["interestlens", "n_users"]
+    # occupation fully tied to the primary interest: the groups beat plain popularity
+    assert text_only.loc["AttributePop", "ndcg@10"] > text_only.loc["MostPop", "ndcg@10"]
+
+    # a users table without attribute columns (bios only): no AttributePop row, and why
+    plain, _ = make_demo_dataset(**sizes)
+    result = run_evaluation(plain, settings, encoder=encoder, segments=["cold_users"])
+    assert result.tables["cold_users_text"]["model"].tolist() == list(MODELS)
+    assert result.setup["user_attributes"]["reason"].startswith(
+        "the users table has no attribute columns (bio:"
+    )
+    # a users table built from interactions may describe held-out items: not read at all
+    derived = Dataset(weak.interactions, weak.items, weak.users, "derived", {"review_lines": 1})
+    result = run_evaluation(derived, settings, encoder=encoder, segments=["cold_users"])
+    assert result.setup["user_attributes"] == {
+        "columns": [],
+        "reason": "no users table the evaluation may read",
+    }
+    assert "AttributePop" not in result.tables["cold_users"]["model"].tolist()

@@ -199,3 +199,13 @@ def test_demo_data_command(tmp_path, capsys):
     assert code == 2
     error = capsys.readouterr().err
     assert "bio_only_share=2.0 is out of range" in error and "Traceback" not in error
+
+
+def test_demo_data_into_a_path_that_is_a_file_is_one_line(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder", encoding="utf-8")
+    sizes = ["--n-users", "50", "--n-items", "60", "--n-themes", "4"]
+    assert main(["demo-data", "--out", str(taken), *sizes]) == 2
+    error = capsys.readouterr().err
+    assert str(taken) in error and "writable output path" in error and "Traceback" not in error
+    assert taken.read_text(encoding="utf-8") == "not a folder"
