@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from interestlens.data.schema import USER_ID
 from interestlens.errors import ParameterError
 from interestlens.evaluate.metrics import (
     RANKING_METRICS,
@@ -88,7 +89,11 @@ def _evaluate_segment(
             scores = model.score(segment.attributes.iloc[start : start + len(users)])
         elif segment.new_users:
             texts = None if segment.texts is None else [segment.texts[u] for u in users]
-            scores = model.score_new(history, texts)
+            if getattr(model, "reads_attributes", False) and segment.attributes is not None:
+                rows = segment.attributes.iloc[start : start + len(users)]
+                scores = model.score_new(history, texts, _attribute_columns_only(rows))
+            else:
+                scores = model.score_new(history, texts)
         else:
             scores = model.score(users)
         exclude = exclude if exclude_seen else None
@@ -114,6 +119,11 @@ def _evaluate_segment(
         values[f"diversity@{k}"] = _mean(per_user["diversity"])
     values["n_users"] = float(len(segment.users))
     return values
+
+
+def _attribute_columns_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The attribute rows without the id column."""
+    return frame.drop(columns=[USER_ID], errors="ignore").reset_index(drop=True)
 
 
 def _mean(parts: list[np.ndarray]) -> float:
@@ -236,6 +246,13 @@ def evaluate_models(
                 ]
                 continue
             model.fit(prepared.train, prepared.user_attributes)
+        elif getattr(model, "reads_attributes", False) and prepared.user_attributes is not None:
+            model.fit(
+                prepared.train,
+                item_texts=prepared.item_texts,
+                user_texts=prepared.user_texts,
+                user_attributes=_attribute_columns_only(prepared.user_attributes),
+            )
         else:
             model.fit(
                 prepared.train, item_texts=prepared.item_texts, user_texts=prepared.user_texts

@@ -29,6 +29,7 @@ bio is not an attribute).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
@@ -45,6 +46,8 @@ __all__ = [
     "AttributePopularity",
     "AttributeRecommender",
     "attribute_columns",
+    "load_attribute_popularity",
+    "save_attribute_popularity",
 ]
 
 #: what an :class:`AttributeRecommender` scores users from
@@ -269,6 +272,14 @@ class AttributePopularity(BaseEstimator):
         scores[:, share == 0] = 0.0
         return scores.astype(np.float32)
 
+    def add_empty_items(self, n_new: int) -> None:
+        """Append ``n_new`` items nobody has interacted with yet (share 0 in every group)."""
+        self.item_share_ = np.concatenate([self.item_share_, np.zeros(n_new)])
+        for key, counts in self.group_counts_.items():
+            empty = sp.csr_matrix((counts.shape[0], n_new), dtype=counts.dtype)
+            self.group_counts_[key] = sp.hstack([counts, empty], format="csr")
+        self.n_items_ += n_new
+
     # --- helpers ---------------------------------------------------------------------------
 
     @staticmethod
@@ -313,3 +324,91 @@ class AttributePopularity(BaseEstimator):
             joined = [None if None in row else "\x1f".join(row) for row in rows]
             return {_JOINT: pd.Series(joined, dtype=object)}
         return labels
+
+
+# --- persistence (no pickle: JSON + .npy/.npz, each checked when read) -------------------------
+
+_STATE = "attribute_popularity.json"
+
+
+def save_attribute_popularity(model: AttributePopularity, directory: Path) -> Path:
+    """Write a fitted :class:`AttributePopularity` to ``directory`` (created if needed)."""
+    from interestlens.persist import write_csr, write_json, write_npy
+
+    directory.mkdir(parents=True, exist_ok=True)
+    keys = list(model.categories_)
+    for position, key in enumerate(keys):
+        write_npy(directory / f"sizes_{position}.npy", model.group_sizes_[key])
+        write_csr(directory / f"counts_{position}.npz", model.group_counts_[key])
+    write_npy(directory / "item_share.npy", model.item_share_)
+    write_json(
+        directory / _STATE,
+        {
+            "params": {
+                "columns": None if model.columns is None else list(model.columns),
+                "n_bins": model.n_bins,
+                "shrinkage": model.shrinkage,
+                "groups": model.groups,
+                "max_categories": model.max_categories,
+            },
+            "columns": model.columns_,
+            "skipped_columns": model.skipped_columns_,
+            "bin_edges": model.bin_edges_,
+            "keys": keys,
+            "categories": [model.categories_[key] for key in keys],
+            "n_users": model.n_users_,
+            "n_items": model.n_items_,
+        },
+    )
+    return directory
+
+
+def load_attribute_popularity(directory: Path) -> AttributePopularity:
+    """Read what :func:`save_attribute_popularity` wrote; damage raises ModelFormatError."""
+    from interestlens.errors import ModelFormatError
+    from interestlens.persist import read_json, read_npy
+
+    def damaged(problem: str) -> ModelFormatError:
+        return ModelFormatError(
+            f"{directory}: {problem}",
+            expected="the attribute popularity written by InterestRecommender.save",
+            fix="fit the model again and save it",
+        )
+
+    state = read_json(directory / _STATE)
+    try:
+        params = state["params"]
+        model = AttributePopularity(
+            params["columns"],
+            n_bins=int(params["n_bins"]),
+            shrinkage=float(params["shrinkage"]),
+            groups=params["groups"],
+            max_categories=int(params["max_categories"]),
+        )
+        model.columns_ = [str(c) for c in state["columns"]]
+        model.skipped_columns_ = {str(k): str(v) for k, v in state["skipped_columns"].items()}
+        model.bin_edges_ = {str(k): [float(e) for e in v] for k, v in state["bin_edges"].items()}
+        keys = [str(k) for k in state["keys"]]
+        categories = state["categories"]
+        model.n_users_, model.n_items_ = int(state["n_users"]), int(state["n_items"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise damaged(f"{_STATE} is incomplete ({type(exc).__name__}: {exc})") from None
+    if len(categories) != len(keys):
+        raise damaged(f"{len(keys)} group keys but {len(categories)} category lists")
+    model.item_share_ = read_npy(directory / "item_share.npy")
+    if model.item_share_.shape != (model.n_items_,):
+        raise damaged(f"item_share.npy has shape {model.item_share_.shape}")
+    model.categories_, model.group_sizes_, model.group_counts_ = {}, {}, {}
+    for position, key in enumerate(keys):
+        labels = [str(c) for c in categories[position]]
+        sizes = read_npy(directory / f"sizes_{position}.npy")
+        try:
+            counts = sp.csr_matrix(sp.load_npz(directory / f"counts_{position}.npz"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise damaged(f"counts_{position}.npz cannot be read ({exc})") from None
+        if sizes.shape != (len(labels),) or counts.shape != (len(labels), model.n_items_):
+            raise damaged(f"group arrays of {key!r} have shapes {sizes.shape}, {counts.shape}")
+        model.categories_[key] = labels
+        model.group_sizes_[key] = sizes
+        model.group_counts_[key] = counts
+    return model
