@@ -25,6 +25,12 @@ from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
 from interestlens.errors import NotFittedError
 from interestlens.interest_clusters import fit_interest_clusters
+from interestlens.privacy import (
+    manifest_record,
+    pseudonymize_dataset,
+    pseudonymizer_for,
+    release_model_clusters,
+)
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import WeightedMeanInterests
@@ -144,11 +150,21 @@ class InterestLens:
         return encoder
 
     def fit(
-        self, dataset: Dataset, *, labels_true: Mapping[str, object] | None = None
+        self,
+        dataset: Dataset,
+        *,
+        labels_true: Mapping[str, object] | None = None,
+        ids_are_pseudonyms: bool = False,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
-        ARI/NMI/purity/pairwise F1 of the clustering against it."""
+        ARI/NMI/purity/pairwise F1 of the clustering against it. With
+        ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
+        ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self._settings()
+        pseudonymizer = pseudonymizer_for(settings.privacy)
+        if pseudonymizer is not None and not ids_are_pseudonyms:
+            dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
+        self.privacy_ = manifest_record(pseudonymizer, settings.privacy)
         timings: dict[str, float] = {}
         report = FitReport(dataset=dataset.summary())
         interactions = dataset.interactions
@@ -242,6 +258,9 @@ class InterestLens:
         )
         self.item_titles_ = item_titles
         timings["cluster_explain"] = time.perf_counter() - started
+        self.privacy_release_ = release_model_clusters(
+            settings.privacy, self.user_vectors_, self.clusters_
+        )
 
         self.recommender_ = None
         if settings.recommend.enabled:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from interestlens.privacy import WITHHELD_LABEL
 from interestlens.engine.records import Recommendation
 
 #: smoothing of a cluster's item shares toward the global share (interactions), as in the
@@ -45,6 +46,8 @@ class ReasonsMixin:
         return (np.log(share + floor) - np.log(global_share + floor)).astype(np.float32)
 
     def _label(self, cluster: int) -> str:
+        if int(cluster) in self._withheld:
+            return WITHHELD_LABEL
         return self.model.clusters_.label_of(int(cluster))
 
     def _reason(

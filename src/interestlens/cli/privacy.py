@@ -1,0 +1,82 @@
+"""Commands for erasure requests: ``forget`` and ``audit`` (see docs/privacy.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
+
+UserOption = Annotated[str, typer.Option("--user", help="The user's id, as in the input data.")]
+EventsDbOption = Annotated[
+    Path | None,
+    typer.Option("--events-db", help="The service's events store (default: beside the model)."),
+]
+CacheOption = Annotated[
+    Path | None,
+    typer.Option("--cache", help="Embedding cache file (default: encoder.cache_dir's)."),
+]
+
+
+def forget(
+    model_dir: ModelOption,
+    user: UserOption,
+    events_db: EventsDbOption = None,
+    cache: CacheOption = None,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Erase a user: refit the model without them, delete their events and their text's
+    vectors from the embedding cache. Check the result with 'interestlens audit'."""
+    from interestlens.privacy.forget import forget_user
+
+    settings = _settings(config, quiet)
+    report = forget_user(
+        model_dir, user, settings, events_db=events_db, cache=cache, show_progress=not quiet
+    )
+    out.print(json.dumps(report.to_dict(), indent=2))
+
+
+def audit(
+    model_dir: ModelOption,
+    user: UserOption,
+    events_db: EventsDbOption = None,
+    cache: CacheOption = None,
+    text_file: Annotated[
+        Path | None,
+        typer.Option("--text-file", help="The user's own text (bio, reviews), to search for."),
+    ] = None,
+    also: Annotated[
+        list[Path] | None,
+        typer.Option("--also", help="Further files to search (reports, CSVs); repeatable."),
+    ] = None,
+    config: ConfigOption = None,
+) -> int:
+    """Report every place the user's id, pseudonym, text or events still appear. Exit code 0:
+    none found; 1: found (listed); 2: the audit could not run."""
+    from interestlens.privacy.audit import audit_user
+    from interestlens.privacy.forget import _store_path, embedding_cache_path
+
+    settings = _settings(config)
+    store = _store_path(model_dir.expanduser().resolve(), settings, events_db)
+    cache_path = cache if cache is not None else embedding_cache_path(settings)
+    text = text_file.read_text(encoding="utf-8") if text_file is not None else None
+    report = audit_user(
+        model_dir,
+        user,
+        settings,
+        text=text,
+        events_db=store,
+        cache=cache_path if cache is not None or cache_path.exists() else None,
+        extra_paths=also or (),
+    )
+    checked = "id" + (", pseudonym" if report.pseudonym_checked else "")
+    checked += ", text" if report.text_checked else " (no --text-file: text not searched)"
+    for finding in report.findings:
+        out.print(f"found: {finding}", highlight=False)
+    summary = f"{len(report.findings)} places hold the user ({checked}) in {len(report.searched)}"
+    (err if report.found else out).print(f"{summary} files searched", highlight=False)
+    return 1 if report.found else 0
