@@ -238,9 +238,7 @@ class EmbeddingCache:
         keys = [(text_key(text),) for text in ensure_texts(texts)]
         with self._session() as connection:
             connection.execute("PRAGMA secure_delete=ON")
-            cursor = connection.executemany(
-                "DELETE FROM embeddings WHERE text_sha256 = ?", keys
-            )
+            cursor = connection.executemany("DELETE FROM embeddings WHERE text_sha256 = ?", keys)
             deleted = int(cursor.rowcount)
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted

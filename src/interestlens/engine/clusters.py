@@ -63,8 +63,7 @@ class ClustersMixin:
             return True
         # online events and forgetting change sizes after the fit: check the current one too
         return (
-            summary.cluster_id not in self._withheld
-            and summary.size >= self.privacy.min_group_size
+            summary.cluster_id not in self._withheld and summary.size >= self.privacy.min_group_size
         )
 
     def cluster(self, cluster_id: int) -> ClusterSummary:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from interestlens.privacy import WITHHELD_LABEL
 from interestlens.engine.records import Recommendation
+from interestlens.privacy import WITHHELD_LABEL
 
 #: smoothing of a cluster's item shares toward the global share (interactions), as in the
 #: recommender's own cluster affinity
