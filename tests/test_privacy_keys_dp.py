@@ -36,7 +36,9 @@ def test_pseudonym_is_hmac_sha256_of_the_id():
 
 @pytest.mark.parametrize("key", [None, "", "short"])
 def test_pseudonymize_without_a_usable_key_is_a_clear_error(key):
-    settings = load_settings(environ={}, overrides={"privacy.pseudonymize": True, "privacy.key": key})
+    settings = load_settings(
+        environ={}, overrides={"privacy.pseudonymize": True, "privacy.key": key}
+    )
     with pytest.raises(PrivacyKeyError, match="INTERESTLENS_PRIVACY__KEY"):
         pseudonymizer_for(settings.privacy)
 
@@ -51,7 +53,9 @@ def test_the_key_is_never_written_with_the_settings():
 
 
 def test_wrong_key_for_a_model_is_refused():
-    manifest = {"privacy": {"pseudonymized": True, "key_fingerprint": Pseudonymizer(KEY).fingerprint}}
+    manifest = {
+        "privacy": {"pseudonymized": True, "key_fingerprint": Pseudonymizer(KEY).fingerprint}
+    }
     Pseudonymizer(KEY).check_manifest(manifest)
     with pytest.raises(PrivacyKeyError, match="fingerprint"):
         Pseudonymizer(KEY + "other").check_manifest(manifest)

@@ -223,6 +223,9 @@ class PrivacyConfig(_Section):
     delta: float = Field(1e-5, gt=0, lt=1, allow_inf_nan=False)
     #: user vectors are scaled to at most this L2 norm before summing (the sums' sensitivity)
     clip: float = Field(1.0, gt=0, allow_inf_nan=False)
+    #: released centroids live in this many public dimensions (the item vectors' mean and
+    #: principal axes): noise grows with the square root of the dimension. None = all
+    dimensions: int | None = Field(16, ge=1)
 
     @property
     def enabled(self) -> bool:

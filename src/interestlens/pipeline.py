@@ -259,7 +259,7 @@ class InterestLens:
         self.item_titles_ = item_titles
         timings["cluster_explain"] = time.perf_counter() - started
         self.privacy_release_ = release_model_clusters(
-            settings.privacy, self.user_vectors_, self.clusters_
+            settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_
         )
 
         self.recommender_ = None

@@ -13,6 +13,7 @@ from interestlens.privacy.dp import (
     ClusterRelease,
     dp_kmeans,
     gaussian_sigma,
+    public_basis,
     release_clusters,
     release_model_clusters,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "privacy_facts",
     "pseudonymize_dataset",
     "pseudonymizer_for",
+    "public_basis",
     "release_clusters",
     "release_model_clusters",
     "shown_explanations",

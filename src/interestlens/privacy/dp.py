@@ -97,6 +97,8 @@ class ClusterRelease:
     count_scale: float  # Laplace scale of the counts
     sum_sigma: float  # Gaussian standard deviation of each coordinate of the sums
     mechanism: str = "laplace counts + analytic gaussian sums of clipped vectors"
+    #: dimensions of the public basis the sums were taken in (None: the vectors' own)
+    dimensions: int | None = None
 
     def size_of(self, cluster_id: int) -> int | None:
         found = np.flatnonzero(self.cluster_ids == int(cluster_id))
@@ -112,6 +114,7 @@ class ClusterRelease:
             "sum_epsilon": self.sum_epsilon,
             "count_scale": self.count_scale,
             "sum_sigma": self.sum_sigma,
+            "dimensions": self.dimensions,
             "cluster_ids": [int(c) for c in self.cluster_ids],
             "sizes": [int(s) for s in self.sizes],
         }
@@ -121,6 +124,11 @@ class ClusterRelease:
             f"(ε = {self.epsilon:g}, δ = {self.delta:g})-differentially private: sizes with "
             f"Laplace noise (scale {self.count_scale:.2f}), centroids from sums of user vectors "
             f"clipped to L2 norm {self.clip:g} with Gaussian noise (σ = {self.sum_sigma:.2f})"
+            + (
+                ""
+                if self.dimensions is None
+                else f", in {self.dimensions} public dimensions (item vectors' principal axes)"
+            )
         )
 
     def save(self, directory: Path) -> None:
@@ -151,6 +159,7 @@ class ClusterRelease:
                     )
                 },
                 mechanism=str(data["mechanism"]),
+                dimensions=data.get("dimensions"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(
@@ -177,11 +186,17 @@ def release_clusters(
     clip: float = 1.0,
     count_share: float = 0.5,
     cluster_ids: np.ndarray | None = None,
+    basis: np.ndarray | None = None,
     random_state: int | np.random.Generator | None = 0,
 ) -> ClusterRelease:
     """(epsilon, delta)-DP sizes and centroids of the clusters in ``labels`` (-1 = no cluster,
     left out). ``cluster_ids`` fixes which clusters are released (default: those in labels;
-    pass every id of the clustering, or the set of ids itself discloses which are empty)."""
+    pass every id of the clustering, or the set of ids itself discloses which are empty).
+
+    ``basis`` (d, r) with orthonormal columns, computed from public data (see
+    :func:`public_basis`): the sums are taken, clipped and noised in its r dimensions and the
+    centroids mapped back. The noise's norm grows with the square root of the dimension, so
+    384-d sums of a few dozen users drown in it; 16 public dimensions keep the structure."""
     check_budget(epsilon, delta, clip)
     if not 0 < count_share < 1:
         raise ParameterError(
@@ -205,12 +220,15 @@ def release_clusters(
     sum_epsilon = epsilon - count_epsilon
     count_scale = 1.0 / count_epsilon
     sigma = gaussian_sigma(sum_epsilon, delta, clip)
-    clipped = clip_rows(vectors, clip)
+    projected = vectors if basis is None else np.asarray(vectors, np.float64) @ basis
+    clipped = clip_rows(projected, clip)  # an orthonormal projection never lengthens a vector
     counts = np.array([np.sum(labels == c) for c in ids], dtype=np.float64)
     sums = np.stack([clipped[labels == c].sum(axis=0) for c in ids]) if len(ids) else clipped[:0]
     noisy_counts = counts + rng.laplace(0.0, count_scale, size=counts.shape)
     noisy_sums = sums + rng.normal(0.0, sigma, size=sums.shape)
     centroids = noisy_sums / np.maximum(noisy_counts, 1.0)[:, None]
+    if basis is not None:
+        centroids = centroids @ basis.T  # post-processing: back to the vectors' space
     return ClusterRelease(
         cluster_ids=ids,
         sizes=np.maximum(np.rint(noisy_counts), 0).astype(np.int64),
@@ -222,7 +240,25 @@ def release_clusters(
         sum_epsilon=sum_epsilon,
         count_scale=count_scale,
         sum_sigma=sigma,
+        dimensions=None if basis is None else int(basis.shape[1]),
     )
+
+
+def public_basis(item_vectors: np.ndarray, n_components: int) -> np.ndarray:
+    """(d, r) orthonormal columns spanning the item vectors' mean direction and their top
+    principal axes. Items are catalogue data, not personal data, so the basis costs no budget."""
+    items = np.asarray(item_vectors, dtype=np.float64)
+    if n_components < 1 or len(items) < 2:
+        raise ParameterError(
+            f"n_components={n_components} from {len(items)} item vectors",
+            expected="n_components >= 1 and at least 2 items",
+            fix="set privacy.dimensions to a small positive number such as 16",
+        )
+    mean = items.mean(axis=0)
+    _, _, axes = np.linalg.svd(items - mean, full_matrices=False)
+    stacked = np.vstack([mean, axes[: min(n_components, len(axes)) - 1]]).T
+    basis, _ = np.linalg.qr(stacked)
+    return basis
 
 
 def nearest_centroid(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -239,6 +275,7 @@ def dp_kmeans(
     delta: float,
     clip: float = 1.0,
     iterations: int = 3,
+    basis: np.ndarray | None = None,
     random_state: int | None = 0,
 ) -> tuple[np.ndarray, ClusterRelease]:
     """End-to-end DP k-means (DP-Lloyd): each iteration assigns users to the previous released
@@ -263,6 +300,7 @@ def dp_kmeans(
             delta=delta / iterations,
             clip=clip,
             cluster_ids=ids,
+            basis=basis,
             random_state=rng,
         )
         centroids = release.centroids.astype(np.float64)
@@ -273,7 +311,10 @@ def dp_kmeans(
 
 
 def release_model_clusters(
-    config: PrivacyConfig, user_vectors: np.ndarray, clusters: InterestClusters
+    config: PrivacyConfig,
+    user_vectors: np.ndarray,
+    clusters: InterestClusters,
+    item_vectors: np.ndarray | None = None,
 ) -> ClusterRelease | None:
     """The release a fitted model shows (None when ``privacy.epsilon`` is unset). Its noise
     comes from the operating system's entropy, never from ``settings.seed``: noise that anyone
@@ -288,5 +329,8 @@ def release_model_clusters(
         delta=config.delta,
         clip=config.clip,
         cluster_ids=ids,
+        basis=None
+        if item_vectors is None or not config.dimensions
+        else public_basis(item_vectors, config.dimensions),
         random_state=None,
     )

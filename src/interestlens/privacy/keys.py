@@ -110,6 +110,7 @@ def manifest_record(pseudonymizer: Pseudonymizer | None, config: PrivacyConfig) 
         "epsilon": config.epsilon,
         "delta": config.delta if config.epsilon is not None else None,
         "clip": config.clip if config.epsilon is not None else None,
+        "dimensions": config.dimensions if config.epsilon is not None else None,
     }
 
 
