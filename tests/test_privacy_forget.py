@@ -173,7 +173,7 @@ def test_delete_endpoint_then_forget_completes_the_erasure(setup, capsys):
 
 
 def test_unknown_user_missing_key_wrong_key_and_damaged_files(setup, capsys, monkeypatch):
-    root, config, settings, _, model_dir = setup
+    _, config, settings, _, model_dir = setup
     args = ["--model", str(model_dir), "--config", str(config)]
     assert main(["forget", *args, "--user", "nobody"]) == 2
     assert "neither in the model" in capsys.readouterr().err

@@ -90,7 +90,7 @@ def test_describe_shows_no_small_group_and_no_user_id(fitted, capsys):
 
 
 def test_clusters_endpoint_hides_small_groups_and_user_ids(fitted):
-    root, settings, model, model_dir = fitted
+    _, settings, model, model_dir = fitted
     sizes = {e.cluster_id: e.size for e in model.clusters_.explanations}
     small = [c for c, size in sizes.items() if size < MIN_GROUP]
     with TestClient(create_app(model_dir, settings)) as client:
