@@ -196,3 +196,39 @@ def test_unknown_user_missing_key_wrong_key_and_damaged_files(setup, capsys, mon
     (model_dir / "manifest.json").unlink()
     assert main(["audit", *args, "--user", "u0001"]) == 2
     assert "manifest.json is missing" in capsys.readouterr().err
+
+
+def test_rotate_key_renames_every_pseudonym_in_model_and_store(setup, capsys, monkeypatch):
+    root, config, settings, dataset, model_dir = setup
+    item = dataset.items["item_id"].iloc[0]
+    with TestClient(create_app(model_dir, settings)) as client:
+        client.post("/events", headers=HEADERS, json={"user_id": "u0007", "item_id": item})
+    raw_ids = sorted(set(dataset.users["user_id"]) | set(dataset.interactions["user_id"]))
+    ids_file = root / "ids.txt"
+    ids_file.write_text("\n".join(raw_ids[1:]), encoding="utf-8")
+    new_key = "the-new-key-after-rotation-0001"
+    monkeypatch.setenv("INTERESTLENS_PRIVACY__NEW_KEY", new_key)
+    args = ["rotate-key", "--model", str(model_dir), "--out", str(model_dir),
+            "--config", str(config)]  # fmt: skip
+    before = (model_dir / "user_ids.json").read_bytes()
+    assert main([*args, "--ids", str(ids_file)]) == 2  # one user missing: nothing changes
+    assert "belong to none of the raw ids" in capsys.readouterr().err
+    assert (model_dir / "user_ids.json").read_bytes() == before
+
+    ids_file.write_text("\n".join(raw_ids), encoding="utf-8")
+    assert main([*args, "--ids", str(ids_file)]) == 0
+    capsys.readouterr()
+    old, new = Pseudonymizer(PRIVACY_KEY), Pseudonymizer(new_key)
+    assert set(read_json(model_dir / "user_ids.json")) == {new.pseudonym(u) for u in raw_ids}
+    with sqlite3.connect(root / "events.sqlite") as db:
+        assert {r[0] for r in db.execute("SELECT user_id FROM log")} == {new.pseudonym("u0007")}
+    every_file = b"".join(p.read_bytes() for p in model_dir.rglob("*") if p.is_file())
+    every_file += (root / "events.sqlite").read_bytes()
+    assert all(old.pseudonym(u).encode() not in every_file for u in raw_ids[:20])
+
+    monkeypatch.setenv("INTERESTLENS_PRIVACY__KEY", new_key)
+    new_settings = load_settings(config)
+    with TestClient(create_app(model_dir, new_settings)) as client:
+        assert client.get("/users/u0007/recommendations?k=3").status_code == 200
+    with pytest.raises(PrivacyKeyError, match="fingerprint"):
+        old.check_manifest(read_json(model_dir / "manifest.json"))

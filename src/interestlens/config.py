@@ -213,6 +213,9 @@ class PrivacyConfig(_Section):
     #: the HMAC key, at least 16 characters; a secret: give it as INTERESTLENS_PRIVACY__KEY.
     #: It is never written into a model (a fingerprint of it is)
     key: str | None = None
+    #: the key to move to, for ``interestlens rotate-key`` only (INTERESTLENS_PRIVACY__NEW_KEY;
+    #: a secret like ``key``)
+    new_key: str | None = None
     #: when privacy is on, clusters with fewer users show no size, keyword, item list or label
     #: (report, describe, /clusters), and medoid users are never shown
     min_group_size: int = Field(10, ge=1)
@@ -292,6 +295,7 @@ SECRETS: tuple[tuple[str, str], ...] = (
     ("serve", "api_key"),
     ("explain", "namer_api_key"),
     ("privacy", "key"),
+    ("privacy", "new_key"),
 )
 
 

@@ -13,7 +13,7 @@ import typer
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.inspection import clusters, describe, report
-from interestlens.cli.privacy import audit, forget
+from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
 from interestlens.errors import InterestLensError
@@ -43,6 +43,7 @@ for _command in (
     describe,
     forget,
     audit,
+    rotate_key,
 ):
     app.command()(_command)
 del _command

@@ -1,4 +1,5 @@
-"""Commands for erasure requests: ``forget`` and ``audit`` (see docs/privacy.md)."""
+"""Commands for erasure requests and keys: ``forget``, ``audit`` and ``rotate-key`` (see
+docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,45 @@ def audit(
     summary = f"{len(report.findings)} places hold the user ({checked}) in {len(report.searched)}"
     (err if report.found else out).print(f"{summary} files searched", highlight=False)
     return 1 if report.found else 0
+
+
+def rotate_key(
+    model_dir: ModelOption,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Model directory to write (may be --model).")
+    ],
+    ids: Annotated[
+        Path,
+        typer.Option("--ids", help="Every user's raw id, one per line (the pseudonyms' source)."),
+    ],
+    events_db: EventsDbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Move a pseudonymized model and its events store from privacy.key to privacy.new_key
+    (INTERESTLENS_PRIVACY__KEY, INTERESTLENS_PRIVACY__NEW_KEY). Stop the service first; restart
+    it with the new key."""
+    from interestlens.cli.common import read_id_list
+    from interestlens.errors import ConfigError
+    from interestlens.privacy import Pseudonymizer
+    from interestlens.privacy.forget import _store_path
+    from interestlens.privacy.rotate import rotate_key as rotate
+
+    settings = _settings(config)
+    if not settings.privacy.new_key or settings.privacy.new_key == settings.privacy.key:
+        raise ConfigError(
+            "privacy.new_key is not set or equals privacy.key",
+            expected="the old key in INTERESTLENS_PRIVACY__KEY and a different new one in "
+            "INTERESTLENS_PRIVACY__NEW_KEY",
+            fix="export INTERESTLENS_PRIVACY__NEW_KEY=<a new long random secret>",
+        )
+    store = _store_path(model_dir.expanduser().resolve(), settings, events_db)
+    report = rotate(
+        model_dir,
+        out_dir,
+        read_id_list(ids, "user"),
+        Pseudonymizer(settings.privacy.key or ""),
+        Pseudonymizer(settings.privacy.new_key),
+        events_db=store,
+    )
+    out.print(json.dumps(report.to_dict(), indent=2))
+    err.print("Restart the service with INTERESTLENS_PRIVACY__KEY set to the new key.")
