@@ -126,7 +126,14 @@ def test_fit_forget_refit_and_audit_finds_nothing(setup, capsys):
 
     code, output = run_audit(model_dir, config, root, user, text, capsys)
     assert code == 1
-    for place in ("user_ids.json", "users.parquet", "events.sqlite", "embeddings.sqlite"):
+    for place in (
+        "user_ids.json: pseudonym",
+        "users.parquet: text",
+        "user_vectors.npy: vector",
+        "interactions.parquet: events",
+        "events.sqlite: pseudonym: events (1 event rows)",
+        "embeddings.sqlite: text vector",
+    ):
         assert place in output, output
     assert "text" in output and "event rows" in output
 

@@ -75,7 +75,7 @@ def audit(
         extra_paths=also or (),
     )
     checked = "id" + (", pseudonym" if report.pseudonym_checked else "")
-    checked += ", text" if report.text_checked else " (no --text-file: text not searched)"
+    checked += ", text" if report.text_checked else "; text unknown, not searched: --text-file"
     for finding in report.findings:
         out.print(f"found: {finding}", highlight=False)
     summary = f"{len(report.findings)} places hold the user ({checked}) in {len(report.searched)}"

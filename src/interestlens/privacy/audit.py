@@ -34,7 +34,8 @@ import pyarrow.parquet as pq
 from interestlens.config import Settings
 from interestlens.errors import ModelFormatError
 from interestlens.model_dir import read_manifest
-from interestlens.privacy.keys import Pseudonymizer, model_pseudonymizer
+from interestlens.persist import read_json
+from interestlens.privacy.keys import Pseudonymizer, is_pseudonymized, model_pseudonymizer
 
 #: files whose strings are item ids, never user ids
 _ITEM_ID_FILES = {"item_ids.json", "item_titles.json"}
@@ -205,6 +206,31 @@ def _audit_cache(path: Path, needles: _Needles) -> list[Finding]:
     return findings
 
 
+def _model_rows(model_dir: Path, key: str) -> tuple[list[Finding], str | None]:
+    """The rows indexed by the user's position (vectors, interactions), and their text."""
+    ids = read_json(model_dir / "user_ids.json")
+    if not isinstance(ids, list) or key not in ids:
+        return [], None
+    row = ids.index(key)
+    findings = [
+        Finding(name, "vector", f"row {row}")
+        for name in ("user_vectors.npy", "user_text_vectors.npy")
+        if (model_dir / name).exists()
+    ]
+    text = None
+    interactions = model_dir / "interactions.parquet"
+    if interactions.exists():
+        users = pq.read_table(interactions, columns=["user_index"]).column(0).to_numpy()
+        count = int((users == row).sum())
+        if count:
+            findings.append(Finding(interactions.name, "events", f"{count} interactions"))
+    users_file = model_dir / "users.parquet"
+    if users_file.exists():
+        texts = pq.read_table(users_file, columns=["text"]).column(0).to_pylist()
+        text = texts[row] if row < len(texts) and texts[row] and texts[row].strip() else None
+    return findings, text
+
+
 def audit_user(
     model_dir: str | Path,
     user_id: str,
@@ -216,16 +242,24 @@ def audit_user(
     extra_paths: Iterable[str | Path] = (),
 ) -> AuditReport:
     """Every place ``user_id`` (raw), its pseudonym (when a key is set) or ``text`` (the
-    user's own text, when known: after forgetting, the model no longer has it) still appear in
-    ``model_dir``, the events store, the embedding cache and ``extra_paths``."""
+    user's own text; taken from the model while it still holds the user, to be given after
+    forgetting) still appear in ``model_dir``, the events store, the embedding cache and
+    ``extra_paths``."""
     model_dir = Path(model_dir).expanduser()
     manifest = read_manifest(model_dir)
     pseudonymizer = model_pseudonymizer(settings.privacy, manifest)
     if pseudonymizer is None and settings.privacy.key:
         pseudonymizer = Pseudonymizer(settings.privacy.key)
     pseudonym = None if pseudonymizer is None else pseudonymizer.pseudonym(user_id)
-    needles = _Needles(str(user_id), pseudonym, text if text and text.strip() else None)
+    text = text if text and text.strip() else None
+    row_findings: list[Finding] = []
+    key = pseudonym if pseudonym is not None and is_pseudonymized(manifest) else str(user_id)
+    if (model_dir / "user_ids.json").is_file():
+        row_findings, model_text = _model_rows(model_dir, key)
+        text = text or model_text  # still in the model: look for their text elsewhere too
+    needles = _Needles(str(user_id), pseudonym, text)
     report = AuditReport(pseudonym_checked=pseudonym is not None, text_checked=bool(needles.text))
+    report.findings += row_findings
 
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         report.searched.append(str(path))
