@@ -30,8 +30,10 @@ def forget(
     config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Erase a user: refit the model without them, delete their events and their text's
-    vectors from the embedding cache. Check the result with 'interestlens audit'."""
+    """Erase a user from a model, its events store and the embedding cache.
+
+    The model is refitted without them; their events, the store's forgetting record and their
+    text's vectors are deleted. Check the result with 'interestlens audit'."""
     from interestlens.privacy.forget import forget_user
 
     settings = _settings(config, quiet)
@@ -56,8 +58,9 @@ def audit(
     ] = None,
     config: ConfigOption = None,
 ) -> int:
-    """Report every place the user's id, pseudonym, text or events still appear. Exit code 0:
-    none found; 1: found (listed); 2: the audit could not run."""
+    """List every place a user's id, pseudonym, text or events still appear.
+
+    Exit code 0: none found; 1: found (listed); 2: the audit could not run."""
     from interestlens.privacy.audit import audit_user
     from interestlens.privacy.forget import _store_path, embedding_cache_path
 
@@ -95,9 +98,10 @@ def rotate_key(
     events_db: EventsDbOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Move a pseudonymized model and its events store from privacy.key to privacy.new_key
-    (INTERESTLENS_PRIVACY__KEY, INTERESTLENS_PRIVACY__NEW_KEY). Stop the service first; restart
-    it with the new key."""
+    """Move a pseudonymized model and its events store to a new key.
+
+    From privacy.key to privacy.new_key (INTERESTLENS_PRIVACY__KEY, INTERESTLENS_PRIVACY__NEW_KEY).
+    Stop the service first; restart it with the new key."""
     from interestlens.cli.common import read_id_list
     from interestlens.errors import ConfigError
     from interestlens.privacy import Pseudonymizer
