@@ -42,6 +42,8 @@ def interest_model(
         ease_l2=config.ease_l2,
         rating_power=config.rating_power,
         mmr_lambda=config.mmr_lambda,
+        validation=config.validation,
+        reference_z=config.reference_z,
         interaction_times=times,
         random_state=settings.seed,
     )

@@ -38,6 +38,7 @@ PARTS = (
     "user_text",
 )
 LEARNED = (
+    "clusters_given",
     "weights_",
     "n_clusters_",
     "half_life_",

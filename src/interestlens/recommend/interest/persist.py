@@ -93,6 +93,7 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
         "tuple_params": sorted(name for name, value in params.items() if isinstance(value, tuple)),
         "learned": _plain(
             {
+                "clusters_given": getattr(model, "user_clusters_", None) is not None,
                 "weights_": model.weights_,
                 "n_clusters_": model.n_clusters_,
                 "half_life_": model.half_life_,
@@ -284,6 +285,8 @@ def load(
     model.core_ = _core(reader, model, parts, learned)
     model.clusters_ = model.core_.clusters[model.n_clusters_]
     model.cluster_labels_ = model.clusters_.labels
+    # the pipeline's clusters, when the model scored with them (see InterestRecommender.fit)
+    model.user_clusters_ = model.cluster_labels_ if learned["clusters_given"] else None
     return model
 
 
