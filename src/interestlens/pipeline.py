@@ -271,7 +271,13 @@ class InterestLens:
             if config_reveals is None:
                 reveals = dataset.notes.get("user_text_source") == "interactions"
             self.recommender_ = self._fit_recommender(
-                encoder, user_idx, item_idx, ratings, timestamps, user_text_reveals_items=reveals
+                encoder,
+                user_idx,
+                item_idx,
+                ratings,
+                timestamps,
+                user_text_reveals_items=reveals,
+                users=dataset.users,
             )
             timings["recommender"] = time.perf_counter() - started
 
@@ -291,6 +297,7 @@ class InterestLens:
         timestamps: np.ndarray | None,
         *,
         user_text_reveals_items: bool = False,
+        users: pd.DataFrame | None = None,
     ) -> InterestRecommender:
         settings = self._settings()
         config = settings.recommend
@@ -331,6 +338,10 @@ class InterestLens:
             timestamps=times,
             # one meaning of "interest cluster": the recommender scores with the explained ones
             user_clusters=self.clusters_.user_labels if config.use_interest_clusters else None,
+            # attribute columns of the users file (age band, occupation ...), row per user
+            user_attributes=None
+            if users is None
+            else users.drop_duplicates(USER_ID).set_index(USER_ID).reindex(self.user_ids_.ids),
         )
         return recommender.set_encoder(encoder)  # the remembered vectors are not needed now
 

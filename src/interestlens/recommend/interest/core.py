@@ -17,6 +17,10 @@ Components, each a dense ``(n_users, n_items)`` score before per-user normalisat
     their own text) and each item, in the dense and the TF-IDF space.
 ``popularity``
     ``log(1 + users)``; cold items use the popularity prior predicted from text.
+``attribute_popularity``
+    Popularity within the user's attribute groups (age band, occupation, ...; see
+    :class:`interestlens.recommend.AttributePopularity`), shrunk to global popularity for small
+    groups; global popularity for users whose attributes are unknown. Only with attributes.
 ``trend``
     Popularity around the user's own time: ``log(1 + kernel-weighted interactions)`` over
     time bins holding equal shares of the training interactions, with a Gaussian kernel of
@@ -37,11 +41,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 
 from interestlens.embed.base import l2_normalise
+from interestlens.recommend.attribute_popularity import AttributePopularity
 from interestlens.recommend.ease import EASE
 from interestlens.recommend.interest.clusters import (
     ClusterAffinity,
@@ -61,12 +67,13 @@ COMPONENTS: tuple[str, ...] = (
     "lexical",
     "popularity",
     "trend",
+    "attribute_popularity",
 )
 #: time bins of the trend component, each holding the same share of training interactions
 TREND_BINS = 50
 TEXT_COMPONENTS = frozenset({"semantic", "lexical", "content"})
 #: plain baselines, computed like the library's baselines; only ever used alone (a fallback)
-REFERENCES: tuple[str, ...] = ("ease", "content", "popularity")
+REFERENCES: tuple[str, ...] = ("ease", "content", "popularity", "attribute_popularity")
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,8 @@ class Query:
     #: what the users really did (binary), before recency, rating weights or a pseudo-history
     #: from text; the reference components read it (None: ``history > 0``)
     observed: sp.csr_matrix | None = None
+    #: the users' attribute rows (age band, occupation, ...); None: no attributes known
+    attributes: pd.DataFrame | None = None
 
     def observed_binary(self) -> sp.csr_matrix:
         source = self.observed if self.observed is not None else self.history
@@ -123,9 +132,12 @@ class InterestCore:
         settings: CoreSettings,
         text: TextSpace | None,
         user_clusters: np.ndarray | None = None,
+        user_attributes: pd.DataFrame | None = None,
     ):
         self.settings = settings
         self.text = text
+        #: one attribute row per user of the matrix (only the attribute columns), or None
+        self.user_attributes = user_attributes
         #: the pipeline's explained interest clusters (one per user, -1: none), used instead of
         #: the core's own k-means so that scoring and explanations mean the same clusters
         self.user_clusters = user_clusters
@@ -175,6 +187,11 @@ class InterestCore:
             )
             self.factors[self.cold_items] = self.cold_mapping.factors
             self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+        self.attributes: AttributePopularity | None = None
+        if self.user_attributes is not None:
+            self.attributes = AttributePopularity(columns=list(self.user_attributes.columns)).fit(
+                binary, self.user_attributes
+            )
         self._fit_trend(binary, times)
         query = train_users if train_users is not None else Query(weights)
         vectors = self.interest_vectors(query)
@@ -241,6 +258,26 @@ class InterestCore:
         share = self._text_share(query)
         blended = sp.diags(1.0 - share) @ history + sp.diags(share) @ text
         return sp.csr_matrix(normalize(blended), dtype=np.float32)
+
+    def attribute_popularity(self, attributes: pd.DataFrame | None, n_users: int) -> np.ndarray:
+        """Log of the attribute-conditioned popularity (:class:`AttributePopularity`); users
+        without known attributes get the global share. Cold items take the popularity prior
+        predicted from their text, in the same units."""
+        n_items = len(self.warm)
+        if self.attributes is None:
+            return np.broadcast_to(self.popularity, (n_users, n_items)).astype(np.float32)
+        if attributes is None:
+            attributes = pd.DataFrame(
+                {c: [None] * n_users for c in self.attributes.columns_}, dtype=object
+            )
+        n_fitted = max(self.attributes.n_users_, 1)
+        floor = 0.1 / n_fitted
+        share = self.attributes.score(attributes)
+        out = np.log(share + floor)
+        if len(self.cold_items):
+            prior = np.expm1(self.popularity[self.cold_items]) / n_fitted
+            out[:, self.cold_items] = np.log(prior + floor)[None, :]
+        return out.astype(np.float32)
 
     def content_profile(self, query: Query) -> sp.csr_matrix:
         """ContentKNN's profile: the unit TF-IDF mean of the items the user interacted with, or
@@ -352,6 +389,8 @@ class InterestCore:
             out["content"] = (self.content_profile(query) @ by_term).toarray()
         if "popularity" in names:
             out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
+        if "attribute_popularity" in names:
+            out["attribute_popularity"] = self.attribute_popularity(query.attributes, n_users)
         if "trend" in names and self.trend_edges is not None:
             out["trend"] = self.trend(query.reference_time, n_users)
         return {name: np.asarray(value, dtype=np.float32) for name, value in out.items()}

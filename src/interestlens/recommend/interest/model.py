@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.errors import ParameterError
+from interestlens.recommend.attribute_popularity import attribute_columns
 from interestlens.recommend.base import (
     HISTORY,
     TEXT,
@@ -81,7 +83,40 @@ def query_rows(query: Query, rows: np.ndarray) -> Query:
         None if query.text_lexical is None else query.text_lexical[rows],
         None if query.reference_time is None else query.reference_time[rows],
         None if query.observed is None else query.observed[rows],
+        None if query.attributes is None else query.attributes.iloc[rows].reset_index(drop=True),
     )
+
+
+def checked_attributes(
+    attributes: pd.DataFrame | None, n_rows: int, columns: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The attribute columns of ``attributes`` (one row per user), or None when it has none.
+
+    ``columns``: those a fitted model reads (missing ones are an error); None chooses them
+    (:func:`~interestlens.recommend.attribute_popularity.attribute_columns`).
+    """
+    if attributes is None:
+        return None
+    if not isinstance(attributes, pd.DataFrame) or len(attributes) != n_rows:
+        got = len(attributes) if isinstance(attributes, pd.DataFrame) else type(attributes)
+        raise ParameterError(
+            f"user attributes: {got} rows",
+            expected=f"a DataFrame with one attribute row per user ({n_rows})",
+            fix="align the users table with the users scored (reindex it by their ids)",
+        )
+    frame = attributes.reset_index(drop=True)
+    if columns is None:
+        columns, _ = attribute_columns(frame)
+        if not columns:
+            return None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"user attributes lack the columns {missing}",
+            expected=f"the attribute columns the model was fitted with: {list(columns)}",
+            fix="pass rows with those columns (unknown values may be None)",
+        )
+    return frame[list(columns)].astype(object)
 
 
 class InterestRecommender(BaseRecommender):
@@ -132,6 +167,9 @@ class InterestRecommender(BaseRecommender):
 
     new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY, TEXT})
     handles_cold_items: ClassVar[bool] = True
+    #: fit takes ``user_attributes`` and score_new ``attributes`` (the evaluation runner and
+    #: the pipeline pass them when the users table has attribute columns)
+    reads_attributes: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -206,6 +244,7 @@ class InterestRecommender(BaseRecommender):
         user_texts: Sequence[str] | None = None,
         timestamps: sp.csr_matrix | None = None,
         user_clusters: np.ndarray | None = None,
+        user_attributes: pd.DataFrame | None = None,
     ) -> Self:
         """Fit on ``interactions`` (binary, counts or ratings); ``timestamps``: the time of each
         interaction (same shape, same stored entries; overrides ``interaction_times``).
@@ -213,13 +252,19 @@ class InterestRecommender(BaseRecommender):
         ``user_clusters``: the interest clusters people see (one per user, -1 for none, e.g.
         ``InterestLens.clusters_.user_labels``); the cluster component then scores with them
         (``n_clusters`` is not searched) instead of clusters of its own.
+
+        ``user_attributes``: one row per user of the matrix (e.g. age band, gender,
+        occupation; free-text and id-like columns are left out, see
+        :func:`~interestlens.recommend.attribute_popularity.attribute_columns`); they give the
+        ``attribute_popularity`` component, a reference new users' blends must beat.
         """
         self._fit_timestamps = timestamps if timestamps is not None else self.interaction_times
         self._fit_user_clusters = user_clusters
+        self._fit_user_attributes = user_attributes
         try:
             return super().fit(interactions, item_texts=item_texts, user_texts=user_texts)
         finally:
-            del self._fit_timestamps, self._fit_user_clusters
+            del self._fit_timestamps, self._fit_user_clusters, self._fit_user_attributes
 
     def _fit(self, interactions, item_texts, user_texts) -> None:
         settings = check_settings(self)
@@ -243,6 +288,9 @@ class InterestRecommender(BaseRecommender):
                     expected=f"one cluster per user of the matrix: ({interactions.shape[0]},)",
                     fix="pass clusters_.user_labels of the pipeline fitted on the same users",
                 )
+        self.user_attributes_ = checked_attributes(
+            self._fit_user_attributes, interactions.shape[0]
+        )
         regimes = regimes_to_tune(self)
         self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
         self.n_clusters_ = self._cluster_options()[0]
@@ -257,7 +305,9 @@ class InterestRecommender(BaseRecommender):
         self.times_ = times
         self.weighted_ = weights
         train_users = Query(weights, *(self.user_text_ or (None, None)))
-        self.core_ = InterestCore(settings, self.text_, self.user_clusters_).fit(
+        self.core_ = InterestCore(
+            settings, self.text_, self.user_clusters_, self.user_attributes_
+        ).fit(
             weights, [self.n_clusters_], train_users=train_users, times=times
         )
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
@@ -313,6 +363,7 @@ class InterestRecommender(BaseRecommender):
             carving=carving,
             user_text=self.user_text_,
             user_clusters=self.user_clusters_,
+            user_attributes=self.user_attributes_,
             reference_z=float(self.reference_z),
         )
         if "skipped" not in record:
@@ -332,6 +383,8 @@ class InterestRecommender(BaseRecommender):
         """The blend's components available on this data; with ``references`` also the plain
         baselines a regime may fall back to."""
         names = list(dict.fromkeys([*COMPONENTS, *REFERENCES])) if references else list(COMPONENTS)
+        if getattr(self, "user_attributes_", None) is None:
+            names.remove("attribute_popularity")
         if self.text_ is None:
             names = [n for n in names if n not in TEXT_COMPONENTS]
         if times is None:
@@ -373,20 +426,50 @@ class InterestRecommender(BaseRecommender):
         times = self.times_[users] if self.times_ is not None else None
         observed = self.interactions_[users]
         history = recency(history, times, self.half_life_)
+        attributes = None
+        if self.user_attributes_ is not None:
+            attributes = self.user_attributes_.iloc[users].reset_index(drop=True)
         if self.user_text_ is None:
-            return Query(history, reference_time=latest(times), observed=observed)
+            return Query(
+                history, reference_time=latest(times), observed=observed, attributes=attributes
+            )
         dense, lexical = self.user_text_
-        return Query(history, dense[users], lexical[users], latest(times), observed=observed)
+        return Query(
+            history, dense[users], lexical[users], latest(times), observed, attributes=attributes
+        )
 
-    def _new_query(self, history: sp.csr_matrix | None, texts: list[str] | None, n: int) -> Query:
+    def _new_query(
+        self,
+        history: sp.csr_matrix | None,
+        texts: list[str] | None,
+        n: int,
+        attributes: pd.DataFrame | None = None,
+    ) -> Query:
         if history is None:
             history = sp.csr_matrix((n, self.n_items_), dtype=np.float32)
         weights = rating_weights(history, self.max_value_, self.rating_power)
         observed = sp.csr_matrix(history > 0, dtype=np.float32)
         if texts is None or self.text_ is None:
-            return Query(weights, observed=observed)
+            return Query(weights, observed=observed, attributes=attributes)
         dense, lexical = self.text_.encode_users(texts)
-        return self.core_.with_pseudo_history(Query(weights, dense, lexical, observed=observed))
+        query = Query(weights, dense, lexical, observed=observed, attributes=attributes)
+        return self.core_.with_pseudo_history(query)
+
+    def score_new(
+        self,
+        history: sp.csr_matrix | None = None,
+        texts: Sequence[str] | None = None,
+        attributes: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """As :meth:`BaseRecommender.score_new`; ``attributes``: the new users' attribute rows
+        (same columns as at fit time, one row per user; unknown values count as unknown)."""
+        self._check_fitted()
+        history, texts, n_new = self._check_new(history, texts)
+        rows = None
+        if attributes is not None and self.user_attributes_ is not None:
+            rows = checked_attributes(attributes, n_new, self.user_attributes_.columns)
+        scores = self._score_new(history, texts, n_new, rows)
+        return np.asarray(scores, dtype=np.float32).reshape(n_new, self.n_items_)
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         """Known users with a history use the ``warm`` blend; known users without one (only
@@ -406,10 +489,10 @@ class InterestRecommender(BaseRecommender):
         scores[cold] = self._blend(text_query, COLD_TEXT)
         return scores
 
-    def _score_new(self, history, texts, n_new: int) -> np.ndarray:
+    def _score_new(self, history, texts, n_new: int, attributes=None) -> np.ndarray:
         """New users with some history use the ``cold_users`` blend; users known only by their
         text the ``cold_text`` blend (tuned on text-only validation users)."""
-        query = self._new_query(history, texts, n_new)
+        query = self._new_query(history, texts, n_new, attributes)
         text_only = (query.observed_binary().getnnz(axis=1) == 0) & query.has_text
         if not text_only.any():
             return self._blend(query, COLD_USERS)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from interestlens.recommend.interest.blend import (
@@ -91,13 +92,21 @@ class _Fold:
 
     def query_for(self, half_life: float | None) -> Query:
         part = self.part
+        attributes = None
+        if self.core.user_attributes is not None:
+            rows = part.query_rows()
+            attributes = self.core.user_attributes.iloc[rows].reset_index(drop=True)
         if part.regime == COLD_USERS:
-            return Query(part.history)
+            return Query(part.history, attributes=attributes)
         if part.regime == COLD_TEXT:
-            query = Query(part.history, part.text_dense, part.text_lexical)
+            query = Query(part.history, part.text_dense, part.text_lexical, attributes=attributes)
             return self.core.with_pseudo_history(query)
         times = part.times[part.users] if part.times is not None else None
-        return Query(recency(part.history, times, half_life), reference_time=latest(times))
+        return Query(
+            recency(part.history, times, half_life),
+            reference_time=latest(times),
+            attributes=attributes,
+        )
 
     def set_components(self, half_life: float | None, k: int, names: Sequence[str]) -> None:
         self.query = self.query_for(half_life)
@@ -157,6 +166,7 @@ def tune_regime(
     carving: CarveSettings,
     user_text: tuple[np.ndarray, sp.csr_matrix] | None = None,
     user_clusters: np.ndarray | None = None,
+    user_attributes: pd.DataFrame | None = None,
     z: float = SIGNIFICANCE_Z,
     reference_z: float = REFERENCE_Z,
 ) -> dict[str, Any]:
@@ -177,7 +187,7 @@ def tune_regime(
         )
         if isinstance(part, str):
             return {"skipped": part}
-        core = InterestCore(settings, text, user_clusters).fit(
+        core = InterestCore(settings, text, user_clusters, user_attributes).fit(
             part.train, space.cluster_options, times=part.times
         )
         folds.append(_Fold(part, core))

@@ -70,13 +70,13 @@ ANCHORS = {
     COLD_ITEMS: "popularity",
 }
 #: the plain baselines each regime's blend must beat on validation (else it falls back to the
-#: best of them): EASE alone for known users; popularity (and EASE on the few interactions) for
-#: new users; popularity and TF-IDF kNN on their words for text-only users; TF-IDF kNN for new
-#: items
+#: best of them): EASE alone for known users; popularity, attribute popularity (with user
+#: attributes) and EASE on the few interactions for new users; popularity, attribute popularity
+#: and TF-IDF kNN on their words for text-only users; TF-IDF kNN for new items
 REGIME_REFERENCES: dict[str, tuple[str, ...]] = {
     WARM: ("ease", "popularity"),
-    COLD_USERS: ("ease", "popularity", "content"),
-    COLD_TEXT: ("popularity", "content"),
+    COLD_USERS: ("ease", "popularity", "attribute_popularity", "content"),
+    COLD_TEXT: ("popularity", "attribute_popularity", "content"),
     COLD_ITEMS: ("content",),
 }
 

@@ -52,6 +52,11 @@ class Carve:
     #: the query users' own text (cold_text: their whole query)
     text_dense: np.ndarray | None = None
     text_lexical: sp.csr_matrix | None = None
+    #: the query users' rows in the full matrix (for their attributes); None: ``users``
+    rows: np.ndarray | None = None
+
+    def query_rows(self) -> np.ndarray:
+        return self.users if self.rows is None else self.rows
 
     def summary(self) -> dict[str, int]:
         return {
@@ -154,6 +159,7 @@ def carve(
             np.arange(len(cold)),
             _matrix(fold_in.assign(**renumber), new_shape, _WEIGHT),
             _matrix(test.assign(**renumber), new_shape, ""),
+            rows=np.asarray(cold),
         )
     if regime == COLD_TEXT:
         return _text_only_carve(weights, times, user_text, fraction, max_users, seed)
@@ -225,6 +231,7 @@ def _text_only_carve(
         sp.csr_matrix(weights[chosen] > 0, dtype=np.float32),
         text_dense=dense[chosen],
         text_lexical=sp.csr_matrix(lexical[chosen]),
+        rows=chosen,
     )
 
 
