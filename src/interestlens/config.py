@@ -271,6 +271,39 @@ class DriftConfig(_Section):
     candidate_min_share: float = Field(0.3, gt=0, le=1)
 
 
+class PrivacyConfig(_Section):
+    """Pseudonymous artifacts, k-anonymous statistics and differentially private cluster
+    releases (see docs/privacy.md). Privacy is "on" when ``pseudonymize`` is true or
+    ``epsilon`` is set."""
+
+    #: replace user ids in every saved artifact (model directory, events store, report, CSVs)
+    #: by HMAC-SHA256(key, id); the engine and the service still accept the raw ids
+    pseudonymize: bool = False
+    #: the HMAC key, at least 16 characters; a secret: give it as INTERESTLENS_PRIVACY__KEY.
+    #: It is never written into a model (a fingerprint of it is)
+    key: str | None = None
+    #: the key to move to, for ``interestlens rotate-key`` only (INTERESTLENS_PRIVACY__NEW_KEY;
+    #: a secret like ``key``)
+    new_key: str | None = None
+    #: when privacy is on, clusters with fewer users show no size, keyword, item list or label
+    #: (report, describe, /clusters), and medoid users are never shown
+    min_group_size: int = Field(10, ge=1)
+    #: privacy budget of the released cluster sizes and centroids (Laplace counts + Gaussian
+    #: sums of clipped vectors); None = no differentially private release
+    epsilon: float | None = Field(None, gt=0, allow_inf_nan=False)
+    #: the Gaussian mechanism's delta (the sums); well below 1 / number of users
+    delta: float = Field(1e-5, gt=0, lt=1, allow_inf_nan=False)
+    #: user vectors are scaled to at most this L2 norm before summing (the sums' sensitivity)
+    clip: float = Field(1.0, gt=0, allow_inf_nan=False)
+    #: released centroids live in this many public dimensions (the item vectors' mean and
+    #: principal axes): noise grows with the square root of the dimension. None = all
+    dimensions: int | None = Field(16, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.pseudonymize or self.epsilon is not None
+
+
 class Settings(_Section):
     #: seeds every random choice (k-means, splits, stability runs, the demo data)
     seed: int = 0
@@ -283,6 +316,7 @@ class Settings(_Section):
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @model_validator(mode="after")
     def _k_range(self) -> Settings:
@@ -327,7 +361,12 @@ def load_settings(
 
 
 #: settings never written into a saved model (model directories get copied and shared)
-SECRETS: tuple[tuple[str, str], ...] = (("serve", "api_key"), ("explain", "namer_api_key"))
+SECRETS: tuple[tuple[str, str], ...] = (
+    ("serve", "api_key"),
+    ("explain", "namer_api_key"),
+    ("privacy", "key"),
+    ("privacy", "new_key"),
+)
 
 
 def settings_to_dict(settings: Settings, *, include_secrets: bool = False) -> dict[str, Any]:

@@ -25,6 +25,12 @@ from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
 from interestlens.errors import DataError, NotFittedError
 from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
+from interestlens.privacy import (
+    manifest_record,
+    pseudonymize_dataset,
+    pseudonymizer_for,
+    release_model_clusters,
+)
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import TextInterestBridge, WeightedMeanInterests
@@ -150,12 +156,19 @@ class InterestLens:
         *,
         labels_true: Mapping[str, object] | None = None,
         previous: InterestLens | ClusterSnapshot | None = None,
+        ids_are_pseudonyms: bool = False,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
         ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
         or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
-        where the new clusters match its own (:mod:`interestlens.timeline.identity`)."""
+        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
+        ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self._settings()
+        pseudonymizer = pseudonymizer_for(settings.privacy)
+        if pseudonymizer is not None and not ids_are_pseudonyms:
+            dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
+        self.privacy_ = manifest_record(pseudonymizer, settings.privacy)
         timings: dict[str, float] = {}
         report = FitReport(dataset=dataset.summary())
         interactions = dataset.interactions
@@ -254,6 +267,9 @@ class InterestLens:
         if previous is not None:
             self.identity_ = align_to_previous(self, previous, settings.drift)
         timings["cluster_explain"] = time.perf_counter() - started
+        self.privacy_release_ = release_model_clusters(
+            settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_
+        )
 
         self.recommender_ = None
         if settings.recommend.enabled:

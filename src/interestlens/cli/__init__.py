@@ -14,6 +14,7 @@ from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.data import demo_data
 from interestlens.cli.inspection import clusters, describe, report
+from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
 from interestlens.cli.timeline import drift, timeline
@@ -45,6 +46,9 @@ for _command in (
     describe,
     timeline,
     drift,
+    forget,
+    audit,
+    rotate_key,
 ):
     app.command()(_command)
 del _command

@@ -62,7 +62,14 @@ def describe(model_dir: ModelOption) -> None:
         f"({result.k_source}); silhouette {result.scores.get('silhouette', float('nan')):.3f}; "
         f"stability (mean ARI over re-fits) " + ("n/a" if stability is None else f"{stability:.3f}")
     )
-    for explanation in sorted(model.clusters_.explanations, key=lambda e: -e.size):
+    from interestlens.privacy import privacy_facts, shown_explanations
+
+    privacy = model._settings().privacy
+    release = getattr(model, "privacy_release_", None)
+    explanations, n_withheld = shown_explanations(model.clusters_.explanations, privacy, release)
+    for name, value in privacy_facts(privacy, release, n_withheld).items():
+        out.print(f"  {name}: {value}")
+    for explanation in sorted(explanations, key=lambda e: -e.size):
         out.print(
             f"\n[bold]Cluster {explanation.cluster_id}: {explanation.label}[/] — "
             f"{explanation.size} users ({explanation.share:.1%})"
@@ -81,4 +88,5 @@ def describe(model_dir: ModelOption) -> None:
                 for o in explanation.over_represented_items
             )
         )
-        out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))
+        if not privacy.enabled:
+            out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))

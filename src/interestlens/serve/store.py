@@ -176,6 +176,19 @@ class EventStore:
             )
         return int(deleted)
 
+    def purge_user(self, user_id: str, *, upto: int) -> int:
+        """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a
+        refit has folded included), then rewrite the file so that no freed page keeps a copy.
+        Only for erasure: a model that has not folded the forgetting would not replay it."""
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM log WHERE user_id = ? AND seq <= ?", (user_id, upto)
+            ).rowcount
+        with self._lock:
+            self._connection.execute("VACUUM")
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(deleted)
+
     # --- reads --------------------------------------------------------------------------------
 
     def entries(self, *, after: int = 0, upto: int | None = None) -> list[LogEntry]:
