@@ -45,8 +45,14 @@ import pyarrow.parquet as pq
 
 from interestlens.config import Settings, load_settings, settings_to_dict
 from interestlens.data.ids import IdMap
-from interestlens.errors import ModelFormatError
+from interestlens.errors import ConfigError, ModelFormatError
 from interestlens.interest_clusters import InterestClusters
+from interestlens.model_check import (
+    check_index_range,
+    check_interactions,
+    guarded_load,
+    verify_model_dir,
+)
 from interestlens.persist import (
     atomic_write_bytes,
     read_json,
@@ -178,6 +184,12 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    if "\x00" in str(directory):
+        raise ModelFormatError(
+            f"the model path {str(directory)[:200]!r} contains a NUL byte",
+            expected="a directory path without NUL bytes",
+            fix="check the --model path",
+        )
     if not directory.is_dir():
         raise ModelFormatError(
             f"model directory {directory} does not exist",
@@ -202,11 +214,24 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 
 def load_model(directory: Path) -> InterestLens:
+    """The model saved in ``directory``, verified against its manifest first
+    (:mod:`interestlens.model_check`); any damage raises one :class:`ModelFormatError`."""
+    directory = Path(directory).expanduser()
+    return guarded_load(directory, lambda: _load_model(directory))
+
+
+def _load_model(directory: Path) -> InterestLens:
     from interestlens.pipeline import FitReport, InterestLens
 
-    directory = directory.expanduser()
-    manifest = read_manifest(directory)
-    settings: Settings = load_settings(directory / "config.toml", environ={})
+    manifest = verify_model_dir(directory)
+    try:
+        settings: Settings = load_settings(directory / "config.toml", environ={})
+    except ConfigError as exc:
+        raise ModelFormatError(
+            f"{directory / 'config.toml'} holds settings this interestlens refuses: {exc.problem}",
+            expected="the settings file 'interestlens fit' wrote",
+            fix="fit the model again with this version",
+        ) from None
     model = InterestLens(settings)
     model.item_ids_ = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
     model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
@@ -219,6 +244,7 @@ def load_model(directory: Path) -> InterestLens:
     model.user_texts_ = users["text"].tolist()
     model.interactions_ = read_parquet(directory / "interactions.parquet")
     _check_shapes(directory, model, manifest)
+    check_interactions(directory, model.interactions_, len(model.user_ids_), len(model.item_ids_))
 
     representer = WeightedMeanInterests(
         half_life_days=settings.interests.half_life_days,
@@ -244,6 +270,13 @@ def load_model(directory: Path) -> InterestLens:
             expected="clustering/result.json written by 'interestlens fit'",
             fix="fit the model again",
         )
+    check_index_range(
+        directory / "user_clusters.npy",
+        clusters.user_labels,
+        -1,
+        int(clusters.result.n_clusters),
+        "cluster labels",
+    )
     model.clusters_ = clusters
     model.recommender_ = None
     if (directory / "recommender").is_dir():
