@@ -154,9 +154,9 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
             try:
                 version = np.lib.format.read_magic(handle)
                 if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
                 else:
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
             except (ValueError, EOFError, SyntaxError, TypeError) as exc:
                 raise damaged(f"has no valid .npy header ({exc})") from None
             offset = handle.tell()
@@ -220,7 +220,8 @@ def npz_members(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
                         else:
                             shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
                     except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-                        raise damaged(f"member {info.filename!r} has no valid header ({exc})")
+                        problem = f"member {info.filename!r} has no valid header ({exc})"
+                        raise damaged(problem) from None
                     offset = handle.tell()
                 if dtype.hasobject:
                     raise damaged(f"member {info.filename!r} holds Python objects")
