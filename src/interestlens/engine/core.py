@@ -20,6 +20,7 @@ from interestlens.engine.clusters import ClustersMixin
 from interestlens.engine.ranking import RankingMixin
 from interestlens.engine.reasons import ReasonsMixin
 from interestlens.engine.records import _Event
+from interestlens.engine.updates import accepted_ratings
 from interestlens.engine.updates import OnlineUpdatesMixin
 from interestlens.errors import ModelFormatError, UnknownIdError
 from interestlens.recommend.interest.reasons import item_names
@@ -79,6 +80,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
             frame["item_index"].to_numpy(), minlength=len(self.item_ids)
         ).astype(np.float64)
         self._has_timestamps = bool(frame["timestamp"].notna().any())
+        self.rating_range = accepted_ratings(frame, self.settings.limits)
 
         clusters = model.clusters_
         self.user_labels = np.asarray(clusters.user_labels, dtype=np.int64).copy()
@@ -120,6 +122,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
                     "recommend": saved.recommend.model_copy(
                         update={"cache_k": settings.recommend.cache_k}
                     ),
+                    "limits": settings.limits,
                     "encoder": saved.encoder.model_copy(
                         update={
                             "cache": settings.encoder.cache,

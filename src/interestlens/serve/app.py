@@ -429,9 +429,7 @@ def create_app(
     def reload(service: ServiceDep, body: ReloadIn | None = None) -> Response:
         """Switch to a (newly fitted) model: load it, replay the events log into it, then swap
         one reference. Requests in flight finish on the old model; none fails."""
-        target = None
-        if body is not None and body.model_dir is not None:
-            target = Path(body.model_dir)
+        target = body.model_dir if body is not None else None
         started = time.perf_counter()
         result = service.reload(target)
         result["seconds"] = round(time.perf_counter() - started, 3)

@@ -70,6 +70,9 @@ def status_for(error: InterestLensError) -> int:
     """The 4xx status an error answers with."""
     if isinstance(error, ServiceError):
         return error.status_code
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):  # storage errors: 507 disk full, 503 unavailable
+        return status
     if isinstance(error, UnknownIdError):
         return 404
     if isinstance(error, DuplicateIdError):
@@ -177,6 +180,56 @@ def install_error_handlers(app: FastAPI) -> None:
             }
         }
         return json_response(body, status_code=500)
+
+
+class CatchAll:
+    """Pure ASGI middleware: an unexpected exception becomes the JSON 500 here, inside
+    Starlette's ServerErrorMiddleware, so it is not re-raised to the server (which would
+    close the keep-alive connection). Logged with its traceback."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = dumps(
+                {
+                    "error": {
+                        "type": "InternalServerError",
+                        "problem": f"the service failed on {scope.get('method')} "
+                        f"{scope.get('path')}",
+                        "expected": "a successful answer",
+                        "fix": "this is a bug in interestlens: report it with the server log",
+                    }
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:

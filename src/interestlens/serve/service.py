@@ -24,6 +24,8 @@ from interestlens.embed.base import Encoder
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
     InterestLensError,
+    ModelFormatError,
+    ParameterError,
     UnknownIdError,
 )
 from interestlens.persist import read_json
@@ -40,6 +42,12 @@ FOLDED_FILE = "service_log.json"
 MAX_REPORTED_PROBLEMS = 20
 #: serialized recommendation lists kept (one per known user and k, typically)
 RESPONSE_CACHE_ENTRIES = 20_000
+
+
+class ReloadRefusedError(InterestLensError):
+    """A reload named a directory outside the models root (HTTP 403)."""
+
+    status_code = 403
 
 
 def events_path(model_dir: Path, settings: Settings) -> Path:
@@ -213,6 +221,8 @@ class Service:
     ):
         self.model_dir = Path(model_dir).expanduser().resolve()
         self.settings = settings
+        root = settings.serve.models_root
+        self.models_root = Path(root).expanduser().resolve() if root else self.model_dir.parent
         self.encoder = encoder
         self.show_progress = show_progress
         self.lock = threading.Lock()
@@ -253,13 +263,54 @@ class Service:
             replay(engine, self.store.entries(after=report.last_seq), report)
             self._install(engine, model_settings, report, self.model_dir)
 
-    def reload(self, model_dir: Path | None = None) -> dict[str, Any]:
+    def reload_target(self, model_dir: str | Path | None) -> Path:
+        """The directory a reload may load: ``model_dir`` (relative paths read from the models
+        root) resolved, links followed, and inside :attr:`models_root`; anything else is
+        refused without saying whether the path exists."""
+        if model_dir is None or str(model_dir) == "":
+            return self.model_dir
+        text = str(model_dir)
+        if "\x00" in text or not text.isprintable():
+            raise ParameterError(
+                "model_dir contains a NUL byte or a control character",
+                expected="a directory path of printable characters",
+                fix="send the path of a model directory under the models root",
+            )
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.models_root / path
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links, a name too long
+            resolved = None
+        if resolved is None or not resolved.is_relative_to(self.models_root):
+            raise ReloadRefusedError(
+                f"model_dir {text[:200]!r} is not under the models root",
+                expected="a model directory under serve.models_root (default: the folder "
+                "holding the served model)",
+                fix="put the new model under the models root, or set serve.models_root",
+            )
+        return resolved
+
+    def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
         """Load ``model_dir`` (default: the current one), replay the log, swap. Requests in
-        flight finish on the old engine; a model that fails to load leaves the old in place."""
+        flight finish on the old engine; a model that fails to load, for any reason, leaves
+        the old in place and raises an :class:`InterestLensError` saying why."""
         started = time.perf_counter()
         with self._reload_lock:
-            target = Path(model_dir).expanduser().resolve() if model_dir else self.model_dir
-            engine, model_settings, report = self._load(target)
+            target = self.reload_target(model_dir)
+            try:
+                engine, model_settings, report = self._load(target)
+            except InterestLensError:
+                raise
+            except Exception as exc:  # the old model stays; the caller gets the reason
+                logger.exception("reload of %s failed", target)
+                raise ModelFormatError(
+                    f"the model in {target} cannot be served ({type(exc).__name__}: "
+                    f"{str(exc)[:300]})",
+                    expected="a model directory written by 'interestlens fit'",
+                    fix="fit the model again; the service keeps the model it had",
+                ) from None
             with self.lock:
                 # entries posted while the new model loaded
                 replay(engine, self.store.entries(after=report.last_seq), report)
@@ -318,6 +369,10 @@ class Service:
                     expected=f"ids of items the model knows ({engine.n_items} items)",
                     fix="post the item first (POST /items) or check the id; nothing was stored",
                 )
+            # every value checked before anything is stored: what is acknowledged can always
+            # be replayed, scored and refitted
+            for event in stamped:
+                engine.check_event(event.user_id, event.item_id, event.rating, event.timestamp)
             seqs = self.store.append_events(stamped)
             by_user: dict[str, list[Event]] = {}
             for event in stamped:
