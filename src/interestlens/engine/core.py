@@ -98,6 +98,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         self._dropped: set[int] = set()
         self._lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._reasons: dict[tuple[int, int], str] = {}
+        self._reasons_bytes = 0
 
     # --- construction ----------------------------------------------------------------------
 

@@ -95,7 +95,9 @@ class OnlineUpdatesMixin:
     def _invalidate_user(self, user: int) -> None:
         self._lists.pop(user, None)
         for key in [key for key in self._reasons if key[0] == user]:
-            del self._reasons[key]
+            self._reasons_bytes = getattr(self, "_reasons_bytes", 0) - (
+                len(self._reasons.pop(key)) + 100
+            )
 
     def _update_cluster(self, user: int) -> None:
         items, ratings, times = self._history(user)
@@ -151,8 +153,9 @@ class OnlineUpdatesMixin:
             self.titles.append(item_names([text], 1)[0])
             self._item_counts = np.append(self._item_counts, 0.0)
             self._lift = np.hstack([self._lift, np.zeros((len(self._lift), 1), np.float32)])
+            # the lists lack the new item: ranked again (in batches, off the request path,
+            # see Service.add_item); the reasons of listed items do not change
             self._lists.clear()
-            self._reasons.clear()
 
     def forget_user(self, user_id: str) -> bool:
         """Forget a user's events, list and cluster (False if the id was not known). The fitted

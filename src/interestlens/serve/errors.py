@@ -135,6 +135,43 @@ def validation_error(errors: Sequence[dict[str, Any]]) -> tuple[InvalidRequestEr
     return error, details
 
 
+#: JSON bodies nested deeper than this are refused by name (Python's parser stops near 1000)
+MAX_JSON_DEPTH = 64
+
+
+async def unreadable_body(request: Request) -> ServiceError:
+    """Why FastAPI could not parse the body, said specifically: bytes that are not UTF-8 (with
+    their position) or JSON nested too deeply, instead of "error parsing the body"."""
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InvalidRequestError(
+            f"the body is not UTF-8: byte {body[exc.start : exc.start + 1]!r} at position "
+            f"{exc.start} cannot be decoded",
+            expected="a JSON body encoded as UTF-8",
+            fix="send the body as UTF-8 (escape other characters as \\uXXXX)",
+        )
+    depth = deepest = 0
+    for char in text:  # brackets inside strings only make this an over-estimate
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        return InvalidRequestError(
+            f"the JSON body is nested {deepest} levels deep",
+            expected=f"at most {MAX_JSON_DEPTH} levels of nested arrays and objects",
+            fix="send the flat body documented at /docs",
+        )
+    return InvalidRequestError(
+        "the body cannot be parsed as JSON",
+        expected="a JSON body as documented at /docs",
+        fix="check the body with a JSON validator",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterestLensError)
     async def _library_error(request: Request, exc: InterestLensError) -> Response:
@@ -160,6 +197,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 fix="use the documented method",
             )
             error.status_code = 405
+        elif exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            error = await unreadable_body(request)
         else:
             error = ServiceError(
                 f"{exc.detail}", expected="a request as documented at /docs", fix="see /docs"

@@ -16,6 +16,39 @@ def fastest_loop_and_parser() -> tuple[str, str]:
     return loop, http
 
 
+def json_error_protocol(http: str) -> type:
+    """uvicorn's protocol class for ``http`` ("httptools" or "h11") whose parser-level 400
+    (a request line or headers past the parser's limit, about 80 kB, or bytes that are no
+    HTTP) answers the service's JSON error shape instead of plain text."""
+    if http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    from interestlens.serve.errors import InvalidRequestError, error_body
+    from interestlens.serve.jsonio import dumps
+
+    class JsonErrorProtocol(Base):  # type: ignore[misc, valid-type]
+        def send_400_response(self, msg: str) -> None:
+            error = InvalidRequestError(
+                f"the HTTP request could not be parsed ({msg.rstrip('.')})",
+                expected="a well-formed HTTP/1.1 request whose URL and headers stay under "
+                "about 80 kB",
+                fix="send long id lists in a POST body (e.g. POST /recommendations) instead "
+                "of the URL",
+            )
+            body = dumps(error_body(error))
+            head = (
+                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
+                b"connection: close\r\n\r\n"
+            )
+            self.transport.write(head + body)
+            self.transport.close()
+
+    return JsonErrorProtocol
+
+
 def single_thread_torch() -> None:
     """One intra-op thread for torch in the server process.
 
@@ -47,7 +80,7 @@ def run_server(model_dir: Path, settings: Settings) -> None:
         host=settings.serve.host,
         port=settings.serve.port,
         loop=loop,
-        http=http,
+        http=json_error_protocol(http),
         # one line per request costs more than the request itself on the hot path
         access_log=False,
         log_level="info",

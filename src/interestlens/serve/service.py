@@ -42,6 +42,8 @@ FOLDED_FILE = "service_log.json"
 MAX_REPORTED_PROBLEMS = 20
 #: serialized recommendation lists kept (one per known user and k, typically)
 RESPONSE_CACHE_ENTRIES = 20_000
+#: default byte budget of those (serve.response_cache_bytes)
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
 
 
 class ReloadRefusedError(InterestLensError):
@@ -153,12 +155,17 @@ class ResponseCache:
     read racing a mutation never caches the old answer.
     """
 
-    def __init__(self, max_entries: int = RESPONSE_CACHE_ENTRIES):
+    def __init__(
+        self, max_entries: int = RESPONSE_CACHE_ENTRIES, max_bytes: int = RESPONSE_CACHE_BYTES
+    ):
         self.max_entries = max_entries
+        #: bodies of k = 1000 answers are ~100 kB: the bound that matters is in bytes
+        self.max_bytes = max_bytes
         self._by_user: dict[str, dict[Any, bytes]] = {}
         self._generation: dict[str, int] = {}
         self._epoch = 0
         self._entries = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def token(self, user_id: str) -> tuple[int, int]:
@@ -172,14 +179,30 @@ class ResponseCache:
         with self._lock:
             if token != (self._epoch, self._generation.get(user_id, 0)):
                 return
+            if len(body) > self.max_bytes:
+                return
             if self._entries >= self.max_entries:
                 # a full cache starts over: simpler than LRU and rare (entries ~ users x k's)
                 self._by_user.clear()
-                self._entries = 0
+                self._entries = self._bytes = 0
             entries = self._by_user.setdefault(user_id, {})
-            if key not in entries:
+            previous = entries.get(key)
+            if previous is None:
                 self._entries += 1
+            else:
+                self._bytes -= len(previous)
             entries[key] = body
+            self._bytes += len(body)
+            # over the byte budget: drop the users cached longest ago (dicts keep insertion
+            # order), never the one just stored
+            while self._bytes > self.max_bytes and len(self._by_user) > 1:
+                oldest = next(iter(self._by_user))
+                if oldest == user_id:
+                    self._by_user[user_id] = self._by_user.pop(user_id)
+                    continue
+                dropped = self._by_user.pop(oldest)
+                self._entries -= len(dropped)
+                self._bytes -= sum(len(b) for b in dropped.values())
 
     def invalidate_user(self, user_id: str) -> None:
         with self._lock:
@@ -187,15 +210,21 @@ class ResponseCache:
             dropped = self._by_user.pop(user_id, None)
             if dropped:
                 self._entries -= len(dropped)
+                self._bytes -= sum(len(b) for b in dropped.values())
 
     def clear(self) -> None:
         with self._lock:
             self._epoch += 1
             self._by_user.clear()
-            self._entries = 0
+            self._entries = self._bytes = 0
 
     def __len__(self) -> int:
         return self._entries
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the bodies held."""
+        return self._bytes
 
 
 @dataclass(frozen=True)
@@ -236,6 +265,9 @@ class Service:
         # (and keeps its per-thread state warm) when one thread does all its work
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
         self.model_settings: Settings = settings
+        self._rerank_lock = threading.Lock()
+        self._rerank_wanted = False
+        self._rerank_thread: threading.Thread | None = None
 
     @property
     def engine(self) -> RecommendationEngine:
@@ -331,7 +363,9 @@ class Service:
         report: ReplayReport,
         model_dir: Path,
     ) -> None:
-        self.served = Served(engine, ResponseCache())
+        self.served = Served(
+            engine, ResponseCache(max_bytes=self.settings.serve.response_cache_bytes)
+        )
         self.model_settings = model_settings
         self.model_dir = model_dir
         self.last_replay = report
@@ -408,7 +442,36 @@ class Service:
             seq = self.store.append_item(item_id, text, title)
             engine.add_item(item_id, text)
             self._responses().clear()
+        if self.settings.serve.precompute:
+            self._rerank_soon()
         return seq
+
+    def _rerank_soon(self) -> None:
+        """Rank the known users' lists again on one background thread (in batches, each
+        holding the engine lock briefly), so reads after a new item find them ready instead
+        of scoring one user per request."""
+        with self._rerank_lock:
+            self._rerank_wanted = True
+            if self._rerank_thread is not None and self._rerank_thread.is_alive():
+                return
+            self._rerank_thread = threading.Thread(
+                target=self._rerank, name="rerank", daemon=True
+            )
+            self._rerank_thread.start()
+
+    def _rerank(self) -> None:
+        while True:
+            with self._rerank_lock:
+                if not self._rerank_wanted:
+                    return
+                self._rerank_wanted = False
+            served = self.served
+            if served is None:
+                return
+            try:
+                served.engine.precompute()
+            except InterestLensError as exc:  # the lists are then ranked per request
+                logger.warning("ranking the lists again after a new item failed: %s", exc)
 
     def forget_user(self, user_id: str) -> tuple[bool, int]:
         with self.lock:
