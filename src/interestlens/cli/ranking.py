@@ -36,6 +36,7 @@ from interestlens.cli.common import (
     out,
     read_id_list,
 )
+from interestlens.csv_output import csv_text
 from interestlens.persist import atomic_write_text
 
 
@@ -92,7 +93,7 @@ def recommend(
         unknown=unknown,
         show_progress=not quiet,  # type: ignore[arg-type]
     )
-    atomic_write_text(output, table.to_csv(index=False))
+    atomic_write_text(output, csv_text(table))
     out.print(
         f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
         f"in {time.perf_counter() - started:.1f}s"

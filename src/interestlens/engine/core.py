@@ -20,8 +20,7 @@ from interestlens.engine.clusters import ClustersMixin
 from interestlens.engine.ranking import RankingMixin
 from interestlens.engine.reasons import ReasonsMixin
 from interestlens.engine.records import _Event
-from interestlens.engine.updates import accepted_ratings
-from interestlens.engine.updates import OnlineUpdatesMixin
+from interestlens.engine.updates import OnlineUpdatesMixin, accepted_ratings
 from interestlens.errors import ModelFormatError, UnknownIdError
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.matrix import history_matrices

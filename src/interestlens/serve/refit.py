@@ -10,6 +10,7 @@ onto it, replays only what came later.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -20,15 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interestlens.config import Settings, load_settings
+from interestlens.config import LimitsConfig, Settings, load_settings
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.embed.base import Encoder
-from interestlens.errors import DataFileNotFoundError
-from interestlens.model_dir import read_manifest, read_parquet, replace_directory
+from interestlens.engine.updates import accepted_ratings
+from interestlens.errors import DataFileNotFoundError, InvalidValueError
+from interestlens.model_check import verify_model_dir
+from interestlens.model_dir import (
+    check_destination,
+    read_manifest,
+    read_parquet,
+    replace_directory,
+)
 from interestlens.persist import read_json, write_json
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
-from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore
+from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry
 
 #: problems listed in the summary (the counts are always exact)
 MAX_LISTED_PROBLEMS = 20
@@ -47,6 +55,8 @@ class RefitSummary:
     events_folded: int = 0
     #: events that could not be folded (their item is unknown), listed in ``problems``
     events_failed: int = 0
+    #: events left out because a value is out of range (``skip_bad_events``), in ``problems``
+    events_skipped: int = 0
     new_items: int = 0
     new_users: int = 0
     forgotten_users: int = 0
@@ -90,11 +100,35 @@ def _base_tables(model_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
     return items, users, interactions
 
 
+def _bad_value(entry: LogEntry, ratings: tuple[float, float], limits: LimitsConfig) -> str | None:
+    """What is wrong with a stored event's values, or None (the engine's rule: what the
+    service accepts today; a store written by an older version may hold worse)."""
+    low, high = ratings
+    rating, stamp = entry.rating, entry.timestamp
+    if rating is not None and not (math.isfinite(rating) and low <= rating <= high):
+        return f"rating {rating!r} outside {low:g} to {high:g}"
+    if stamp is not None and not (
+        math.isfinite(stamp) and limits.timestamp_min <= stamp <= limits.timestamp_max
+    ):
+        window = f"{limits.timestamp_min:.0f} to {limits.timestamp_max:.0f}"
+        return f"timestamp {stamp!r} outside {window}"
+    return None
+
+
 def build_refit_dataset(
-    model_dir: Path, store: EventStore | None, summary: RefitSummary
+    model_dir: Path,
+    store: EventStore | None,
+    summary: RefitSummary,
+    *,
+    limits: LimitsConfig | None = None,
+    skip_bad_events: bool = False,
 ) -> Dataset:
-    """The model's data plus the store's log entries it does not hold yet."""
+    """The model's data plus the store's log entries it does not hold yet. A stored event
+    with a value out of range stops the refit with an error naming it, or with
+    ``skip_bad_events`` is left out and counted."""
+    limits = limits or LimitsConfig()
     items, users, interactions = _base_tables(model_dir)
+    ratings = accepted_ratings(interactions, limits)
     known_items = set(items[ITEM_ID])
     known_users = set(users[USER_ID]) | set(interactions[USER_ID])
     new_items: list[dict[str, Any]] = []
@@ -124,6 +158,22 @@ def build_refit_dataset(
                 if entry.item_id not in known_items:
                     summary.events_failed += 1
                     summary.note(f"seq {entry.seq}: event on unknown item {entry.item_id!r}")
+                    continue
+                bad = _bad_value(entry, ratings, limits)
+                if bad is not None:
+                    where = (
+                        f"stored event seq {entry.seq} (user {entry.user_id!r}, item "
+                        f"{entry.item_id!r}): {bad}"
+                    )
+                    if not skip_bad_events:
+                        raise InvalidValueError(
+                            where,
+                            expected="values the model can be fitted on (the [limits] settings)",
+                            fix="refit with --skip-bad-events to leave such events out (they "
+                            "are counted and listed), or widen [limits]",
+                        )
+                    summary.events_skipped += 1
+                    summary.note(f"skipped {where}")
                     continue
                 events.append(
                     {
@@ -198,6 +248,7 @@ def refit_model(
     events_db: Path | None = None,
     show_progress: bool = False,
     encoder: Encoder | None = None,
+    skip_bad_events: bool = False,
 ) -> RefitSummary:
     """Fit ``model_dir``'s data plus the stored log into ``out`` (written atomically; ``out``
     may be ``model_dir`` itself). ``events_db`` defaults to the service's store for
@@ -206,8 +257,8 @@ def refit_model(
 
     started = time.perf_counter()
     model_dir = Path(model_dir).expanduser().resolve()
-    out = Path(out).expanduser().resolve()
-    read_manifest(model_dir)
+    out = check_destination(Path(out))
+    verify_model_dir(model_dir)
     db_path = Path(events_db).expanduser() if events_db is not None else None
     if db_path is not None and not db_path.exists():
         raise DataFileNotFoundError(
@@ -224,7 +275,9 @@ def refit_model(
     )
     store = EventStore(db_path) if db_path is not None else None
     try:
-        dataset = build_refit_dataset(model_dir, store, summary)
+        dataset = build_refit_dataset(
+            model_dir, store, summary, limits=settings.limits, skip_bad_events=skip_bad_events
+        )
         store_id = store.store_id if store is not None else None
     finally:
         if store is not None:

@@ -454,9 +454,7 @@ class Service:
             self._rerank_wanted = True
             if self._rerank_thread is not None and self._rerank_thread.is_alive():
                 return
-            self._rerank_thread = threading.Thread(
-                target=self._rerank, name="rerank", daemon=True
-            )
+            self._rerank_thread = threading.Thread(target=self._rerank, name="rerank", daemon=True)
             self._rerank_thread.start()
 
     def _rerank(self) -> None:

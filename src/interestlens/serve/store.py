@@ -273,9 +273,7 @@ class EventStore:
 
     def counts(self) -> dict[str, int]:
         with self._read_lock:
-            rows = self._reader.execute(
-                "SELECT kind, COUNT(*) FROM log GROUP BY kind"
-            ).fetchall()
+            rows = self._reader.execute("SELECT kind, COUNT(*) FROM log GROUP BY kind").fetchall()
         found = dict(rows)
         return {
             "events": found.get(EVENT, 0),
