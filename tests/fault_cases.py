@@ -877,7 +877,69 @@ def _cache_in_bytes(bench: Bench) -> Outcome:
     )
 
 
+def _unexpected_error_keeps_the_connection(bench: Bench) -> Outcome:
+    from fastapi.testclient import TestClient
+
+    from interestlens.serve import create_app
+
+    app = create_app(bench.good, bench.settings(events_db=str(bench.scratch("bug") / "e.sqlite")))
+
+    @app.get("/bug")
+    def bug() -> None:
+        raise RuntimeError("a bug")
+
+    # raise_server_exceptions=True: an exception re-raised to the server (which closes the
+    # keep-alive connection) would surface here instead of a response
+    with TestClient(app) as client:
+        response = client.get("/bug")
+    outcome = http_outcome(response, {500})
+    outcome.answer += ", JSON, not re-raised to the server"
+    outcome.server_errors = 0  # the one intended 500 of the run
+    return outcome
+
+
+def _long_url_on_the_real_server(bench: Bench) -> Outcome:
+    import socket
+
+    from interestlens.serve.testing import TEST_API_KEY, ServerProcess
+
+    db = bench.scratch("long-url") / "events.sqlite"
+    env = {"INTERESTLENS_SERVE__API_KEY": TEST_API_KEY, "INTERESTLENS_SERVE__EVENTS_DB": str(db)}
+    with ServerProcess(bench.good, env=env, log_path=db.with_suffix(".log")) as server:
+        url = "/users/" + "a" * 100_000 + "/recommendations"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ")[1].decode() if head else "none"
+    try:
+        error = json.loads(body)["error"]
+        shaped, message = set(error) >= ERROR_FIELDS, error.get("message", "")
+    except (ValueError, KeyError):
+        shaped, message = False, body[:200].decode(errors="replace")
+    return Outcome(
+        f"{status}, {'JSON' if shaped else 'not JSON'}", message, ok=status == "400" and shaped
+    )
+
+
 MACHINE_CASES = [
+    Case(
+        "machine",
+        "an unexpected exception (a bug)",
+        "500 JSON, keep-alive kept",
+        _unexpected_error_keeps_the_connection,
+    ),
+    Case(
+        "machine",
+        "100 kB URL on the real server (uvicorn)",
+        "400 in the JSON error shape",
+        _long_url_on_the_real_server,
+    ),
     Case(
         "machine",
         "disk full on the events database",
@@ -1104,7 +1166,21 @@ def _engine_rating(bench: Bench) -> Outcome:
         )
 
 
+def _serve_damaged(bench: Bench) -> Outcome:
+    damaged = mutated_copy(bench.good, bench.good.parent / "damaged-serve", "user_vectors 0 bytes")
+    try:
+        return cli_outcome(["serve", "--model", str(damaged), "--port", "1"], 2, "user_vectors.npy")
+    finally:
+        shutil.rmtree(damaged, ignore_errors=True)
+
+
 CLI_CASES = [
+    Case(
+        "command line",
+        "serve a model with a 0-byte user_vectors.npy",
+        "exit 2 naming the file",
+        _serve_damaged,
+    ),
     Case(
         "command line",
         "recommend -k 200000000",

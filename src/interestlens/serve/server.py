@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from interestlens.config import Settings
-from interestlens.model_dir import read_manifest
+from interestlens.model_check import verify_model_dir
 
 
 def fastest_loop_and_parser() -> tuple[str, str]:
@@ -72,7 +72,7 @@ def run_server(model_dir: Path, settings: Settings) -> None:
     from interestlens.serve.app import create_app
 
     # fail with the model's own error before uvicorn starts and logs a traceback
-    read_manifest(Path(model_dir).expanduser())
+    verify_model_dir(Path(model_dir).expanduser())
     single_thread_torch()
     loop, http = fastest_loop_and_parser()
     uvicorn.run(
