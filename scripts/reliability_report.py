@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| cases | {counts['cases']} |",
         f"| requests / inputs tried | {counts['requests_or_inputs_tried']} |",
         f"| cases that missed their expected outcome | {counts['failed_cases']} |",
-        f"| 5xx answers | {counts['5xx']} |",
+        f"| 5xx answers (besides the one case's deliberate /bug route) | {counts['5xx']} |",
         f"| tracebacks | {counts['tracebacks']} |",
         f"| events acknowledged | {counts['events_acknowledged']} |",
         f"| acknowledged events lost | {counts['acknowledged_events_lost']} |",
