@@ -92,10 +92,18 @@ class InterestConfig(_Section):
     use_ratings: bool = True
     #: share of the user's own text vector in the blend with the history vector (0 = history only)
     text_weight: float = Field(0.3, ge=0.0, le=1.0)
+    #: place users known only by their text where users with a history like theirs are: a
+    #: ridge map from text vector to history vector, learned from users who have both (needs
+    #: 20 of them; fewer keeps the text vector as it is)
+    bridge_text: bool = True
 
 
 class ClusterConfig(_Section):
     """How user interest vectors are grouped into clusters."""
+
+    #: fit the clusterer on users with behaviour only and assign users known only by text with
+    #: its predict (their vectors would otherwise form clusters of their own)
+    fit_on_behaviour: bool = True
 
     #: clustering algorithm
     method: Literal["kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"] = (
@@ -163,7 +171,25 @@ class RecommendConfig(_Section):
     #: tune blend weights, recency half-life and the number of affinity clusters on validation
     #: parts carved from the training interactions (never a test split); off = documented defaults
     tune: bool = True
-    #: candidate numbers of the recommender's internal affinity clusters (tuning picks one)
+    #: what tuning prepares for: "temporal" = each user's *next* interactions (the validation
+    #: part is each user's latest); "random" = *missing* interactions (a random part, as random
+    #: hold-out benchmarks hide them). Recency, clusters and weights are chosen on it; the model
+    #: records it. `evaluate --split` uses the same protocol
+    validation: Literal["temporal", "random"] = "temporal"
+    #: in every regime the blend is kept only when it beats the best plain baseline it contains
+    #: (EASE alone, popularity, TF-IDF kNN) by this many paired standard errors on validation;
+    #: otherwise the regime falls back to that baseline
+    reference_z: float = Field(1.645, ge=0)
+    #: the users' own texts describe the items they chose (reviews, tags), so tuning on
+    #: text-only users would read its own targets: that regime then keeps its defaults.
+    #: Unset: true when the data loader says so (Amazon reviews, MovieLens tags), else false
+    user_text_reveals_items: bool | None = None
+    #: the cluster component scores with the interest clusters `fit` found and explained (the
+    #: ones `clusters`, the report and the reasons show); off = the recommender's own k-means
+    #: with `n_clusters` candidates
+    use_interest_clusters: bool = True
+    #: candidate numbers of the recommender's own affinity clusters (tuning picks one; only
+    #: with use_interest_clusters = false)
     n_clusters: list[int] = Field(default_factory=lambda: [8, 16, 32])
     #: EASE regularisation of the collaborative component
     ease_l2: float = Field(250.0, gt=0)

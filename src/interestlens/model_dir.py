@@ -61,7 +61,9 @@ from interestlens.persist import (
     write_npy,
     write_toml,
 )
-from interestlens.represent import WeightedMeanInterests
+from interestlens.represent import TextInterestBridge, WeightedMeanInterests
+
+BRIDGE_ARRAYS = ("coef", "intercept")
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -207,6 +209,13 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
     if model.item_titles_ is not None:
         write_json(directory / "item_titles.json", model.item_titles_)
     model.clusters_.save(directory)
+    bridge = getattr(representer, "bridge_", None)
+    if bridge is not None:
+        scalars, arrays = bridge.state()
+        (directory / "bridge").mkdir(exist_ok=True)
+        write_json(directory / "bridge" / "bridge.json", scalars)
+        for name, array in arrays.items():
+            write_npy(directory / "bridge" / f"{name}.npy", array)
     if getattr(model, "recommender_", None) is not None:
         model.recommender_.save(directory / "recommender")
 
@@ -285,6 +294,24 @@ def _load_model(directory: Path) -> InterestLens:
     representer.has_history_ = np.isin(representer.source_, ["history", "blend"])
     representer.has_text_ = np.isin(representer.source_, ["text", "blend"])
     representer.users_without_signal_ = np.flatnonzero(representer.source_ == "none")
+    representer.bridge_ = None
+    if (directory / "bridge" / "bridge.json").exists():
+        scalars = read_json(directory / "bridge" / "bridge.json")
+        if not isinstance(scalars, dict):
+            raise ModelFormatError(
+                f"{directory / 'bridge' / 'bridge.json'} holds {type(scalars).__name__}",
+                expected="a JSON object with the text bridge's settings",
+                fix="fit the model again",
+            )
+        arrays = {name: read_npy(directory / "bridge" / f"{name}.npy") for name in BRIDGE_ARRAYS}
+        try:
+            representer.bridge_ = TextInterestBridge.from_state(scalars, arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{directory / 'bridge'} cannot be restored ({type(exc).__name__}: {exc})",
+                expected="the text bridge written by 'interestlens fit'",
+                fix="fit the model again",
+            ) from exc
     model.representer_ = representer
     model.encoder_id_ = manifest["encoder"]
     model.dataset_name_ = manifest.get("dataset", "dataset")

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
+from interestlens.cli.data import demo_data
 from interestlens.cli.inspection import clusters, describe, report
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
@@ -34,6 +35,7 @@ for _command in (
     embed,
     fit,
     demo,
+    demo_data,
     clusters,
     report,
     recommend,

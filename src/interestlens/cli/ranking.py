@@ -128,6 +128,22 @@ def evaluate(
         typer.Option("--segments", help="Comma-separated: warm, cold_users, cold_items."),
     ] = "warm,cold_users,cold_items",
     k: Annotated[int, typer.Option("-k", help="Cut-off of the ranking metrics.")] = 10,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Warm hold-out: 'temporal' (each user's latest interactions) or 'random' "
+            "(a seeded random share of each user's interactions); default "
+            "recommend.validation (temporal).",
+        ),
+    ] = None,
+    holdout_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--holdout-fraction",
+            help="Share of each user's interactions held out (default 0.2 temporal, 0.25 random).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     encoder: EncoderOption = None,
     encoder_model: ModelNameOption = None,
@@ -162,10 +178,19 @@ def evaluate(
         segments=[part.strip() for part in segments.split(",") if part.strip()],
         k=k,
         show_progress=not quiet,
+        split=split,
+        holdout_fraction=holdout_fraction,
     )
     paths = write_evaluation(result, out_dir)
     if model_dir is not None:
         write_evaluation(result, model_dir.expanduser())
+    protocol = result.setup["split"]
+    out.print(
+        f"Split: {protocol['protocol']}, {protocol['holdout_fraction']:g} of each user's "
+        f"interactions held out, seed {protocol['seed']}"
+        + (f" ({protocol['note']})" if protocol["note"] else ""),
+        highlight=False,
+    )
     for line in result.summary_lines():
         out.print(line, highlight=False)
     for name, table in result.tables.items():

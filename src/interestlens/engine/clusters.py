@@ -34,9 +34,8 @@ class ClustersMixin:
         vector = self.model.representer_.transform_one(
             items, self.item_vectors, ratings=ratings, timestamps=times, text_vector=text_vector
         )
-        if not np.linalg.norm(vector) > 0:
-            return -1
-        return int(self.model.clusters_.result.predict(vector[None, :].astype(np.float32))[0])
+        labels, _ = self.model.assign(vector[None, :])
+        return int(labels[0])
 
     def user_cluster(self, user_id: str) -> UserCluster:
         user = self._user_index(user_id)

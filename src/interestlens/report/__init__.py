@@ -100,6 +100,11 @@ def report_data_from_model(
             "encoder": model.encoder_id_.split("@")[0][:60],
         }
     )
+    placed = clusters.placed_by()
+    if (placed == "predict").any():
+        facts["users placed from their text (bridge + predict)"] = str(
+            int((placed == "predict").sum())
+        )
     truth = clusters.truth_metrics or {}
     for name, key in TRUTH_FACTS.items():
         if isinstance(truth.get(key), float):
@@ -116,7 +121,7 @@ def report_data_from_model(
         chosen_k=result.n_clusters if result.k_source == "auto" else None,
         k_rule=str(selection.get("rule", "")) + (f"; elbow at k = {elbow}" if elbow else ""),
         facts=facts,
-        tables=dict(tables or {}),
+        tables={**recommender_tables(model), **dict(tables or {})},
         evaluation=None if evaluation is None else dict(evaluation),
     )
 
@@ -140,3 +145,30 @@ def write_report(
             evaluation = read_evaluation(saved)
     data = report_data_from_model(model, tables=tables, evaluation=evaluation)
     return atomic_write_text(Path(path), render_report(data))
+
+
+def recommender_tables(model: InterestLens) -> dict[str, pd.DataFrame]:
+    """The model card of the recommender: per regime, what tuning chose and why."""
+    recommender = getattr(model, "recommender_", None)
+    if recommender is None or not recommender.tuning_:
+        return {}
+    rows = []
+    for regime, record in recommender.tuning_.items():
+        if "skipped" in record:
+            rows.append({"regime": regime, "chosen": "defaults", "why": record["skipped"]})
+            continue
+        comparison = record.get("references") or {}
+        scores = comparison.get("scores", {})
+        weights = ", ".join(
+            f"{name} {weight:g}" for name, weight in record["weights"].items() if weight
+        )
+        rows.append(
+            {
+                "regime": regime,
+                "chosen": comparison.get("fallback") or f"blend ({weights})",
+                "validation NDCG@10": " · ".join(f"{k} {v:.3f}" for k, v in scores.items()),
+                "why": comparison.get("why", ""),
+            }
+        )
+    title = f"Recommender: tuned for {recommender.validation} hold-out"
+    return {title: pd.DataFrame(rows).fillna("")}

@@ -207,7 +207,7 @@ def render_report(data: ReportData) -> str:
     )
     if data.tables:
         tables = "".join(_table_html(title, frame) for title, frame in data.tables.items())
-        sections.append(f"<section><h2>Evaluation</h2>{tables}</section>")
+        sections.append(f"<section><h2>Model card and tables</h2>{tables}</section>")
     if data.evaluation is not None:
         from interestlens.report.evaluation import CHART_ID, evaluation_section_html, ndcg_figure
 
