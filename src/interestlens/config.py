@@ -235,18 +235,19 @@ class ServeConfig(_Section):
 
 
 class LimitsConfig(_Section):
-    """Domain limits every entry checks: input files, the HTTP service and the Python API.
-    Values outside them are refused with the user, item and value named, never stored."""
+    """Domain limits checked at every entry (files, HTTP, Python API); others are refused."""
 
     #: ratings (or weights) accepted by the service and the engine; unset = the range seen in
     #: training (the fitted interactions' smallest and largest rating)
     rating_min: float | None = None
+    #: the largest rating accepted; unset = the largest seen in training
     rating_max: float | None = None
     #: largest magnitude of a rating in input files (fit, evaluate), where no training range
     #: exists yet
     max_abs_rating: float = Field(1e6, gt=0)
     #: timestamps (seconds since 1970-01-01 UTC) accepted everywhere: 1970-01-01 to 2100-01-01
     timestamp_min: float = 0.0
+    #: the latest time accepted (default 2100-01-01)
     timestamp_max: float = 4_102_444_800.0
 
     @model_validator(mode="after")
