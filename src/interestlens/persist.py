@@ -187,9 +187,10 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(shape), dtype
 
 
-def read_npy(path: str | Path) -> np.ndarray:
+def read_npy(path: str | Path, *, allow_nan: bool = False) -> np.ndarray:
     """A ``.npy`` array, its header checked first (:func:`npy_header`); floating arrays must
-    hold finite values (a model never saves NaN or infinity)."""
+    hold finite values (``allow_nan``: NaN marks "none" there, e.g. the map position of a user
+    without any signal; infinity is refused still)."""
     npy_header(path)
     path = Path(path)
     try:
@@ -200,7 +201,7 @@ def read_npy(path: str | Path) -> np.ndarray:
             expected="a .npy file without pickled objects",
             fix="fit the model again",
         ) from None
-    check_finite(array, path)
+    check_finite(array, path, allow_nan=allow_nan)
     return array
 
 
@@ -251,12 +252,13 @@ def npz_members(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
     return members
 
 
-def check_finite(array: Any, path: str | Path) -> None:
+def check_finite(array: Any, path: str | Path, *, allow_nan: bool = False) -> None:
     """:class:`ModelFormatError` if a floating array (or a sparse matrix's values) holds NaN
-    or infinity."""
+    (unless ``allow_nan``) or infinity."""
     values = getattr(array, "data", None) if not isinstance(array, np.ndarray) else array
     if isinstance(values, np.ndarray) and values.dtype.kind in "fc" and values.size:
-        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        finite = np.isfinite(values) | (np.isnan(values) if allow_nan else False)
+        bad = int(np.size(values) - np.count_nonzero(finite))
         if bad:
             raise ModelFormatError(
                 f"{path} holds {bad} NaN or infinite values",
