@@ -134,8 +134,10 @@ class InterestClusters:
             else None,
             unclustered=int(summary.get("unclustered", 0)),
             truth_metrics=summary.get("truth_metrics"),
-            placement=read_npy(placement_path) if placement_path.exists() else None,
-            confidence=read_npy(confidence_path) if confidence_path.exists() else None,
+            placement=read_npy(placement_path, allow_nan=True) if placement_path.exists() else None,
+            confidence=read_npy(confidence_path, allow_nan=True)
+            if confidence_path.exists()
+            else None,
         )
 
 

@@ -187,10 +187,11 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(shape), dtype
 
 
-def read_npy(path: str | Path, *, allow_nan: bool = False) -> np.ndarray:
+def read_npy(path: str | Path, *, allow_nan: bool = False, finite: bool = True) -> np.ndarray:
     """A ``.npy`` array, its header checked first (:func:`npy_header`); floating arrays must
     hold finite values (``allow_nan``: NaN marks "none" there, e.g. the map position of a user
-    without any signal; infinity is refused still)."""
+    without any signal; ``finite=False``: the state of another library's estimator, whose
+    arrays may hold infinity by design)."""
     npy_header(path)
     path = Path(path)
     try:
@@ -201,7 +202,8 @@ def read_npy(path: str | Path, *, allow_nan: bool = False) -> np.ndarray:
             expected="a .npy file without pickled objects",
             fix="fit the model again",
         ) from None
-    check_finite(array, path, allow_nan=allow_nan)
+    if finite:
+        check_finite(array, path, allow_nan=allow_nan)
     return array
 
 
