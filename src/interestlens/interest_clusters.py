@@ -65,6 +65,11 @@ class InterestClusters:
     #: float32 (n_users,): softmax share of the user's own cluster among all (cosine to the
     #: centroids, temperature :data:`CONFIDENCE_TEMPERATURE`); NaN where not clustered
     confidence: np.ndarray | None = None
+    #: stable id of each fitted cluster (fit index -> id), set when ids follow a previous model
+    #: (interestlens.timeline.identity); None: the ids are the fit indices
+    cluster_ids: np.ndarray | None = None
+    #: where these ids came from: parent fit, born/split/merged/dissolved clusters, next free id
+    lineage: dict[str, Any] | None = None
 
     def placed_by(self) -> np.ndarray:
         """``"fit"``, ``"predict"`` or ``"none"`` per user."""
@@ -77,6 +82,17 @@ class InterestClusters:
             if explanation.cluster_id == cluster:
                 return explanation.label
         return "no signal" if cluster < 0 else f"cluster {cluster}"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Cluster id (stable where :attr:`cluster_ids` is set) of each new interest vector."""
+        return self.to_ids(self.result.predict(X))
+
+    def to_ids(self, fitted: np.ndarray) -> np.ndarray:
+        """Fit indices (-1: none) as cluster ids (the same unless :attr:`cluster_ids` is set)."""
+        fitted = np.asarray(fitted, dtype=np.int64)
+        if self.cluster_ids is None:
+            return fitted
+        return np.where(fitted >= 0, self.cluster_ids[np.clip(fitted, 0, None)], fitted)
 
     def user_probability(self) -> np.ndarray | None:
         """Membership of each user in their own cluster, where the method has one."""
@@ -99,6 +115,10 @@ class InterestClusters:
         if self.confidence is not None:
             write_npy(directory / "user_confidence.npy", self.confidence.astype(np.float32))
         save_explanations(directory / "explanations.json", self.explanations)
+        if self.cluster_ids is not None:
+            write_npy(directory / "cluster_ids.npy", self.cluster_ids)
+        if self.lineage is not None:
+            write_json(directory / "cluster_lineage.json", self.lineage)
         write_json(
             directory / "clusters_summary.json",
             {"unclustered": self.unclustered, "truth_metrics": self.truth_metrics},
@@ -138,7 +158,15 @@ class InterestClusters:
             confidence=read_npy(confidence_path, allow_nan=True)
             if confidence_path.exists()
             else None,
+            cluster_ids=_optional_npy(directory / "cluster_ids.npy"),
+            lineage=read_json(directory / "cluster_lineage.json")
+            if (directory / "cluster_lineage.json").exists()
+            else None,
         )
+
+
+def _optional_npy(path: Path) -> np.ndarray | None:
+    return read_npy(path) if path.exists() else None
 
 
 def make_namer(config: ExplainConfig) -> ClusterNamer:

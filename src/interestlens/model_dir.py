@@ -18,6 +18,12 @@ Layout (format version 1)::
     membership.npy          float32 (n_users, k) soft membership, where the method has one
     explanations.json       keywords, representative items, medoid users per cluster
     clusters_summary.json   users not clustered, metrics against known labels
+    cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
+                            previous model (fit --previous, refit); absent: ids = fit indices
+    cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
+                            clusters and the next free id (interestlens.timeline.identity)
+    privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
+    privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability
     recommender/            the fitted InterestRecommender (when recommend.enabled), its
                             chosen blend weights and tuning record included
@@ -61,6 +67,7 @@ from interestlens.persist import (
     write_npy,
     write_toml,
 )
+from interestlens.privacy.dp import ClusterRelease
 from interestlens.represent import TextInterestBridge, WeightedMeanInterests
 
 BRIDGE_ARRAYS = ("coef", "intercept")
@@ -183,6 +190,7 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
             "dimension": int(model.item_vectors_.shape[1]),
             "represent": {"max_rating": representer.max_rating_},
             "fit_report": model.report_.to_dict(),
+            "privacy": getattr(model, "privacy_", None),
         },
     )
     write_toml(directory / "config.toml", settings_to_dict(settings))
@@ -209,6 +217,9 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
     if model.item_titles_ is not None:
         write_json(directory / "item_titles.json", model.item_titles_)
     model.clusters_.save(directory)
+    release = getattr(model, "privacy_release_", None)
+    if release is not None:
+        release.save(directory)
     bridge = getattr(representer, "bridge_", None)
     if bridge is not None:
         scalars, arrays = bridge.state()
@@ -333,6 +344,8 @@ def _load_model(directory: Path) -> InterestLens:
         "cluster labels",
     )
     model.clusters_ = clusters
+    model.privacy_ = manifest.get("privacy")
+    model.privacy_release_ = ClusterRelease.load(directory)
     model.recommender_ = None
     if (directory / "recommender").is_dir():
         from interestlens.recommend.interest import InterestRecommender

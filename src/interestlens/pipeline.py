@@ -25,10 +25,17 @@ from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
 from interestlens.errors import DataError, NotFittedError
 from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
+from interestlens.privacy import (
+    manifest_record,
+    pseudonymize_dataset,
+    pseudonymizer_for,
+    release_model_clusters,
+)
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
+from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
 
 
 @dataclass
@@ -144,11 +151,24 @@ class InterestLens:
         return encoder
 
     def fit(
-        self, dataset: Dataset, *, labels_true: Mapping[str, object] | None = None
+        self,
+        dataset: Dataset,
+        *,
+        labels_true: Mapping[str, object] | None = None,
+        previous: InterestLens | ClusterSnapshot | None = None,
+        ids_are_pseudonyms: bool = False,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
-        ARI/NMI/purity/pairwise F1 of the clustering against it."""
+        ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
+        or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
+        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
+        ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self._settings()
+        pseudonymizer = pseudonymizer_for(settings.privacy)
+        if pseudonymizer is not None and not ids_are_pseudonyms:
+            dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
+        self.privacy_ = manifest_record(pseudonymizer, settings.privacy)
         timings: dict[str, float] = {}
         report = FitReport(dataset=dataset.summary())
         interactions = dataset.interactions
@@ -243,7 +263,13 @@ class InterestLens:
             fit_mask=self.representer_.has_history_ if settings.cluster.fit_on_behaviour else None,
         )
         self.item_titles_ = item_titles
+        self.identity_ = None
+        if previous is not None:
+            self.identity_ = align_to_previous(self, previous, settings.drift)
         timings["cluster_explain"] = time.perf_counter() - started
+        self.privacy_release_ = release_model_clusters(
+            settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_
+        )
 
         self.recommender_ = None
         if settings.recommend.enabled:
@@ -416,7 +442,9 @@ class InterestLens:
         placed = np.linalg.norm(vectors, axis=1) > 0
         if placed.any():
             labels[placed] = self.clusters_.result.predict(vectors[placed])
-        return labels, cluster_confidence(vectors, labels, self.clusters_.result.centroids)
+        # the centroids are in fit order; the ids people see may differ (stable across refits)
+        confidence = cluster_confidence(vectors, labels, self.clusters_.result.centroids)
+        return self.clusters_.to_ids(labels), confidence
 
     def predict(
         self, users: Sequence[str] | pd.DataFrame, *, encoder: Encoder | None = None

@@ -15,8 +15,10 @@ from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.data import demo_data
 from interestlens.cli.inspection import clusters, describe, report
+from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
+from interestlens.cli.timeline import drift, timeline
 from interestlens.errors import InterestLensError
 
 __all__ = ["app", "main", "read_id_list", "recommender_summary"]
@@ -43,6 +45,11 @@ for _command in (
     serve,
     refit,
     describe,
+    timeline,
+    drift,
+    forget,
+    audit,
+    rotate_key,
 ):
     app.command()(_command)
 del _command

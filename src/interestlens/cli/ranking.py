@@ -61,6 +61,13 @@ def recommend(
             "--unknown", help="Unknown user ids: 'error' (default) or 'popular' (fall back)."
         ),
     ] = "error",
+    raw_ids: Annotated[
+        bool,
+        typer.Option(
+            "--raw-ids",
+            help="Pseudonymized model: write the ids as given instead of their pseudonyms.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -81,7 +88,11 @@ def recommend(
             fix="pass --unknown popular to give unknown users the most popular items",
         )
     settings = _settings(config, quiet)
-    engine = RecommendationEngine.load(model_dir, settings=settings)
+    from interestlens.model_dir import read_manifest
+    from interestlens.privacy import model_pseudonymizer
+
+    pseudonymizer = model_pseudonymizer(settings.privacy, read_manifest(model_dir.expanduser()))
+    engine = RecommendationEngine.load(model_dir, settings=settings, pseudonymizer=pseudonymizer)
     length = k if k is not None else engine.settings.recommend.k
     ids = read_id_list(users, "user") if users is not None else engine.user_ids.ids
     wanted = read_id_list(candidates, "candidate item") if candidates is not None else None
@@ -93,6 +104,9 @@ def recommend(
         unknown=unknown,
         show_progress=not quiet,  # type: ignore[arg-type]
     )
+    if pseudonymizer is not None and not raw_ids:
+        # the file holds pseudonyms like the model (an id already a pseudonym stays as it is)
+        table["user_id"] = [engine.user_ids.key(u) for u in table["user_id"]]
     atomic_write_text(output, csv_text(table))
     out.print(
         f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "

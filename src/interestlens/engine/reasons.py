@@ -9,6 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from interestlens.engine.records import Recommendation
+from interestlens.privacy import WITHHELD_LABEL
 from interestlens.recommend.interest.clusters import item_log_shares
 
 #: smoothing of a cluster's item shares toward the global share (interactions), as in the
@@ -43,6 +44,8 @@ class ReasonsMixin:
         return log_share - log_global[None, :]
 
     def _label(self, cluster: int) -> str:
+        if int(cluster) in self._withheld:
+            return WITHHELD_LABEL
         return self.model.clusters_.label_of(int(cluster))
 
     def _reason(

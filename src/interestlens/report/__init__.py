@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from interestlens.persist import atomic_write_text
+from interestlens.privacy import privacy_facts, shown_explanations
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
+from interestlens.timeline.report import over_time_section
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -39,6 +41,7 @@ def report_data_from_model(
     *,
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
+    previous: InterestLens | None = None,
 ) -> ReportData:
     model.check_fitted()
     clusters = model.clusters_
@@ -64,6 +67,9 @@ def report_data_from_model(
         hover.append("<br>".join(lines))
 
     stability = (result.stability or {}).get("mean_ari")
+    privacy = model._settings().privacy
+    release = getattr(model, "privacy_release_", None)
+    explanations, n_withheld = shown_explanations(clusters.explanations, privacy, release)
     cards = [
         ClusterCard(
             cluster_id=e.cluster_id,
@@ -79,8 +85,9 @@ def report_data_from_model(
             medoid_users=[m.user_id for m in e.medoid_users],
             mean_rating=e.mean_rating,
             stability=stability,
+            medoids_withheld=privacy.enabled,
         )
-        for e in clusters.explanations
+        for e in explanations
     ]
     selection = result.k_selection or {}
     elbow = selection.get("elbow_k")
@@ -100,6 +107,7 @@ def report_data_from_model(
             "encoder": model.encoder_id_.split("@")[0][:60],
         }
     )
+    facts.update(privacy_facts(privacy, release, n_withheld))
     placed = clusters.placed_by()
     if (placed == "predict").any():
         facts["users placed from their text (bridge + predict)"] = str(
@@ -109,12 +117,16 @@ def report_data_from_model(
     for name, key in TRUTH_FACTS.items():
         if isinstance(truth.get(key), float):
             facts[f"vs known labels: {name}"] = f"{truth[key]:.3f}"
+    user_ids, user_map, labels = model.user_ids_.ids, clusters.user_map, clusters.user_labels
+    if privacy.enabled:
+        # a point per person, with their id and words on hover, is not a group statistic
+        user_ids, user_map, labels, hover = [], np.zeros((0, 2), np.float32), labels[:0], []
     return ReportData(
         title=f"interestlens — interest clusters of {model.dataset_name_}",
         subtitle=f"{int(clustered.sum())} users in {result.n_clusters} interest clusters",
-        user_ids=model.user_ids_.ids,
-        user_map=clusters.user_map,
-        labels=np.where(clustered, clusters.user_labels, -1),
+        user_ids=user_ids,
+        user_map=user_map,
+        labels=np.where(labels >= 0, labels, -1),
         hover=hover,
         cards=cards,
         k_scores=_k_scores(selection),
@@ -123,6 +135,7 @@ def report_data_from_model(
         facts=facts,
         tables={**recommender_tables(model), **dict(tables or {})},
         evaluation=None if evaluation is None else dict(evaluation),
+        over_time=over_time_section(model, previous),
     )
 
 
@@ -133,6 +146,7 @@ def write_report(
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
     model_dir: str | Path | None = None,
+    previous: InterestLens | None = None,
 ) -> Path:
     """Write the HTML page. ``evaluation`` (an ``interestlens evaluate`` result, as
     :func:`~interestlens.evaluate.job.read_evaluation` returns it) adds the evaluation section;
@@ -143,7 +157,7 @@ def write_report(
             from interestlens.evaluate.job import read_evaluation
 
             evaluation = read_evaluation(saved)
-    data = report_data_from_model(model, tables=tables, evaluation=evaluation)
+    data = report_data_from_model(model, tables=tables, evaluation=evaluation, previous=previous)
     return atomic_write_text(Path(path), render_report(data))
 
 

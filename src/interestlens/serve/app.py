@@ -55,6 +55,7 @@ from interestlens.serve.schemas import (
 )
 from interestlens.serve.service import Service
 from interestlens.serve.store import Event
+from interestlens.timeline.service import AdaptiveOut
 
 DESCRIPTION = """Recommendations, interest clusters and online updates from an interestlens model.
 
@@ -260,18 +261,19 @@ def create_app(
         k = checked_k(k, settings)
         user_id = checked_id(user_id, "user_id")
         served = service.served
+        key = service.user_key(user_id)  # the pseudonym, when the model holds pseudonyms
         if candidates is None:
-            cached = served.responses.get(user_id, k)
+            cached = served.responses.get(key, k)
             if cached is not None:
                 return Response(cached, media_type="application/json")
         wanted = parse_candidates(candidates, settings)
-        token = served.responses.token(user_id)
+        token = served.responses.token(key)
         # a list that is not ranked yet (after a new item, past cache_k, with candidates) is
         # scored in the thread pool, never on the event loop
-        recs = await run_in_threadpool(served.engine.recommend_user, user_id, k, wanted)
+        recs = await run_in_threadpool(served.engine.recommend_user, key, k, wanted)
         response = recommendations_body(user_id, k, recs)
         if wanted is None:
-            served.responses.put(user_id, k, response.body, token)
+            served.responses.put(key, k, response.body, token)
         return response
 
     @app.post(
@@ -314,10 +316,10 @@ def create_app(
     async def user_cluster(user_id: UserIdPath, service: ServiceDep) -> Response:
         """The user's interest cluster (updated online by events)."""
         user_id = checked_id(user_id, "user_id")
-        found = service.engine.user_cluster(user_id)
+        found = service.engine.user_cluster(service.user_key(user_id))
         return json_response(
             {
-                "user_id": found.user_id,
+                "user_id": user_id,
                 "cluster": found.cluster,
                 "label": found.label,
                 "probability": found.probability,
@@ -335,6 +337,21 @@ def create_app(
     async def clusters(service: ServiceDep) -> Response:
         """Every cluster: label, size, keywords, representative items."""
         return json_response({"clusters": [_cluster_dict(c) for c in service.engine.clusters()]})
+
+    @app.get(
+        "/adaptive",
+        response_model=AdaptiveOut,
+        responses=_errors(401),
+        dependencies=[Depends(read_access)],
+        tags=["clusters"],
+    )
+    async def adaptive(service: ServiceDep) -> Response:
+        """The adaptive centroids since the fit: how far each moved, the users it received,
+        those that fit badly, and the clusters flagged as candidate new interests."""
+        state = service.adaptive
+        if state is None:
+            return json_response({"enabled": False, "clusters": []})
+        return json_response({"enabled": True, **state.summary()})
 
     @app.get(
         "/clusters/{cluster_id}",

@@ -288,9 +288,7 @@ class InterestRecommender(BaseRecommender):
                     expected=f"one cluster per user of the matrix: ({interactions.shape[0]},)",
                     fix="pass clusters_.user_labels of the pipeline fitted on the same users",
                 )
-        self.user_attributes_ = checked_attributes(
-            self._fit_user_attributes, interactions.shape[0]
-        )
+        self.user_attributes_ = checked_attributes(self._fit_user_attributes, interactions.shape[0])
         regimes = regimes_to_tune(self)
         self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
         self.n_clusters_ = self._cluster_options()[0]
@@ -307,9 +305,7 @@ class InterestRecommender(BaseRecommender):
         train_users = Query(weights, *(self.user_text_ or (None, None)))
         self.core_ = InterestCore(
             settings, self.text_, self.user_clusters_, self.user_attributes_
-        ).fit(
-            weights, [self.n_clusters_], train_users=train_users, times=times
-        )
+        ).fit(weights, [self.n_clusters_], train_users=train_users, times=times)
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
         self.cluster_labels_ = self.clusters_.labels
 
