@@ -179,6 +179,27 @@ def check_index_range(path: Path, values: np.ndarray, low: int, high: int, what:
         )
 
 
+def check_cluster_labels(path: Path, clusters: Any) -> None:
+    """The users' labels are -1 or ids of the model's clusters (stable ids across refits may
+    exceed the number of clusters): a damaged label must fail here, not make numpy allocate
+    ``max(label)`` rows of cluster statistics later."""
+    labels = np.asarray(clusters.user_labels)
+    known = {int(e.cluster_id) for e in clusters.explanations}
+    if getattr(clusters, "cluster_ids", None) is not None:
+        known |= {int(i) for i in np.asarray(clusters.cluster_ids).ravel()}
+    if not known:
+        known = set(range(int(clusters.result.n_clusters)))
+    if labels.dtype.kind not in "iu":
+        raise _problem(path, f"holds {labels.dtype} cluster labels", "integer cluster labels")
+    unknown = np.setdiff1d(labels, np.array(sorted(known | {-1}), dtype=np.int64))
+    if unknown.size:
+        raise _problem(
+            path,
+            f"holds cluster labels {unknown[:5].tolist()} that no cluster has",
+            f"-1 or the ids of the model's clusters ({min(known)} to {max(known)})",
+        )
+
+
 def guarded_load(directory: Path, load: Callable[[], T]) -> T:
     """``load()``, with any error a damaged directory can still cause reported as one
     :class:`ModelFormatError` naming ``directory``."""

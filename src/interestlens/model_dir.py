@@ -54,7 +54,7 @@ from interestlens.data.ids import IdMap
 from interestlens.errors import ConfigError, ModelFormatError
 from interestlens.interest_clusters import InterestClusters
 from interestlens.model_check import (
-    check_index_range,
+    check_cluster_labels,
     check_interactions,
     guarded_load,
     verify_model_dir,
@@ -336,13 +336,7 @@ def _load_model(directory: Path) -> InterestLens:
             expected="clustering/result.json written by 'interestlens fit'",
             fix="fit the model again",
         )
-    check_index_range(
-        directory / "user_clusters.npy",
-        clusters.user_labels,
-        -1,
-        int(clusters.result.n_clusters),
-        "cluster labels",
-    )
+    check_cluster_labels(directory / "user_clusters.npy", clusters)
     model.clusters_ = clusters
     model.privacy_ = manifest.get("privacy")
     model.privacy_release_ = ClusterRelease.load(directory)
