@@ -3,6 +3,7 @@ stored updates after a restart."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +157,12 @@ def test_reload_onto_an_unrelated_fit_keeps_the_served_ids(model_dir, tmp_path):
 
     settings = demo_settings(
         tmp_path / "cache",
-        **{"serve.events_db": str(tmp_path / "events.sqlite"), "serve.precompute": False},
+        **{
+            "serve.events_db": str(tmp_path / "events.sqlite"),
+            "serve.precompute": False,
+            # reload loads only under the models root: the folder holding both models
+            "serve.models_root": os.path.commonpath([model_dir.resolve(), tmp_path.resolve()]),
+        },
     )
     # the same data in another order, fitted without --previous: its own cluster numbering
     dataset, _ = make_demo_dataset(seed=0, n_items=120, n_users=150, n_themes=4)

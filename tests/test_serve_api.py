@@ -429,9 +429,16 @@ def test_restart_and_reload_replay_the_log(model_dir, tmp_path):
         assert restarted.get("/health").json()["log"] == {"events": 2, "items": 1, "forgotten": 1}
 
 
-def test_reload_of_a_bad_directory_keeps_the_old_model(client, tmp_path):
-    response = client.post("/admin/reload", json={"model_dir": str(tmp_path / "nope")}, headers=KEY)
+def test_reload_of_a_bad_directory_keeps_the_old_model(client, model_dir, tmp_path):
+    # under the models root (default: the folder holding the served model)
+    inside = str(model_dir.parent / "nope")
+    response = client.post("/admin/reload", json={"model_dir": inside}, headers=KEY)
     assert_error(response, 409, "ModelFormatError", "does not exist")
+    # outside it: refused without saying whether the path exists
+    for outside in (str(tmp_path / "nope"), str(tmp_path), "/etc", "../../etc"):
+        response = client.post("/admin/reload", json={"model_dir": outside}, headers=KEY)
+        error = assert_error(response, 403, "ReloadRefusedError", "not under the models root")
+        assert "exist" not in error["message"]
     assert client.get("/users/u0001/recommendations").status_code == 200
     assert_error(
         client.post("/admin/reload", json={"model_dir": ""}, headers=KEY),

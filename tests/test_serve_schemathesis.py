@@ -1,6 +1,7 @@
 """Property-based requests generated from the service's own OpenAPI schema (schemathesis):
-valid and invalid paths, queries and bodies for every operation — never a 5xx, and every
-error a JSON body in the project's shape.
+valid and invalid paths, queries and bodies for every operation — never a 5xx, every body
+valid against the schema documented for its status, and every error a JSON body in the
+project's shape.
 
 The operations are driven from one test (hypothesis ``@given`` per operation and generation
 mode) rather than ``schemathesis.pytest``, whose pytest plugin does not yet run on pytest 9.
@@ -17,6 +18,11 @@ schemathesis = pytest.importorskip("schemathesis", reason="needs schemathesis (p
 from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
+from schemathesis.core.failures import FailureGroup  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 from interestlens.serve import create_app  # noqa: E402
 from interestlens.serve.testing import TEST_API_KEY, build_demo_model, demo_settings  # noqa: E402
@@ -24,6 +30,7 @@ from interestlens.serve.testing import TEST_API_KEY, build_demo_model, demo_sett
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 EXAMPLES_PER_OPERATION = 15
+BODY_CHECKS = [response_schema_conformance, content_type_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +68,12 @@ def exercise(operation, mode, failures: list[str], calls: list[int]) -> None:
                 f"{operation.label} ({mode.value}) {case.path_parameters} {case.query} "
                 f"{case.body!r:.200}"
             )
+            try:
+                # the body matches the documented schema of its status (RecommendationsOut,
+                # ErrorOut, ...) and the declared content type
+                case.validate_response(response, checks=BODY_CHECKS)
+            except FailureGroup as exc:
+                failures.append(f"{response.status_code} body off-schema on {where}: {exc!s:.300}")
             if response.status_code >= 500:
                 failures.append(f"{response.status_code} on {where}: {response.text[:300]}")
             elif response.status_code >= 400:

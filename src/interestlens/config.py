@@ -14,6 +14,7 @@ Components never read the environment or argv: they receive these objects.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -226,6 +227,39 @@ class ServeConfig(_Section):
     max_list_items: int = Field(10_000, ge=1)
     #: rank every known user's list when the model loads (fast first requests, slower start)
     precompute: bool = True
+    #: /admin/reload loads only model directories under this folder (relative paths are read
+    #: from it); empty = the folder that holds the served model directory
+    models_root: str = ""
+    #: bytes of serialized recommendation lists kept for repeated requests
+    response_cache_bytes: int = Field(64 * 1024 * 1024, ge=0)
+
+
+class LimitsConfig(_Section):
+    """Domain limits checked at every entry (files, HTTP, Python API); others are refused."""
+
+    #: ratings (or weights) accepted by the service and the engine; unset = the range seen in
+    #: training (the fitted interactions' smallest and largest rating)
+    rating_min: float | None = None
+    #: the largest rating accepted; unset = the largest seen in training
+    rating_max: float | None = None
+    #: largest magnitude of a rating in input files (fit, evaluate), where no training range
+    #: exists yet
+    max_abs_rating: float = Field(1e6, gt=0)
+    #: timestamps (seconds since 1970-01-01 UTC) accepted everywhere: 1970-01-01 to 2100-01-01
+    timestamp_min: float = 0.0
+    #: the latest time accepted (default 2100-01-01)
+    timestamp_max: float = 4_102_444_800.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitsConfig:
+        for low, high in (("rating_min", "rating_max"), ("timestamp_min", "timestamp_max")):
+            a, b = getattr(self, low), getattr(self, high)
+            for name, value in ((low, a), (high, b)):
+                if value is not None and not math.isfinite(value):
+                    raise ValueError(f"limits.{name}={value} should be a finite number")
+            if a is not None and b is not None and a > b:
+                raise ValueError(f"limits.{low}={a} should be <= limits.{high}={b}")
+        return self
 
 
 class DriftConfig(_Section):
@@ -317,6 +351,7 @@ class Settings(_Section):
     serve: ServeConfig = Field(default_factory=ServeConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @model_validator(mode="after")
     def _k_range(self) -> Settings:

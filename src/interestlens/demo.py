@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from interestlens.config import Settings
+from interestlens.csv_output import csv_text
 from interestlens.data.synthetic import DemoTruth, make_demo_dataset
 from interestlens.data.synthetic.vocab import THEMES
 from interestlens.engine import RecommendationEngine
@@ -53,10 +54,12 @@ def run_demo(
         dataset, labels_true=truth.user_primary_theme
     )
     paths["model"] = model.save(out_dir / "model")
-    paths["clusters"] = write_csv(out_dir / "clusters.csv", model.cluster_table())
+    paths["clusters"] = atomic_write_text(out_dir / "clusters.csv", csv_text(model.cluster_table()))
     engine = RecommendationEngine.from_model(model)
     recommendations, _ = engine.recommend_users(model.user_ids_.ids, settings.recommend.k)
-    paths["recommendations"] = write_csv(out_dir / "recommendations.csv", recommendations)
+    paths["recommendations"] = atomic_write_text(
+        out_dir / "recommendations.csv", csv_text(recommendations)
+    )
     on_theme = _on_theme_share(recommendations, truth)
     example = "I love " + ", ".join(THEMES[0].topics[:3])
     cold = engine.recommend_new(text=example, k=5)

@@ -146,13 +146,18 @@ class InterestClusters:
         return cls(
             result=result,
             user_labels=read_npy(directory / "user_clusters.npy"),
-            user_map=read_npy(directory / "user_map.npy"),
+            # NaN: users without any signal have no place on the map
+            user_map=read_npy(directory / "user_map.npy", allow_nan=True),
             explanations=load_explanations(directory / "explanations.json"),
-            membership=read_npy(membership_path) if membership_path.exists() else None,
+            membership=read_npy(membership_path, allow_nan=True)
+            if membership_path.exists()
+            else None,
             unclustered=int(summary.get("unclustered", 0)),
             truth_metrics=summary.get("truth_metrics"),
-            placement=read_npy(placement_path) if placement_path.exists() else None,
-            confidence=read_npy(confidence_path) if confidence_path.exists() else None,
+            placement=read_npy(placement_path, allow_nan=True) if placement_path.exists() else None,
+            confidence=read_npy(confidence_path, allow_nan=True)
+            if confidence_path.exists()
+            else None,
             cluster_ids=_optional_npy(directory / "cluster_ids.npy"),
             lineage=read_json(directory / "cluster_lineage.json")
             if (directory / "cluster_lineage.json").exists()

@@ -51,8 +51,14 @@ import pyarrow.parquet as pq
 
 from interestlens.config import Settings, load_settings, settings_to_dict
 from interestlens.data.ids import IdMap
-from interestlens.errors import ModelFormatError
+from interestlens.errors import ConfigError, ModelFormatError
 from interestlens.interest_clusters import InterestClusters
+from interestlens.model_check import (
+    check_cluster_labels,
+    check_interactions,
+    guarded_load,
+    verify_model_dir,
+)
 from interestlens.persist import (
     atomic_write_bytes,
     read_json,
@@ -103,21 +109,49 @@ def read_parquet(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def replace_directory(staging: Path, destination: Path) -> None:
-    """Move a fully written ``staging`` directory to ``destination``, replacing what was there."""
+def check_destination(destination: Path) -> Path:
+    """``destination`` (resolved) if a model may be written there: a new path, an empty
+    directory or a previous model directory, in a folder that can be written. Checked before a
+    fit starts as well as before the rename, so a bad ``--out`` costs no fitting time."""
+    if "\x00" in str(destination):
+        raise ModelFormatError(
+            f"the output path {str(destination)[:200]!r} contains a NUL byte",
+            expected="a directory path without NUL bytes",
+            fix="choose another --out path",
+        )
+    destination = Path(destination).expanduser().resolve()
     if destination.exists() and not destination.is_dir():
         raise ModelFormatError(
             f"{destination} exists and is a file",
             expected="a directory path (new or a previous model directory) for the model",
             fix="choose another --out path",
         )
+    if (
+        destination.exists()
+        and not (destination / "manifest.json").exists()
+        and any(destination.iterdir())
+    ):
+        raise ModelFormatError(
+            f"{destination} is a non-empty directory that holds no interestlens model",
+            expected="a new path, an empty directory or a previous model directory",
+            fix="choose another --out path so that nothing else is overwritten",
+        )
+    parent = destination.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ModelFormatError(
+            f"{parent} cannot be written",
+            expected="an --out path in a folder this user may write",
+            fix="choose another --out path or check the folder's permissions",
+        )
+    return destination
+
+
+def replace_directory(staging: Path, destination: Path) -> None:
+    """Move a fully written ``staging`` directory to ``destination``, replacing what was there."""
+    check_destination(destination)
     if destination.exists():
-        if not (destination / "manifest.json").exists() and any(destination.iterdir()):
-            raise ModelFormatError(
-                f"{destination} is a non-empty directory that holds no interestlens model",
-                expected="a new path, an empty directory or a previous model directory",
-                fix="choose another --out path so that nothing else is overwritten",
-            )
         retired = destination.with_name(f".{destination.name}.old-{os.getpid()}")
         os.replace(destination, retired)
         os.replace(staging, destination)
@@ -198,6 +232,12 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    if "\x00" in str(directory):
+        raise ModelFormatError(
+            f"the model path {str(directory)[:200]!r} contains a NUL byte",
+            expected="a directory path without NUL bytes",
+            fix="check the --model path",
+        )
     if not directory.is_dir():
         raise ModelFormatError(
             f"model directory {directory} does not exist",
@@ -222,11 +262,24 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 
 def load_model(directory: Path) -> InterestLens:
+    """The model saved in ``directory``, verified against its manifest first
+    (:mod:`interestlens.model_check`); any damage raises one :class:`ModelFormatError`."""
+    directory = Path(directory).expanduser()
+    return guarded_load(directory, lambda: _load_model(directory))
+
+
+def _load_model(directory: Path) -> InterestLens:
     from interestlens.pipeline import FitReport, InterestLens
 
-    directory = directory.expanduser()
-    manifest = read_manifest(directory)
-    settings: Settings = load_settings(directory / "config.toml", environ={})
+    manifest = verify_model_dir(directory)
+    try:
+        settings: Settings = load_settings(directory / "config.toml", environ={})
+    except ConfigError as exc:
+        raise ModelFormatError(
+            f"{directory / 'config.toml'} holds settings this interestlens refuses: {exc.problem}",
+            expected="the settings file 'interestlens fit' wrote",
+            fix="fit the model again with this version",
+        ) from None
     model = InterestLens(settings)
     model.item_ids_ = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
     model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
@@ -239,6 +292,7 @@ def load_model(directory: Path) -> InterestLens:
     model.user_texts_ = users["text"].tolist()
     model.interactions_ = read_parquet(directory / "interactions.parquet")
     _check_shapes(directory, model, manifest)
+    check_interactions(directory, model.interactions_, len(model.user_ids_), len(model.item_ids_))
 
     representer = WeightedMeanInterests(
         half_life_days=settings.interests.half_life_days,
@@ -282,6 +336,7 @@ def load_model(directory: Path) -> InterestLens:
             expected="clustering/result.json written by 'interestlens fit'",
             fix="fit the model again",
         )
+    check_cluster_labels(directory / "user_clusters.npy", clusters)
     model.clusters_ = clusters
     model.privacy_ = manifest.get("privacy")
     model.privacy_release_ = ClusterRelease.load(directory)

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,6 @@ def write_npy(path: str | Path, array: np.ndarray) -> Path:
 def write_csr(path: str | Path, matrix: Any) -> Path:
     """A sparse matrix as CSR ``.npz`` (``scipy.sparse.save_npz``, uncompressed: loads faster),
     written atomically. Read it with ``scipy.sparse.load_npz`` (no pickle)."""
-    import io
-
     import scipy.sparse as sp
 
     buffer = io.BytesIO()
@@ -68,40 +67,206 @@ def write_csr(path: str | Path, matrix: Any) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+#: a JSON file of a model directory larger than this is refused before it is read
+MAX_JSON_BYTES = 512 * 1024 * 1024
+#: .npy header prefix read before anything else: magic, version, header length
+_NPY_PREFIX = 10
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def checked_file(path: str | Path, what: str = "file") -> Path:
+    """``path`` as a :class:`Path` if it names an existing regular file, else a
+    :class:`ModelFormatError` saying which of missing / not a regular file / odd path it is."""
+    text = os.fspath(path)
+    if "\x00" in text:
         raise ModelFormatError(
-            f"{path} is missing",
-            expected="a model directory written by 'interestlens fit'",
-            fix="point --model at the directory that 'interestlens fit --out' wrote",
+            f"the path {text[:200]!r} contains a NUL byte",
+            expected="a file path without NUL bytes",
+            fix="check the path",
+        )
+    path = Path(text)
+    try:
+        if not path.exists():
+            raise ModelFormatError(
+                f"{path} is missing",
+                expected=f"the {what} of a model directory written by 'interestlens fit'",
+                fix="point --model at the directory that 'interestlens fit --out' wrote",
+            )
+        if not path.is_file():
+            raise ModelFormatError(
+                f"{path} is not a regular file",
+                expected=f"the {what} as a regular file",
+                fix="the model directory is damaged: fit the model again",
+            )
+    except OSError as exc:  # a name too long, a loop of links, no permission
+        raise ModelFormatError(
+            f"{text[:200]} cannot be examined ({exc.strerror or exc})",
+            expected=f"a readable {what}",
+            fix="check the path and its permissions",
         ) from None
+    return path
+
+
+def read_json(path: str | Path) -> Any:
+    path = checked_file(path, "JSON file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise ModelFormatError(
+                f"{path} holds {size} bytes",
+                expected=f"a JSON file of at most {MAX_JSON_BYTES} bytes",
+                fix="the model directory is damaged: fit the model again",
+            )
+        return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFormatError(
             f"{path} is not valid JSON ({exc})",
             expected="the JSON file that 'interestlens fit' wrote",
             fix="fit the model again",
         ) from None
+    except RecursionError:
+        raise ModelFormatError(
+            f"{path} is nested too deeply to be read",
+            expected="the JSON file that 'interestlens fit' wrote",
+            fix="fit the model again",
+        ) from None
+    except OSError as exc:
+        raise ModelFormatError(
+            f"{path} cannot be read ({exc.strerror or exc})",
+            expected="a readable JSON file",
+            fix="check the file's permissions, or fit the model again",
+        ) from None
 
 
-def read_npy(path: str | Path) -> np.ndarray:
+def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of a ``.npy`` file from its header, checked against the file's size
+    before any array is allocated: an empty file, a zip archive (``.npz``) under a ``.npy``
+    name, an object dtype, or a shape the bytes cannot hold (a header claiming terabytes)
+    raise :class:`ModelFormatError` naming the file."""
+    path = checked_file(path, ".npy array")
+
+    def damaged(problem: str) -> ModelFormatError:
+        return ModelFormatError(
+            f"{path} {problem}",
+            expected="a plain .npy array written by 'interestlens fit' (numpy.save, no pickle)",
+            fix="the model directory is damaged: fit the model again",
+        )
+
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise damaged("is empty (0 bytes)")
+        with path.open("rb") as handle:
+            start = handle.read(len(_ZIP_MAGIC))
+            if start == _ZIP_MAGIC:
+                raise damaged("is a zip archive (.npz), not a .npy array")
+            handle.seek(0)
+            try:
+                version = np.lib.format.read_magic(handle)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+                raise damaged(f"has no valid .npy header ({exc})") from None
+            offset = handle.tell()
+    except OSError as exc:
+        raise damaged(f"cannot be read ({exc.strerror or exc})") from None
+    if dtype.hasobject:
+        raise damaged(f"holds Python objects (dtype {dtype}), which would need pickle")
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise damaged(f"has the shape {shape!r}, which is not a tuple of sizes")
+    needed = dtype.itemsize
+    for n in shape:
+        needed *= n  # Python integers: an absurd shape cannot overflow here
+    if needed != size - offset:
+        raise damaged(
+            f"declares a {dtype} array of shape {tuple(shape)} ({needed} bytes) but holds "
+            f"{size - offset} bytes of data"
+        )
+    return tuple(shape), dtype
+
+
+def read_npy(path: str | Path, *, allow_nan: bool = False, finite: bool = True) -> np.ndarray:
+    """A ``.npy`` array, its header checked first (:func:`npy_header`); floating arrays must
+    hold finite values (``allow_nan``: NaN marks "none" there, e.g. the map position of a user
+    without any signal; ``finite=False``: the state of another library's estimator, whose
+    arrays may hold infinity by design)."""
+    npy_header(path)
     path = Path(path)
     try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ModelFormatError(
-            f"{path} is missing",
-            expected="a model directory written by 'interestlens fit'",
-            fix="point --model at the directory that 'interestlens fit --out' wrote",
-        ) from None
-    except ValueError as exc:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as exc:
         raise ModelFormatError(
             f"{path} cannot be read as a plain .npy array ({exc})",
             expected="a .npy file without pickled objects",
             fix="fit the model again",
         ) from None
+    if finite:
+        check_finite(array, path, allow_nan=allow_nan)
+    return array
+
+
+def npz_members(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each array of an ``.npz`` archive from the members' headers, each
+    checked against the member's size before anything is loaded (as :func:`npy_header`)."""
+    path = checked_file(path, ".npz archive")
+
+    def damaged(problem: str) -> ModelFormatError:
+        return ModelFormatError(
+            f"{path} {problem}",
+            expected="an .npz archive of plain arrays written by 'interestlens fit'",
+            fix="the model directory is damaged: fit the model again",
+        )
+
+    members: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise damaged(f"holds {info.filename!r}, which is not a .npy member")
+                with archive.open(info) as handle:
+                    try:
+                        version = np.lib.format.read_magic(handle)
+                        if version == (1, 0):
+                            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                        else:
+                            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+                        problem = f"member {info.filename!r} has no valid header ({exc})"
+                        raise damaged(problem) from None
+                    offset = handle.tell()
+                if dtype.hasobject:
+                    raise damaged(f"member {info.filename!r} holds Python objects")
+                needed = dtype.itemsize
+                for n in shape:
+                    needed *= n
+                if needed != info.file_size - offset:
+                    raise damaged(
+                        f"member {info.filename!r} declares shape {tuple(shape)} ({needed} "
+                        f"bytes) but holds {info.file_size - offset} bytes"
+                    )
+                members[info.filename[: -len(".npy")]] = (tuple(shape), dtype)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise damaged(f"is not a readable .npz archive ({exc})") from None
+    except OSError as exc:
+        raise damaged(f"cannot be read ({exc.strerror or exc})") from None
+    return members
+
+
+def check_finite(array: Any, path: str | Path, *, allow_nan: bool = False) -> None:
+    """:class:`ModelFormatError` if a floating array (or a sparse matrix's values) holds NaN
+    (unless ``allow_nan``) or infinity."""
+    values = getattr(array, "data", None) if not isinstance(array, np.ndarray) else array
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fc" and values.size:
+        finite = np.isfinite(values) | (np.isnan(values) if allow_nan else False)
+        bad = int(np.size(values) - np.count_nonzero(finite))
+        if bad:
+            raise ModelFormatError(
+                f"{path} holds {bad} NaN or infinite values",
+                expected="finite numbers only",
+                fix="the model directory is damaged: fit the model again",
+            )
 
 
 def _jsonable(obj: Any) -> Any:

@@ -143,6 +143,14 @@ def clean_value(value: Any) -> str:
 # --- building --------------------------------------------------------------------------------
 
 
+#: the widest padding a template may ask for ('{title:>1000000000}' would allocate a gigabyte)
+MAX_TEMPLATE_WIDTH = 1000
+
+
+def _too_wide(spec: str) -> bool:
+    return any(int(number) > MAX_TEMPLATE_WIDTH for number in re.findall(r"\d+", spec))
+
+
 def _template_fields(template: str) -> list[str]:
     fields: list[str] = []
     try:
@@ -153,10 +161,23 @@ def _template_fields(template: str) -> list[str]:
             expected="named fields in braces, e.g. '{title}. {overview}'",
             fix="balance the braces; write '{{' and '}}' for literal braces",
         ) from None
-    for _, field_name, _, _ in parsed:
+    for _, field_name, spec, _ in parsed:
         if field_name is None:
             continue
         root = re.split(r"[.\[]", field_name, maxsplit=1)[0]
+        if root != field_name:
+            # '{title.__class__.__mro__}' would render Python internals into the text
+            raise ConfigError(
+                f"text template {template!r} reads an attribute or index ({{{field_name}}})",
+                expected="plain column names in braces, e.g. '{title}'",
+                fix=f"write {{{root}}} instead",
+            )
+        if spec and ("{" in spec or _too_wide(spec)):
+            raise ConfigError(
+                f"text template {template!r} has the format spec {{{field_name}:{spec}}}",
+                expected=f"no nested fields and widths of at most {MAX_TEMPLATE_WIDTH}",
+                fix=f"write {{{root}}} or a short spec such as {{{root}:.1f}}",
+            )
         if root == "" or root.isdigit():
             raise ConfigError(
                 f"text template {template!r} has a positional field {{{field_name}}}",
@@ -217,7 +238,15 @@ def build_texts(
     texts: list[str] = []
     for row in range(len(frame)):
         if template is not None:
-            rendered = template.format(**{field: cleaned[field][row] for field in fields})
+            values = {field: cleaned[field][row] for field in fields}
+            try:
+                rendered = template.format(**values)
+            except (ValueError, TypeError) as exc:  # '{title:.1f}' on a text, say
+                raise ConfigError(
+                    f"text template {template!r} cannot render row {row} ({exc})",
+                    expected="format specs that suit every value of their column",
+                    fix="drop the format spec, e.g. write {title} instead of {title:.1f}",
+                ) from None
             rendered = _WHITESPACE.sub(" ", rendered).strip()
             if _HAS_WORD.search(rendered):
                 texts.append(rendered)

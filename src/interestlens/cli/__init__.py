@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 import typer
+from rich.markup import escape
 
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
@@ -59,9 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, standalone_mode=False)
     except InterestLensError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escaped: '[k_min, k_max]' or an id '[bold]nobody' must print as written
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
-    except (click.exceptions.Abort, typer.Abort):
+    except (click.exceptions.Abort, typer.Abort) as exc:
+        if isinstance(exc.__context__, EOFError):
+            # click turns an EOFError into Abort: that is a truncated input, not a Ctrl-C
+            err.print(
+                "[bold red]error:[/] "
+                + escape(f"an input ended early ({exc.__context__}); expected a complete file")
+                + ". Fix: check the files given (a model directory may be damaged: fit again).",
+                highlight=False,
+                soft_wrap=True,
+            )
+            return 2
         err.print("aborted")
         return 130
     except (click.ClickException, *_TYPER_CLICK_EXCEPTIONS) as exc:
@@ -71,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except OSError as exc:
         err.print(
-            f"[bold red]error:[/] {exc.strerror or exc} ({exc.filename or ''}); expected a "
-            "readable input and a writable output path. Fix: check the path and its permissions.",
+            "[bold red]error:[/] "
+            + escape(f"{exc.strerror or exc} ({exc.filename or ''})")
+            + "; expected a readable input and a writable output path. Fix: check the path "
+            "and its permissions.",
             highlight=False,
             soft_wrap=True,
         )

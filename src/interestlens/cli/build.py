@@ -102,7 +102,10 @@ def fit(
     ] = None,
 ) -> None:
     """Fit a model: texts → vectors → user interests, saved to a model directory."""
+    from interestlens.model_dir import check_destination
     from interestlens.pipeline import InterestLens
+
+    check_destination(out_dir)  # a bad --out fails now, not after the whole fit
 
     settings = _settings(
         config,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from interestlens.config import Settings, load_settings
@@ -132,7 +133,7 @@ def _read_dataset(
         amazon=amazon,
         amazon_meta=amazon_meta,
     )
-    err.print(f"[bold]Read[/] {_describe(dataset.summary())}")
+    err.print(f"[bold]Read[/] {escape(_describe(dataset.summary()))}")
     return dataset
 
 
@@ -222,7 +223,7 @@ def _print_fit(model: Any, path: Path, seconds: float) -> None:
     missing = report.users_without_signal
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-        table.add_row("users without history or text", f"{len(missing)}: {shown}")
+        table.add_row("users without history or text", escape(f"{len(missing)}: {shown}"))
     recommender = getattr(model, "recommender_", None)
     if recommender is not None:
         table.add_row("recommender", recommender_summary(recommender))

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from interestlens.cli.common import ModelOption, out
+from interestlens.csv_output import csv_text
 from interestlens.persist import atomic_write_text
 
 
@@ -20,7 +22,7 @@ def clusters(
 
     model = InterestLens.load(model_dir)
     table = model.cluster_table()
-    atomic_write_text(output, table.to_csv(index=False))
+    atomic_write_text(output, csv_text(table))
     counts = table["cluster"].value_counts().sort_index()
     out.print(
         f"Wrote {len(table)} users in {int((counts.index >= 0).sum())} clusters to {output}"
@@ -57,7 +59,7 @@ def describe(model_dir: ModelOption) -> None:
     result = model.clusters_.result
     stability = (result.stability or {}).get("mean_ari")
     out.print(
-        f"[bold]{model.dataset_name_}[/]: {len(model.user_ids_)} users, "
+        f"[bold]{escape(str(model.dataset_name_))}[/]: {len(model.user_ids_)} users, "
         f"{len(model.item_ids_)} items; {result.method}, k = {result.n_clusters} "
         f"({result.k_source}); silhouette {result.scores.get('silhouette', float('nan')):.3f}; "
         f"stability (mean ARI over re-fits) " + ("n/a" if stability is None else f"{stability:.3f}")
@@ -71,7 +73,7 @@ def describe(model_dir: ModelOption) -> None:
         out.print(f"  {name}: {value}")
     for explanation in sorted(explanations, key=lambda e: -e.size):
         out.print(
-            f"\n[bold]Cluster {explanation.cluster_id}: {explanation.label}[/] — "
+            f"\n[bold]Cluster {explanation.cluster_id}: {escape(explanation.label)}[/] — "
             f"{explanation.size} users ({explanation.share:.1%})"
             + (
                 f", mean rating {explanation.mean_rating:.2f}"
@@ -79,14 +81,23 @@ def describe(model_dir: ModelOption) -> None:
                 else ""
             )
         )
-        out.print("  keywords: " + ", ".join(k.term for k in explanation.keywords))
-        out.print("  central items: " + "; ".join(c.title for c in explanation.central_items))
+        # texts and ids from the data: printed as written, never read as rich markup
+        out.print(
+            "  keywords: " + escape(", ".join(k.term for k in explanation.keywords)),
+        )
+        out.print(
+            "  central items: " + escape("; ".join(c.title for c in explanation.central_items))
+        )
         out.print(
             "  over-represented: "
-            + "; ".join(
-                f"{o.title} (x{(o.smoothed_lift or o.lift):.1f})"
-                for o in explanation.over_represented_items
+            + escape(
+                "; ".join(
+                    f"{o.title} (x{(o.smoothed_lift or o.lift):.1f})"
+                    for o in explanation.over_represented_items
+                )
             )
         )
         if not privacy.enabled:
-            out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))
+            out.print(
+                "  medoid users: " + escape(", ".join(m.user_id for m in explanation.medoid_users))
+            )

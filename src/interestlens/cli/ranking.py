@@ -36,6 +36,7 @@ from interestlens.cli.common import (
     out,
     read_id_list,
 )
+from interestlens.csv_output import csv_text
 from interestlens.persist import atomic_write_text
 
 
@@ -106,7 +107,7 @@ def recommend(
     if pseudonymizer is not None and not raw_ids:
         # the file holds pseudonyms like the model (an id already a pseudonym stays as it is)
         table["user_id"] = [engine.user_ids.key(u) for u in table["user_id"]]
-    atomic_write_text(output, table.to_csv(index=False))
+    atomic_write_text(output, csv_text(table))
     out.print(
         f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
         f"in {time.perf_counter() - started:.1f}s"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
@@ -31,6 +32,14 @@ def refit(
         Path | None,
         typer.Option("--events-db", help="The service's event store (default: serve.events_db)."),
     ] = None,
+    skip_bad_events: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-events",
+            help="Leave out stored events whose values are out of range (counted and listed) "
+            "instead of stopping.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -39,12 +48,17 @@ def refit(
 
     settings = _settings(config, quiet)
     summary = refit_model(
-        model_dir, out_dir, settings, events_db=events_db, show_progress=not quiet
+        model_dir,
+        out_dir,
+        settings,
+        events_db=events_db,
+        show_progress=not quiet,
+        skip_bad_events=skip_bad_events,
     )
     table = Table(title=f"Refitted model written to {summary.out}", show_header=False)
     for key, value in summary.to_dict().items():
         if key not in ("problems", "out"):
-            table.add_row(key.replace("_", " "), str(value))
+            table.add_row(key.replace("_", " "), escape(str(value)))
     out.print(table)
     for problem in summary.problems:
-        err.print(f"[yellow]not folded:[/] {problem}", highlight=False)
+        err.print(f"[yellow]not folded:[/] {escape(problem)}", highlight=False)

@@ -158,7 +158,8 @@ class ClusteringResult:
         arrays: dict[str, np.ndarray | None] = {}
         for name in _ARRAYS:
             path = directory / f"{name}.npy"
-            arrays[name] = read_npy(path) if path.exists() or name != "probabilities" else None
+            present = path.exists() or name != "probabilities"
+            arrays[name] = read_npy(path, allow_nan=True) if present else None
         result = cls.from_dict(data, arrays)
         if (directory / "model.json").exists():
             result.clusterer = clusterer_from_state(load_state(directory, prefix="model"))

@@ -127,7 +127,10 @@ def _from_tree(tree: dict[str, Any], directory: Path) -> ClustererState:
         return ClustererState(
             kind=tree["kind"],
             params=tree["params"],
-            arrays={name: read_npy(directory / file) for name, file in tree["arrays"].items()},
+            arrays={
+                name: read_npy(directory / file, finite=False)
+                for name, file in tree["arrays"].items()
+            },
             children={
                 name: _from_tree(child, directory) for name, child in tree["children"].items()
             },

@@ -8,11 +8,13 @@ column, the first bad row and its value.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from interestlens.config import LimitsConfig
 from interestlens.data.columns import (
     COLUMN_OPTIONS,
     TableSource,
@@ -112,27 +114,67 @@ def _non_numeric_error(
     )
 
 
-def clean_ratings(values: pd.Series, source: TableSource) -> pd.Series:
-    """Ratings as float64; a missing, non-numeric or infinite value raises InvalidValueError."""
+def _out_of_range_error(
+    values: pd.Series, bad: np.ndarray, canonical: str, source: TableSource, expected: str
+) -> InvalidValueError:
+    position = _first_bad(bad)
+    return InvalidValueError(
+        f"{source.label}: column {source.column(canonical)} has"
+        f" {_count(int(bad.sum()), 'value')} out of range, the first is"
+        f" {_shown(values.iloc[position])} at {source.row(position)}",
+        expected=expected,
+        fix="correct or remove those rows, or widen the [limits] settings",
+    )
+
+
+def clean_ratings(
+    values: pd.Series, source: TableSource, limits: LimitsConfig | None = None
+) -> pd.Series:
+    """Ratings as float64; a missing, non-numeric, infinite or absurd value (beyond
+    ``limits.max_abs_rating``, or the rating_min/rating_max when set) raises InvalidValueError."""
+    limits = limits or LimitsConfig()
     _require_present(values, RATING, source, "a rating")
+    if values.dtype == bool:
+        raise _non_numeric_error(
+            values, np.ones(len(values), bool), RATING, source, "numbers, not true/false"
+        )
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     bad = ~np.isfinite(numbers.to_numpy())
     if bad.any():
         raise _non_numeric_error(values, bad, RATING, source, "finite numbers (e.g. 4.5)")
+    low = -limits.max_abs_rating if limits.rating_min is None else limits.rating_min
+    high = limits.max_abs_rating if limits.rating_max is None else limits.rating_max
+    array = numbers.to_numpy()
+    bad = (array < low) | (array > high)
+    if bad.any():
+        raise _out_of_range_error(
+            values, bad, RATING, source, f"ratings from {low:g} to {high:g} (limits)"
+        )
     return numbers
 
 
 _EPOCH = pd.Timestamp(0, tz="UTC")
 
 
-def clean_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
+def clean_timestamps(
+    values: pd.Series, source: TableSource, limits: LimitsConfig | None = None
+) -> pd.Series:
     """Timestamps as int64 seconds since the epoch, from numbers or ISO 8601 date strings."""
     _require_present(values, TIMESTAMP, source, "a timestamp")
+    limits = limits or LimitsConfig()
     seconds = pd.to_numeric(values, errors="coerce").astype("float64")
     textual = seconds.isna().to_numpy()
     if textual.any():
-        dates = pd.to_datetime(values[textual], utc=True, format="ISO8601", errors="coerce")
-        seconds[textual] = (dates - _EPOCH) // pd.Timedelta(seconds=1)
+        try:
+            dates = pd.to_datetime(values[textual], utc=True, format="ISO8601", errors="coerce")
+            parsed = ((dates - _EPOCH) // pd.Timedelta(seconds=1)).astype("float64")
+        except (ValueError, OverflowError):  # a date past 2262 in the column
+            parsed = pd.Series(np.nan, index=values[textual].index)
+        # what the fast path could not read: one by one (dates past 2262, odd forms)
+        missing = parsed.isna().to_numpy()
+        if missing.any():
+            parsed[missing] = [_iso_seconds(v) for v in values[textual][missing]]
+        seconds[textual] = parsed.to_numpy()
     bad = ~np.isfinite(seconds.to_numpy())
     if bad.any():
         raise _non_numeric_error(
@@ -142,7 +184,46 @@ def clean_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
             source,
             "epoch seconds or ISO 8601 dates (e.g. 964982703 or 2000-07-30T18:45:03Z)",
         )
+    array = seconds.to_numpy()
+    bad = (array < limits.timestamp_min) | (array > limits.timestamp_max)
+    if bad.any():
+        raise _out_of_range_error(
+            values,
+            bad,
+            TIMESTAMP,
+            source,
+            f"times from {_iso(limits.timestamp_min)} to {_iso(limits.timestamp_max)} "
+            "(limits.timestamp_min / timestamp_max, epoch seconds)",
+        )
     return np.floor(seconds).astype("int64")
+
+
+def _iso_seconds(value: object) -> float:
+    """Seconds since the epoch of an ISO 8601 text; NaN when it is none (dates past 2262,
+    which pandas' nanoseconds cannot hold, are read by the standard library)."""
+    text = str(value).strip()
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError):
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return float("nan")
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return (parsed - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
+    if stamp is pd.NaT:
+        return float("nan")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return float(np.floor(stamp.timestamp()))
+
+
+def _iso(seconds: float) -> str:
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds:g} s"
 
 
 def fill_text(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -238,6 +319,7 @@ def validate_dataset(
     on_unknown: str = "error",
     require_all_users: bool = False,
     sources: Mapping[str, TableSource] | None = None,
+    limits: LimitsConfig | None = None,
 ) -> Dataset:
     """Check ``dataset`` against the canonical model and return a cleaned copy.
 
@@ -277,9 +359,9 @@ def validate_dataset(
     interactions[USER_ID] = clean_ids(interactions[USER_ID], USER_ID, source)
     interactions[ITEM_ID] = clean_ids(interactions[ITEM_ID], ITEM_ID, source)
     if RATING in interactions.columns:
-        interactions[RATING] = clean_ratings(interactions[RATING], source)
+        interactions[RATING] = clean_ratings(interactions[RATING], source, limits)
     if TIMESTAMP in interactions.columns:
-        interactions[TIMESTAMP] = clean_timestamps(interactions[TIMESTAMP], source)
+        interactions[TIMESTAMP] = clean_timestamps(interactions[TIMESTAMP], source, limits)
 
     items = _clean_keyed_table(dataset.items, ITEM_ID, "item", sources["items"])
     users = None

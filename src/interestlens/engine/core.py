@@ -20,7 +20,7 @@ from interestlens.engine.clusters import ClustersMixin
 from interestlens.engine.ranking import RankingMixin
 from interestlens.engine.reasons import ReasonsMixin
 from interestlens.engine.records import _Event
-from interestlens.engine.updates import OnlineUpdatesMixin
+from interestlens.engine.updates import OnlineUpdatesMixin, accepted_ratings
 from interestlens.errors import ModelFormatError, UnknownIdError
 from interestlens.privacy import Pseudonymizer, withheld_clusters
 from interestlens.recommend.interest.reasons import item_names
@@ -85,6 +85,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
             frame["item_index"].to_numpy(), minlength=len(self.item_ids)
         ).astype(np.float64)
         self._has_timestamps = bool(frame["timestamp"].notna().any())
+        self.rating_range = accepted_ratings(frame, self.settings.limits)
 
         clusters = model.clusters_
         self.user_labels = np.asarray(clusters.user_labels, dtype=np.int64).copy()
@@ -108,6 +109,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         self._dropped: set[int] = set()
         self._lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._reasons: dict[tuple[int, int], str] = {}
+        self._reasons_bytes = 0
 
     # --- construction ----------------------------------------------------------------------
 
@@ -134,6 +136,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
                     "recommend": saved.recommend.model_copy(
                         update={"cache_k": settings.recommend.cache_k}
                     ),
+                    "limits": settings.limits,
                     "encoder": saved.encoder.model_copy(
                         update={
                             "cache": settings.encoder.cache,

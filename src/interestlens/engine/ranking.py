@@ -37,6 +37,11 @@ class RankingMixin:
                 return recommender.score_histories(values, times, np.array([user]))[0], values
             return recommender.score_new(history=values)[0], values
 
+    def _bounded_k(self, k: object) -> int:
+        """``k`` checked, and no longer than the catalogue: a list cannot hold more items, and
+        ``-k 200000000`` must not allocate gigabytes of padding."""
+        return min(check_k(k), max(self.n_items, 1))
+
     def _popularity_scores(self) -> np.ndarray:
         return np.log1p(self._item_counts).astype(np.float32)
 
@@ -81,7 +86,7 @@ class RankingMixin:
         self, user_id: str, k: int, candidates: Sequence[str] | None = None
     ) -> list[Recommendation]:
         """The ``k`` best unseen items for a known user (restricted to ``candidates``)."""
-        k = check_k(k)
+        k = self._bounded_k(k)
         user = self._user_index(user_id)
         wanted = self._candidate_indices(candidates)
         items, scores = self._ranked(user)
@@ -107,7 +112,7 @@ class RankingMixin:
     ) -> list[Recommendation]:
         """Recommendations for someone the model has never seen: a description and/or the
         ids of items they liked (most recent last)."""
-        k = check_k(k)
+        k = self._bounded_k(k)
         text = text if text is not None and text.strip() else None
         items = self._item_indices(list(history), "history item") if history else np.zeros(0, int)
         if text is None and len(items) == 0:
@@ -141,7 +146,7 @@ class RankingMixin:
 
     def popular(self, k: int, candidates: Sequence[str] | None = None) -> list[Recommendation]:
         """The most interacted-with items (for unknown users, when asked to fall back)."""
-        k = check_k(k)
+        k = self._bounded_k(k)
         wanted = self._candidate_indices(candidates)
         ranked, values = top_k(self._popularity_scores()[None, :], k, candidates=wanted)
         keep = ranked[0] >= 0
@@ -165,7 +170,7 @@ class RankingMixin:
                 expected="'error' or 'popular'",
                 fix="pass --unknown popular to fall back to popular items",
             )
-        k = check_k(k)
+        k = self._bounded_k(k)
         ids = [str(u) for u in user_ids]
         missing = [u for u in dict.fromkeys(ids) if not self.has_user(u)]
         if missing and unknown == "error":

@@ -17,6 +17,8 @@ from interestlens.recommend.interest.clusters import item_log_shares
 REASON_SHRINKAGE = 50.0
 #: a cluster "likes" an item when its share there is this many times its global share
 REASON_LIFT = 1.2
+#: reason texts kept per (user, item), counted with ~100 bytes of dict overhead each
+REASONS_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class ReasonsMixin:
@@ -77,6 +79,15 @@ class ReasonsMixin:
             parts.append("close to what you wrote")
         return "; ".join(parts) if parts else "popular overall"
 
+    def _remember_reason(self, key: tuple[int, int], reason: str) -> None:
+        """Keep a reason text, within :data:`REASONS_CACHE_BYTES` (oldest dropped first)."""
+        with self._lock:
+            self._reasons[key] = reason
+            self._reasons_bytes = getattr(self, "_reasons_bytes", 0) + len(reason) + 100
+            while self._reasons_bytes > REASONS_CACHE_BYTES and self._reasons:
+                old = self._reasons.pop(next(iter(self._reasons)))
+                self._reasons_bytes -= len(old) + 100
+
     def _package(
         self,
         items: np.ndarray,
@@ -103,7 +114,7 @@ class ReasonsMixin:
                     int(item), cluster=cluster, history=history, has_text=has_text, popular=popular
                 )
                 if key is not None:
-                    self._reasons[key] = reason
+                    self._remember_reason(key, reason)
             out.append(
                 Recommendation(
                     item_id=self.item_ids.id_of(int(item)),

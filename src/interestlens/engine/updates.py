@@ -6,7 +6,9 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
+from interestlens.config import LimitsConfig
 from interestlens.embed.base import l2_normalise
 from interestlens.engine.records import _Event
 from interestlens.errors import (
@@ -41,13 +43,8 @@ class OnlineUpdatesMixin:
                 expected="one rating and one timestamp (or None) per item id",
                 fix="pass lists of the same length",
             )
-        for value in ratings:
-            if value is not None and not np.isfinite(value):
-                raise InvalidValueError(
-                    f"rating {value!r} is not a finite number",
-                    expected="a finite rating or none",
-                    fix="send a number such as 4.5, or leave the rating out",
-                )
+        for item_id, rating, stamp in zip(item_ids, ratings, timestamps, strict=True):
+            self.check_event(user_id, str(item_id), rating, stamp)
         now = time.time()
         with self._lock:
             user = self.user_ids.get(user_id)
@@ -60,10 +57,47 @@ class OnlineUpdatesMixin:
             self._invalidate_user(user)
             self._update_cluster(user)
 
+    def check_event(
+        self, user_id: str, item_id: str, rating: float | None, timestamp: float | None
+    ) -> None:
+        """:class:`InvalidValueError` naming the user, item and value unless the rating lies
+        in :attr:`rating_range` and the time in the ``limits`` window: whatever is accepted
+        can always be scored and refitted."""
+        limits = self.settings.limits
+        low, high = self.rating_range
+        if rating is not None:
+            if isinstance(rating, bool) or not isinstance(rating, int | float | np.number):
+                raise InvalidValueError(
+                    f"user {user_id!r}, item {item_id!r}: rating {rating!r} is not a number",
+                    expected="a number or none",
+                    fix="send a number such as 4.5, or leave the rating out",
+                )
+            if not (np.isfinite(rating) and low <= rating <= high):
+                raise InvalidValueError(
+                    f"user {user_id!r}, item {item_id!r}: rating {rating!r} is out of range",
+                    expected=f"a rating from {low:g} to {high:g} (the range seen in training, "
+                    "or limits.rating_min / rating_max)",
+                    fix="send a rating on the model's scale, or leave it out",
+                )
+        if timestamp is not None and not (
+            isinstance(timestamp, int | float | np.number)
+            and not isinstance(timestamp, bool)
+            and np.isfinite(timestamp)
+            and limits.timestamp_min <= timestamp <= limits.timestamp_max
+        ):
+            raise InvalidValueError(
+                f"user {user_id!r}, item {item_id!r}: timestamp {timestamp!r} is out of range",
+                expected=f"seconds since the epoch from {limits.timestamp_min:.0f} to "
+                f"{limits.timestamp_max:.0f} (limits.timestamp_min / timestamp_max)",
+                fix="send the time in seconds since 1970-01-01 UTC, or leave it out",
+            )
+
     def _invalidate_user(self, user: int) -> None:
         self._lists.pop(user, None)
         for key in [key for key in self._reasons if key[0] == user]:
-            del self._reasons[key]
+            self._reasons_bytes = getattr(self, "_reasons_bytes", 0) - (
+                len(self._reasons.pop(key)) + 100
+            )
 
     def _update_cluster(self, user: int) -> None:
         items, ratings, times = self._history(user)
@@ -119,8 +153,9 @@ class OnlineUpdatesMixin:
             self.titles.append(item_names([text], 1)[0])
             self._item_counts = np.append(self._item_counts, 0.0)
             self._lift = np.hstack([self._lift, np.zeros((len(self._lift), 1), np.float32)])
+            # the lists lack the new item: ranked again (in batches, off the request path,
+            # see Service.add_item); the reasons of listed items do not change
             self._lists.clear()
-            self._reasons.clear()
 
     def forget_user(self, user_id: str) -> bool:
         """Forget a user's events, list and cluster (False if the id was not known). The fitted
@@ -136,3 +171,18 @@ class OnlineUpdatesMixin:
             if user < len(self.user_labels):
                 self.user_labels[user] = -1
             return True
+
+
+def accepted_ratings(frame: pd.DataFrame, limits: LimitsConfig) -> tuple[float, float]:
+    """The ratings an engine accepts: ``limits.rating_min``/``rating_max`` where set, else
+    the range of the fitted ratings (``±limits.max_abs_rating`` when the model has none)."""
+    low, high = -limits.max_abs_rating, limits.max_abs_rating
+    if "rating" in frame:
+        values = frame["rating"].to_numpy(dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if len(values):
+            low, high = float(values.min()), float(values.max())
+    return (
+        low if limits.rating_min is None else limits.rating_min,
+        high if limits.rating_max is None else limits.rating_max,
+    )

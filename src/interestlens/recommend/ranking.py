@@ -7,6 +7,9 @@ import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
 
+#: the longest list anyone may ask for; longer k values are refused, never allocated
+MAX_K = 1_000_000
+
 
 def check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
@@ -20,6 +23,12 @@ def check_k(k: object) -> int:
             f"k={k} should be >= 1",
             expected="a positive number of items to return",
             fix="pass k >= 1",
+        )
+    if k > MAX_K:
+        raise ParameterError(
+            f"k={k} is more than any list needs",
+            expected=f"1 <= k <= {MAX_K}",
+            fix="ask for fewer items per user",
         )
     return int(k)
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query
 from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from interestlens.config import Settings
@@ -26,7 +27,12 @@ from interestlens.engine import Recommendation
 from interestlens.model_dir import package_version
 from interestlens.serve.auth import read_access, require_key
 from interestlens.serve.deps import get_service, get_settings
-from interestlens.serve.errors import BodySizeLimit, InvalidRequestError, install_error_handlers
+from interestlens.serve.errors import (
+    BodySizeLimit,
+    CatchAll,
+    InvalidRequestError,
+    install_error_handlers,
+)
 from interestlens.serve.jsonio import json_response
 from interestlens.serve.schemas import (
     MAX_ID_CHARS,
@@ -147,9 +153,7 @@ def parse_candidates(raw: str | None, settings: Settings) -> list[str] | None:
         return None
     candidates = raw.split(",")
     checked_list(candidates, "candidates", settings)
-    for candidate in candidates:
-        checked_id(candidate, "candidate")
-    return candidates
+    return [checked_id(candidate, "candidate") for candidate in candidates]
 
 
 def recommendations_body(user_id: str | None, k: int, recs: list[Recommendation]) -> Response:
@@ -213,11 +217,13 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(CatchAll)
     app.add_middleware(BodySizeLimit, max_bytes=settings.serve.max_body_bytes)
 
     @app.get("/health", response_model=HealthOut, tags=["service"])
-    async def health(service: ServiceDep) -> Response:
-        """Liveness and what is served: model, sizes, events log."""
+    def health(service: ServiceDep) -> Response:
+        """Liveness and what is served: model, sizes, events log (read on the store's own
+        read connection: never waits for a write's fsync)."""
         engine = service.engine
         return json_response(
             {
@@ -253,16 +259,18 @@ def create_app(
     ) -> Response:
         """The k best unseen items for a known user, each with its cluster and a reason."""
         k = checked_k(k, settings)
+        user_id = checked_id(user_id, "user_id")
         served = service.served
         key = service.user_key(user_id)  # the pseudonym, when the model holds pseudonyms
         if candidates is None:
             cached = served.responses.get(key, k)
             if cached is not None:
                 return Response(cached, media_type="application/json")
-        checked_id(user_id, "user_id")
         wanted = parse_candidates(candidates, settings)
         token = served.responses.token(key)
-        recs = served.engine.recommend_user(key, k, wanted)
+        # a list that is not ranked yet (after a new item, past cache_k, with candidates) is
+        # scored in the thread pool, never on the event loop
+        recs = await run_in_threadpool(served.engine.recommend_user, key, k, wanted)
         response = recommendations_body(user_id, k, recs)
         if wanted is None:
             served.responses.put(key, k, response.body, token)
@@ -307,7 +315,7 @@ def create_app(
     )
     async def user_cluster(user_id: UserIdPath, service: ServiceDep) -> Response:
         """The user's interest cluster (updated online by events)."""
-        checked_id(user_id, "user_id")
+        user_id = checked_id(user_id, "user_id")
         found = service.engine.user_cluster(service.user_key(user_id))
         return json_response(
             {
@@ -427,7 +435,7 @@ def create_app(
     def forget_user(user_id: UserIdPath, service: ServiceDep) -> Response:
         """Forget a user: their events are deleted from the store, their list, vector and
         cluster from the model; a later refit leaves their fitted interactions out."""
-        checked_id(user_id, "user_id")
+        user_id = checked_id(user_id, "user_id")
         forgotten, deleted = service.forget_user(user_id)
         return json_response(
             {"user_id": user_id, "forgotten": forgotten, "events_deleted": deleted}
@@ -446,9 +454,7 @@ def create_app(
     def reload(service: ServiceDep, body: ReloadIn | None = None) -> Response:
         """Switch to a (newly fitted) model: load it, replay the events log into it, then swap
         one reference. Requests in flight finish on the old model; none fails."""
-        target = None
-        if body is not None and body.model_dir is not None:
-            target = Path(body.model_dir)
+        target = body.model_dir if body is not None else None
         started = time.perf_counter()
         result = service.reload(target)
         result["seconds"] = round(time.perf_counter() - started, 3)

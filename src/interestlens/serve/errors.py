@@ -70,6 +70,9 @@ def status_for(error: InterestLensError) -> int:
     """The 4xx status an error answers with."""
     if isinstance(error, ServiceError):
         return error.status_code
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):  # storage errors: 507 disk full, 503 unavailable
+        return status
     if isinstance(error, UnknownIdError):
         return 404
     if isinstance(error, DuplicateIdError):
@@ -132,6 +135,43 @@ def validation_error(errors: Sequence[dict[str, Any]]) -> tuple[InvalidRequestEr
     return error, details
 
 
+#: JSON bodies nested deeper than this are refused by name (Python's parser stops near 1000)
+MAX_JSON_DEPTH = 64
+
+
+async def unreadable_body(request: Request) -> ServiceError:
+    """Why FastAPI could not parse the body, said specifically: bytes that are not UTF-8 (with
+    their position) or JSON nested too deeply, instead of "error parsing the body"."""
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InvalidRequestError(
+            f"the body is not UTF-8: byte {body[exc.start : exc.start + 1]!r} at position "
+            f"{exc.start} cannot be decoded",
+            expected="a JSON body encoded as UTF-8",
+            fix="send the body as UTF-8 (escape other characters as \\uXXXX)",
+        )
+    depth = deepest = 0
+    for char in text:  # brackets inside strings only make this an over-estimate
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        return InvalidRequestError(
+            f"the JSON body is nested {deepest} levels deep",
+            expected=f"at most {MAX_JSON_DEPTH} levels of nested arrays and objects",
+            fix="send the flat body documented at /docs",
+        )
+    return InvalidRequestError(
+        "the body cannot be parsed as JSON",
+        expected="a JSON body as documented at /docs",
+        fix="check the body with a JSON validator",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterestLensError)
     async def _library_error(request: Request, exc: InterestLensError) -> Response:
@@ -157,6 +197,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 fix="use the documented method",
             )
             error.status_code = 405
+        elif exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            error = await unreadable_body(request)
         else:
             error = ServiceError(
                 f"{exc.detail}", expected="a request as documented at /docs", fix="see /docs"
@@ -177,6 +219,56 @@ def install_error_handlers(app: FastAPI) -> None:
             }
         }
         return json_response(body, status_code=500)
+
+
+class CatchAll:
+    """Pure ASGI middleware: an unexpected exception becomes the JSON 500 here, inside
+    Starlette's ServerErrorMiddleware, so it is not re-raised to the server (which would
+    close the keep-alive connection). Logged with its traceback."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = dumps(
+                {
+                    "error": {
+                        "type": "InternalServerError",
+                        "problem": f"the service failed on {scope.get('method')} "
+                        f"{scope.get('path')}",
+                        "expected": "a successful answer",
+                        "fix": "this is a bug in interestlens: report it with the server log",
+                    }
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:

@@ -10,6 +10,7 @@ onto it, replays only what came later.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -21,16 +22,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interestlens.config import Settings, load_settings
+from interestlens.config import LimitsConfig, Settings, load_settings
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.embed.base import Encoder
-from interestlens.errors import DataFileNotFoundError
-from interestlens.model_dir import read_manifest, read_parquet, replace_directory
+from interestlens.engine.updates import accepted_ratings
+from interestlens.errors import DataFileNotFoundError, InvalidValueError
+from interestlens.model_check import verify_model_dir
+from interestlens.model_dir import (
+    check_destination,
+    read_manifest,
+    read_parquet,
+    replace_directory,
+)
 from interestlens.persist import read_json, write_json
 from interestlens.privacy.keys import is_pseudonymized, model_pseudonymizer
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
-from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore
+from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry
 from interestlens.timeline.service import previous_for_refit
 
 #: problems listed in the summary (the counts are always exact)
@@ -50,6 +58,8 @@ class RefitSummary:
     events_folded: int = 0
     #: events that could not be folded (their item is unknown), listed in ``problems``
     events_failed: int = 0
+    #: events left out because a value is out of range (``skip_bad_events``), in ``problems``
+    events_skipped: int = 0
     new_items: int = 0
     new_users: int = 0
     forgotten_users: int = 0
@@ -95,15 +105,37 @@ def _base_tables(model_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
     return items, users, interactions
 
 
+def _bad_value(entry: LogEntry, ratings: tuple[float, float], limits: LimitsConfig) -> str | None:
+    """What is wrong with a stored event's values, or None (the engine's rule: what the
+    service accepts today; a store written by an older version may hold worse)."""
+    low, high = ratings
+    rating, stamp = entry.rating, entry.timestamp
+    if rating is not None and not (math.isfinite(rating) and low <= rating <= high):
+        return f"rating {rating!r} outside {low:g} to {high:g}"
+    if stamp is not None and not (
+        math.isfinite(stamp) and limits.timestamp_min <= stamp <= limits.timestamp_max
+    ):
+        window = f"{limits.timestamp_min:.0f} to {limits.timestamp_max:.0f}"
+        return f"timestamp {stamp!r} outside {window}"
+    return None
+
+
 def build_refit_dataset(
     model_dir: Path,
     store: EventStore | None,
     summary: RefitSummary,
     forget: Collection[str] = (),
+    *,
+    limits: LimitsConfig | None = None,
+    skip_bad_events: bool = False,
 ) -> Dataset:
     """The model's data plus the store's log entries it does not hold yet; the users in
-    ``forget`` (ids as the model holds them) are left out as if the store had forgotten them."""
+    ``forget`` (ids as the model holds them) are left out as if the store had forgotten them.
+    A stored event with a value out of range stops the refit with an error naming it, or with
+    ``skip_bad_events`` is left out and counted."""
+    limits = limits or LimitsConfig()
     items, users, interactions = _base_tables(model_dir)
+    ratings = accepted_ratings(interactions, limits)
     known_items = set(items[ITEM_ID])
     known_users = set(users[USER_ID]) | set(interactions[USER_ID])
     new_items: list[dict[str, Any]] = []
@@ -133,6 +165,22 @@ def build_refit_dataset(
                 if entry.item_id not in known_items:
                     summary.events_failed += 1
                     summary.note(f"seq {entry.seq}: event on unknown item {entry.item_id!r}")
+                    continue
+                bad = _bad_value(entry, ratings, limits)
+                if bad is not None:
+                    where = (
+                        f"stored event seq {entry.seq} (user {entry.user_id!r}, item "
+                        f"{entry.item_id!r}): {bad}"
+                    )
+                    if not skip_bad_events:
+                        raise InvalidValueError(
+                            where,
+                            expected="values the model can be fitted on (the [limits] settings)",
+                            fix="refit with --skip-bad-events to leave such events out (they "
+                            "are counted and listed), or widen [limits]",
+                        )
+                    summary.events_skipped += 1
+                    summary.note(f"skipped {where}")
                     continue
                 events.append(
                     {
@@ -210,6 +258,7 @@ def refit_model(
     show_progress: bool = False,
     encoder: Encoder | None = None,
     forget: Collection[str] = (),
+    skip_bad_events: bool = False,
 ) -> RefitSummary:
     """Fit ``model_dir``'s data plus the stored log into ``out`` (written atomically; ``out``
     may be ``model_dir`` itself). ``events_db`` defaults to the service's store for
@@ -218,8 +267,8 @@ def refit_model(
 
     started = time.perf_counter()
     model_dir = Path(model_dir).expanduser().resolve()
-    out = Path(out).expanduser().resolve()
-    manifest = read_manifest(model_dir)
+    out = check_destination(Path(out))
+    manifest = verify_model_dir(model_dir)
     model_pseudonymizer(settings.privacy, manifest)  # the model's key, before any work
     db_path = Path(events_db).expanduser() if events_db is not None else None
     if db_path is not None and not db_path.exists():
@@ -237,7 +286,14 @@ def refit_model(
     )
     store = EventStore(db_path) if db_path is not None else None
     try:
-        dataset = build_refit_dataset(model_dir, store, summary, forget)
+        dataset = build_refit_dataset(
+            model_dir,
+            store,
+            summary,
+            forget,
+            limits=settings.limits,
+            skip_bad_events=skip_bad_events,
+        )
         store_id = store.store_id if store is not None else None
         # the refitted clusters keep the ids of the served ones (as the events had moved them)
         previous = previous_for_refit(InterestLens.load(model_dir), store, settings.drift)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
 
 MAX_ID_CHARS = 256
 
 
 def check_id(value: str) -> str:
-    """Ids are 1-256 printable characters (no control characters, not only spaces)."""
-    if not value or not value.strip():
+    """Ids are 1-256 printable characters (no control characters, not only spaces), with
+    surrounding spaces removed — the rule of the file readers too (``" u1 "`` is ``"u1"``)."""
+    value = value.strip() if isinstance(value, str) else value
+    if not value:
         raise ValueError("an id must not be empty or only spaces")
     if len(value) > MAX_ID_CHARS:
         raise ValueError(f"an id has at most {MAX_ID_CHARS} characters, got {len(value)}")
@@ -42,7 +44,10 @@ ItemId = Annotated[
     Field(min_length=1, max_length=MAX_ID_CHARS, examples=["i0001"]),
     AfterValidator(check_id),
 ]
-FiniteFloat = Annotated[float, AfterValidator(_finite)]
+#: strict: JSON true/false is never read as a number (``k: true`` is not k = 1); integers
+#: are still accepted where a float is expected
+FiniteFloat = Annotated[float, Strict(), AfterValidator(_finite)]
+StrictK = Annotated[int, Strict(), Field(ge=1)]
 
 
 class _Body(BaseModel):
@@ -61,7 +66,7 @@ class ColdStartRequest(_Body):
     history: list[ItemId] = Field(
         default_factory=list, description="Ids of items the person liked, oldest first."
     )
-    k: int | None = Field(None, ge=1, description="List length (default: recommend.k).")
+    k: StrictK | None = Field(None, description="List length (default: recommend.k).")
     candidates: list[ItemId] | None = Field(
         None, description="Rank only these item ids (default: every item)."
     )

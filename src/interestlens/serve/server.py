@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from interestlens.config import Settings
-from interestlens.model_dir import read_manifest
+from interestlens.model_check import verify_model_dir
 
 
 def fastest_loop_and_parser() -> tuple[str, str]:
@@ -14,6 +14,39 @@ def fastest_loop_and_parser() -> tuple[str, str]:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return loop, http
+
+
+def json_error_protocol(http: str) -> type:
+    """uvicorn's protocol class for ``http`` ("httptools" or "h11") whose parser-level 400
+    (a request line or headers past the parser's limit, about 80 kB, or bytes that are no
+    HTTP) answers the service's JSON error shape instead of plain text."""
+    if http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    from interestlens.serve.errors import InvalidRequestError, error_body
+    from interestlens.serve.jsonio import dumps
+
+    class JsonErrorProtocol(Base):  # type: ignore[misc, valid-type]
+        def send_400_response(self, msg: str) -> None:
+            error = InvalidRequestError(
+                f"the HTTP request could not be parsed ({msg.rstrip('.')})",
+                expected="a well-formed HTTP/1.1 request whose URL and headers stay under "
+                "about 80 kB",
+                fix="send long id lists in a POST body (e.g. POST /recommendations) instead "
+                "of the URL",
+            )
+            body = dumps(error_body(error))
+            head = (
+                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
+                b"connection: close\r\n\r\n"
+            )
+            self.transport.write(head + body)
+            self.transport.close()
+
+    return JsonErrorProtocol
 
 
 def single_thread_torch() -> None:
@@ -39,7 +72,7 @@ def run_server(model_dir: Path, settings: Settings) -> None:
     from interestlens.serve.app import create_app
 
     # fail with the model's own error before uvicorn starts and logs a traceback
-    read_manifest(Path(model_dir).expanduser())
+    verify_model_dir(Path(model_dir).expanduser())
     single_thread_torch()
     loop, http = fastest_loop_and_parser()
     uvicorn.run(
@@ -47,7 +80,7 @@ def run_server(model_dir: Path, settings: Settings) -> None:
         host=settings.serve.host,
         port=settings.serve.port,
         loop=loop,
-        http=http,
+        http=json_error_protocol(http),
         # one line per request costs more than the request itself on the hot path
         access_log=False,
         log_level="info",

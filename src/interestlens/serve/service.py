@@ -24,6 +24,8 @@ from interestlens.embed.base import Encoder
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
     InterestLensError,
+    ModelFormatError,
+    ParameterError,
     UnknownIdError,
 )
 from interestlens.persist import read_json
@@ -48,6 +50,14 @@ FOLDED_FILE = "service_log.json"
 MAX_REPORTED_PROBLEMS = 20
 #: serialized recommendation lists kept (one per known user and k, typically)
 RESPONSE_CACHE_ENTRIES = 20_000
+#: default byte budget of those (serve.response_cache_bytes)
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class ReloadRefusedError(InterestLensError):
+    """A reload named a directory outside the models root (HTTP 403)."""
+
+    status_code = 403
 
 
 def events_path(model_dir: Path, settings: Settings) -> Path:
@@ -153,12 +163,17 @@ class ResponseCache:
     read racing a mutation never caches the old answer.
     """
 
-    def __init__(self, max_entries: int = RESPONSE_CACHE_ENTRIES):
+    def __init__(
+        self, max_entries: int = RESPONSE_CACHE_ENTRIES, max_bytes: int = RESPONSE_CACHE_BYTES
+    ):
         self.max_entries = max_entries
+        #: bodies of k = 1000 answers are ~100 kB: the bound that matters is in bytes
+        self.max_bytes = max_bytes
         self._by_user: dict[str, dict[Any, bytes]] = {}
         self._generation: dict[str, int] = {}
         self._epoch = 0
         self._entries = 0
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def token(self, user_id: str) -> tuple[int, int]:
@@ -172,14 +187,30 @@ class ResponseCache:
         with self._lock:
             if token != (self._epoch, self._generation.get(user_id, 0)):
                 return
+            if len(body) > self.max_bytes:
+                return
             if self._entries >= self.max_entries:
                 # a full cache starts over: simpler than LRU and rare (entries ~ users x k's)
                 self._by_user.clear()
-                self._entries = 0
+                self._entries = self._bytes = 0
             entries = self._by_user.setdefault(user_id, {})
-            if key not in entries:
+            previous = entries.get(key)
+            if previous is None:
                 self._entries += 1
+            else:
+                self._bytes -= len(previous)
             entries[key] = body
+            self._bytes += len(body)
+            # over the byte budget: drop the users cached longest ago (dicts keep insertion
+            # order), never the one just stored
+            while self._bytes > self.max_bytes and len(self._by_user) > 1:
+                oldest = next(iter(self._by_user))
+                if oldest == user_id:
+                    self._by_user[user_id] = self._by_user.pop(user_id)
+                    continue
+                dropped = self._by_user.pop(oldest)
+                self._entries -= len(dropped)
+                self._bytes -= sum(len(b) for b in dropped.values())
 
     def invalidate_user(self, user_id: str) -> None:
         with self._lock:
@@ -187,15 +218,21 @@ class ResponseCache:
             dropped = self._by_user.pop(user_id, None)
             if dropped:
                 self._entries -= len(dropped)
+                self._bytes -= sum(len(b) for b in dropped.values())
 
     def clear(self) -> None:
         with self._lock:
             self._epoch += 1
             self._by_user.clear()
-            self._entries = 0
+            self._entries = self._bytes = 0
 
     def __len__(self) -> int:
         return self._entries
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the bodies held."""
+        return self._bytes
 
 
 @dataclass(frozen=True)
@@ -221,6 +258,8 @@ class Service:
     ):
         self.model_dir = Path(model_dir).expanduser().resolve()
         self.settings = settings
+        root = settings.serve.models_root
+        self.models_root = Path(root).expanduser().resolve() if root else self.model_dir.parent
         self.encoder = encoder
         self.show_progress = show_progress
         self.lock = threading.Lock()
@@ -234,6 +273,9 @@ class Service:
         # (and keeps its per-thread state warm) when one thread does all its work
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
         self.model_settings: Settings = settings
+        self._rerank_lock = threading.Lock()
+        self._rerank_wanted = False
+        self._rerank_thread: threading.Thread | None = None
         #: centroids following the events between refits (None when drift.adaptive is off)
         self.adaptive: AdaptiveModel | None = None
         self.pseudonymizer: Pseudonymizer | None = None
@@ -271,13 +313,54 @@ class Service:
             replay(engine, self.store.entries(after=report.last_seq), report)
             self._install(engine, model_settings, report, self.model_dir)
 
-    def reload(self, model_dir: Path | None = None) -> dict[str, Any]:
+    def reload_target(self, model_dir: str | Path | None) -> Path:
+        """The directory a reload may load: ``model_dir`` (relative paths read from the models
+        root) resolved, links followed, and inside :attr:`models_root`; anything else is
+        refused without saying whether the path exists."""
+        if model_dir is None or str(model_dir) == "":
+            return self.model_dir
+        text = str(model_dir)
+        if "\x00" in text or not text.isprintable():
+            raise ParameterError(
+                "model_dir contains a NUL byte or a control character",
+                expected="a directory path of printable characters",
+                fix="send the path of a model directory under the models root",
+            )
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.models_root / path
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links, a name too long
+            resolved = None
+        if resolved is None or not resolved.is_relative_to(self.models_root):
+            raise ReloadRefusedError(
+                f"model_dir {text[:200]!r} is not under the models root",
+                expected="a model directory under serve.models_root (default: the folder "
+                "holding the served model)",
+                fix="put the new model under the models root, or set serve.models_root",
+            )
+        return resolved
+
+    def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
         """Load ``model_dir`` (default: the current one), replay the log, swap. Requests in
-        flight finish on the old engine; a model that fails to load leaves the old in place."""
+        flight finish on the old engine; a model that fails to load, for any reason, leaves
+        the old in place and raises an :class:`InterestLensError` saying why."""
         started = time.perf_counter()
         with self._reload_lock:
-            target = Path(model_dir).expanduser().resolve() if model_dir else self.model_dir
-            engine, model_settings, report = self._load(target)
+            target = self.reload_target(model_dir)
+            try:
+                engine, model_settings, report = self._load(target)
+            except InterestLensError:
+                raise
+            except Exception as exc:  # the old model stays; the caller gets the reason
+                logger.exception("reload of %s failed", target)
+                raise ModelFormatError(
+                    f"the model in {target} cannot be served ({type(exc).__name__}: "
+                    f"{str(exc)[:300]})",
+                    expected="a model directory written by 'interestlens fit'",
+                    fix="fit the model again; the service keeps the model it had",
+                ) from None
             with self.lock:
                 # entries posted while the new model loaded
                 replay(engine, self.store.entries(after=report.last_seq), report)
@@ -300,7 +383,9 @@ class Service:
     ) -> None:
         # a pseudonymized model needs the key (checked against its fingerprint) before it serves
         pseudonymizer = model_pseudonymizer(self.settings.privacy, engine.manifest)
-        self.served = Served(engine, ResponseCache())
+        self.served = Served(
+            engine, ResponseCache(max_bytes=self.settings.serve.response_cache_bytes)
+        )
         self.adaptive = restore_adaptive(engine, self.store, self.settings.drift)
         self.pseudonymizer = pseudonymizer
         self.model_settings = model_settings
@@ -345,6 +430,10 @@ class Service:
                     expected=f"ids of items the model knows ({engine.n_items} items)",
                     fix="post the item first (POST /items) or check the id; nothing was stored",
                 )
+            # every value checked before anything is stored: what is acknowledged can always
+            # be replayed, scored and refitted
+            for event in stamped:
+                engine.check_event(event.user_id, event.item_id, event.rating, event.timestamp)
             seqs = self.store.append_events(stamped)
             by_user: dict[str, list[Event]] = {}
             for event in stamped:
@@ -383,7 +472,34 @@ class Service:
             seq = self.store.append_item(item_id, text, title)
             engine.add_item(item_id, text)
             self._responses().clear()
+        if self.settings.serve.precompute:
+            self._rerank_soon()
         return seq
+
+    def _rerank_soon(self) -> None:
+        """Rank the known users' lists again on one background thread (in batches, each
+        holding the engine lock briefly), so reads after a new item find them ready instead
+        of scoring one user per request."""
+        with self._rerank_lock:
+            self._rerank_wanted = True
+            if self._rerank_thread is not None and self._rerank_thread.is_alive():
+                return
+            self._rerank_thread = threading.Thread(target=self._rerank, name="rerank", daemon=True)
+            self._rerank_thread.start()
+
+    def _rerank(self) -> None:
+        while True:
+            with self._rerank_lock:
+                if not self._rerank_wanted:
+                    return
+                self._rerank_wanted = False
+            served = self.served
+            if served is None:
+                return
+            try:
+                served.engine.precompute()
+            except InterestLensError as exc:  # the lists are then ranked per request
+                logger.warning("ranking the lists again after a new item failed: %s", exc)
 
     def forget_user(self, user_id: str) -> tuple[bool, int]:
         raw_id, user_id = user_id, self.user_key(user_id)

@@ -10,6 +10,8 @@ replay onto that model skips what it already holds.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +26,8 @@ from interestlens.errors import DataError, DuplicateIdError
 EVENT = "event"
 ITEM = "item"
 FORGET = "forget"
+
+logger = logging.getLogger("interestlens.serve")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,6 +86,62 @@ class StoreError(DataError):
     """The events database cannot be opened or written."""
 
 
+class StorageFullError(StoreError):
+    """The disk holding the events database is full: nothing was stored (HTTP 507)."""
+
+    status_code = 507
+
+
+class StorageUnavailableError(StoreError):
+    """The events database cannot be written now (read-only, I/O error, locked): nothing was
+    stored (HTTP 503)."""
+
+    status_code = 503
+
+
+#: SQLite result codes (the primary code, the low byte of extended codes)
+_SQLITE_FULL = 13
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_CANTOPEN = 14
+
+
+def storage_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The :class:`StoreError` a failed write answers with: disk full (507) or the storage
+    unavailable (503); the message says what happened and that nothing was stored."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == _SQLITE_FULL or "disk is full" in text:
+        return StorageFullError(
+            f"the events database {path.name} could not be written: the disk is full",
+            expected="free space for the events database",
+            fix="free disk space (or move serve.events_db to a larger disk) and send the "
+            "request again; nothing of this request was stored",
+        )
+    return StorageUnavailableError(
+        f"the events database {path.name} cannot be written now ({text})",
+        expected="a writable events database",
+        fix="make the storage writable again (read-only mount, I/O error or another writer "
+        "holding the lock) and send the request again; nothing of this request was stored",
+    )
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only (it holds user data); SQLite creates the
+    -wal and -shm files with the database file's permissions."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists() and name.stat().st_mode & 0o077:
+            try:
+                name.chmod(0o600)
+            except PermissionError:  # someone else's file: say so, do not stop the service
+                logger.warning("%s is readable by others and cannot be made private", name)
+
+
 def default_events_path(model_dir: Path) -> Path:
     """``<model dir>.events.sqlite`` beside the model directory (survives refits into it)."""
     model_dir = Path(model_dir).expanduser().resolve()
@@ -96,6 +156,7 @@ class EventStore:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(self.path)
             # autocommit mode: every transaction is an explicit BEGIN IMMEDIATE ... COMMIT
             self._connection = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -103,6 +164,13 @@ class EventStore:
             mode = self._connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._connection.execute("PRAGMA synchronous=FULL")
             self._connection.executescript(_SCHEMA)
+            _private_file(self.path)
+            # reads (counts for /health, replays) on their own connection and lock: in WAL
+            # mode they never wait for a write's fsync
+            self._reader = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            self._read_lock = threading.Lock()
             with self._transaction() as connection:
                 row = connection.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()
                 if row is None:
@@ -112,7 +180,9 @@ class EventStore:
                     )
                 else:
                     self.store_id = row[0]
-        except sqlite3.DatabaseError as exc:
+        except StoreError:
+            raise
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(
                 f"events database {self.path} cannot be opened ({exc})",
                 expected="a writable path for an SQLite file written by interestlens serve",
@@ -124,13 +194,22 @@ class EventStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             connection = self._connection
-            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise storage_error(self.path, exc) from None
             try:
                 yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
+                connection.execute("COMMIT")
+            except BaseException as exc:
+                if connection.in_transaction:
+                    try:
+                        connection.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        logger.warning("rollback on %s failed after %r", self.path, exc)
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise storage_error(self.path, exc) from None
                 raise
-            connection.execute("COMMIT")
 
     # --- writes (each returns after COMMIT) ---------------------------------------------------
 
@@ -201,18 +280,18 @@ class EventStore:
         if upto is not None:
             query += " AND seq <= ?"
             params = (after, upto)
-        with self._lock:
-            rows = self._connection.execute(query + " ORDER BY seq", params).fetchall()
+        with self._read_lock:
+            rows = self._reader.execute(query + " ORDER BY seq", params).fetchall()
         return [LogEntry(*row) for row in rows]
 
     def last_seq(self) -> int:
-        with self._lock:
-            row = self._connection.execute("SELECT MAX(seq) FROM log").fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT MAX(seq) FROM log").fetchone()
         return int(row[0] or 0)
 
     def events_of(self, user_id: str) -> list[LogEntry]:
-        with self._lock:
-            rows = self._connection.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT seq, kind, user_id, item_id, rating, timestamp, text, title, received_at "
                 "FROM log WHERE kind = 'event' AND user_id = ? ORDER BY seq",
                 (user_id,),
@@ -220,10 +299,8 @@ class EventStore:
         return [LogEntry(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._connection.execute(
-                "SELECT kind, COUNT(*) FROM log GROUP BY kind"
-            ).fetchall()
+        with self._read_lock:
+            rows = self._reader.execute("SELECT kind, COUNT(*) FROM log GROUP BY kind").fetchall()
         found = dict(rows)
         return {
             "events": found.get(EVENT, 0),
@@ -255,6 +332,8 @@ class EventStore:
         return [dict(zip(_ADAPTIVE_COLUMNS, row, strict=True)) for row in rows]
 
     def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
         with self._lock:
             self._connection.close()
 

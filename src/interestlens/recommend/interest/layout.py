@@ -13,10 +13,17 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import scipy.sparse as sp
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import read_json, read_npy
+from interestlens.persist import (
+    check_finite,
+    npy_header,
+    npz_members,
+    read_json,
+    read_npy,
+)
 
 FORMAT = "interestlens.InterestRecommender"
 VERSION = 1
@@ -115,14 +122,32 @@ class Reader:
             raise ModelFormatError(
                 f"{path} is missing", expected=f"{what}, written by save", fix=FIT_AGAIN
             )
+        # the header first: a damaged shape must not make numpy allocate before we compare
+        if sparse:
+            declared = npz_members(path).get("shape")
+            found_shape = tuple(np.load(path, allow_pickle=False)["shape"]) if declared else ()
+        else:
+            found_shape = npy_header(path)[0]
+        if tuple(int(n) for n in found_shape) != expected:
+            raise ModelFormatError(
+                f"{path} declares shape {tuple(found_shape)}",
+                expected=f"{what}",
+                fix=FIT_AGAIN,
+            )
         try:
-            loaded = sp.load_npz(path) if sparse else read_npy(path)
+            if sparse:
+                loaded = sp.load_npz(path)
+                # indices in range, indptr monotone: damaged ones fail here, not when scoring
+                sp.csr_matrix(loaded).check_format(full_check=True)
+            else:
+                loaded = read_npy(path)
         except ModelFormatError:
             raise
         except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             raise ModelFormatError(
                 f"{path} is damaged ({type(exc).__name__}: {exc})", expected=what, fix=FIT_AGAIN
             ) from None
+        check_finite(loaded, path)
         dtype = self.listing.get(name, {}).get("dtype")
         if tuple(loaded.shape) != expected or (dtype and loaded.dtype.name != dtype):
             raise ModelFormatError(
@@ -138,7 +163,14 @@ class Reader:
             if isinstance(key, int):
                 sizes.append(key)
             else:
-                sizes.append(int(self.field("shapes", key)))
+                size = self.field("shapes", key)
+                if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                    raise ModelFormatError(
+                        f"{self.directory / MANIFEST} has shapes.{key} = {str(size)[:80]!r}",
+                        expected="a size (a whole number >= 0)",
+                        fix=FIT_AGAIN,
+                    )
+                sizes.append(size)
         return tuple(sizes)
 
     def json_list(self, name: str, length: int) -> list[str]:

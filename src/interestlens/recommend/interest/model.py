@@ -630,7 +630,9 @@ class InterestRecommender(BaseRecommender):
         gets it back without being given one. Missing or damaged files raise
         :class:`ModelFormatError` naming the file.
         """
-        return persist.load(cls, directory, encoder)
+        from interestlens.model_check import guarded_load
+
+        return guarded_load(Path(directory), lambda: persist.load(cls, directory, encoder))
 
     def set_encoder(self, encoder: Encoder) -> Self:
         """Give a model loaded without its encoder the encoder for new text (a service can

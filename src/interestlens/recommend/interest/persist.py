@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from interestlens.embed.base import Encoder
 from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.model_check import check_index_range
 from interestlens.persist import read_json, write_csr, write_json, write_npy
 from interestlens.recommend.attribute_popularity import (
     load_attribute_popularity,
@@ -470,6 +471,24 @@ def _core(
         sizes=reader.array("cluster_sizes"),
         log_floor=float(learned["log_floor"]),
     )
+    k = len(clusters.centroids)
+    for name, values, low, high in (
+        ("cluster_labels", clusters.labels, -1, k),
+        ("warm", core.warm.astype(np.int64), 0, 2),
+        (
+            "ease_active_items",
+            core.ease.active_items_ if core.ease else np.zeros(0, int),
+            0,
+            model.n_items_,
+        ),
+        (
+            "cold_items",
+            core.cold_mapping.cold_items if core.cold_mapping else np.zeros(0, int),
+            0,
+            model.n_items_,
+        ),
+    ):
+        check_index_range(reader.directory / f"{name}.npy", values, low, high, "entries")
     core.clusters = {model.n_clusters_: clusters}
     core.lifts = {model.n_clusters_: reader.array("cluster_lift")}
     return core
