@@ -26,6 +26,8 @@ ITEM_NAMES = "item_names.json"
 VOCABULARY = "text_vocabulary.json"
 #: settings not saved: the encoder is passed to load, the times were only fit input
 UNSAVED_PARAMS = frozenset({"encoder", "interaction_times"})
+#: settings added after version 1 was written: a manifest without them gets their default
+LATER_PARAMS = frozenset({"ease_max_items"})
 PARTS = (
     "times",
     "ease",

@@ -26,6 +26,7 @@ from interestlens.recommend.base import (
 from interestlens.recommend.interest import online, persist
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.clusters import ClusterAffinity
+from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
 from interestlens.recommend.interest.core import (
     COMPONENTS,
     TEXT_COMPONENTS,
@@ -65,7 +66,9 @@ class InterestRecommender(BaseRecommender):
 
     Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
     ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
-    model a tenth the size; None or 0 keeps the dense matrix), ``factors`` (PureSVD,
+    model a tenth the size; None or 0 keeps the dense matrix; above ``ease_max_items`` items
+    with interactions, item-item cosine with ``ease_neighbours`` (default 256) neighbours per
+    item replaces EASE, whose cost grows with the cube of the items), ``factors`` (PureSVD,
     ``n_factors``), ``affinity`` (the item's lift in the user's interest clusters: shrunk by
     ``cluster_shrinkage``, rating-aware, averaged over a soft membership of the
     ``top_clusters`` nearest clusters), ``semantic`` (dense text
@@ -121,6 +124,7 @@ class InterestRecommender(BaseRecommender):
         membership_temperature: float = 0.05,
         ease_l2: float = 250.0,
         ease_neighbours: int | None = None,
+        ease_max_items: int = EASE_MAX_ITEMS,
         n_factors: int = 64,
         half_life: float | Sequence[float | None] | None = (None, 5.0, 10.0, 20.0),
         rating_power: float = 1.0,
@@ -148,6 +152,7 @@ class InterestRecommender(BaseRecommender):
         self.membership_temperature = membership_temperature
         self.ease_l2 = ease_l2
         self.ease_neighbours = ease_neighbours
+        self.ease_max_items = ease_max_items
         self.n_factors = n_factors
         self.half_life = half_life
         self.rating_power = rating_power
