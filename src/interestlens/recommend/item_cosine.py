@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from interestlens.errors import ParameterError
 from interestlens.recommend.base import HISTORY, BaseRecommender
+from interestlens.recommend.ease import keep_largest_per_column
 from interestlens.recommend.item_weights import ItemWeightsScoring
 
 
@@ -61,6 +62,10 @@ class ItemCosine(ItemWeightsScoring, BaseRecommender):
         similarity = sp.csr_matrix(similarity, dtype=np.float32)
         similarity.setdiag(0.0)
         similarity.eliminate_zeros()
-        similarity.sort_indices()
+        # where other items tie with the item itself, the diagonal may not have been among the
+        # k kept: cut every row back to n_neighbours
         self.active_items_ = active
-        self.weights_ = similarity
+        self.weights_ = sp.csr_matrix(
+            keep_largest_per_column(similarity.T, int(self.n_neighbours)).T
+        )
+        self.weights_.sort_indices()

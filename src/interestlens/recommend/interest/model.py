@@ -45,6 +45,7 @@ from interestlens.recommend.interest.reasons import (
     checked_names,
     item_names,
     most_similar_rated,
+    most_similar_rated_many,
     reason,
 )
 from interestlens.recommend.interest.search import CarveSettings, SearchSpace, tune_regime
@@ -536,3 +537,24 @@ class InterestRecommender(BaseRecommender):
         largest EASE weight towards it, text similarity breaking ties and deciding alone when
         ``item`` is cold. None when ``among`` holds no other item."""
         return online.most_similar_item(self, item, among)
+
+    def most_similar_items(self, items: np.ndarray, among: sp.csr_matrix) -> np.ndarray:
+        """:meth:`most_similar_item` for many users at once: ``items`` ``(n, k)`` item indices
+        (-1 = none), ``among`` ``(n, n_items)`` sparse, row ``u`` storing user ``u``'s rated
+        items; returns ``(n, k)`` item indices, -1 where a row offers no other item."""
+        self._check_fitted()
+        items = np.asarray(items)
+        among = sp.csr_matrix(among)
+        if items.ndim != 2 or among.shape != (len(items), self.n_items_):
+            raise ParameterError(
+                f"items has shape {items.shape} and among {among.shape}",
+                expected=f"items (n, k) and among (n, n_items={self.n_items_})",
+                fix="pass one row of rated items per row of items",
+            )
+        if items.size and (items.min() < -1 or items.max() >= self.n_items_):
+            raise ParameterError(
+                f"items holds {int(items.min())}..{int(items.max())}",
+                expected=f"item indices in [0, {self.n_items_}) or -1",
+                fix="map the item ids with the item IdMap",
+            )
+        return most_similar_rated_many(self.core_, self.text_, among, items)
