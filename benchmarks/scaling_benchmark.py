@@ -308,8 +308,9 @@ def markdown(results: dict[str, Any]) -> str:
         rec = row["recommend_all"]
         lines.append(
             f"| {row['users']:,} × {row['items']:,} | {row['interactions']:,} | "
-            f"{row['fit_seconds']:.0f} s | {row['peak_rss_gib']} GiB | {row['collaborative_model']} "
-            f"| {rec['users_per_second']:,} users/s | {row['model_dir_mib']} MiB | "
+            f"{row['fit_seconds']:.0f} s | {row['peak_rss_gib']} GiB | "
+            f"{row['collaborative_model']} | {rec['users_per_second']:,} users/s | "
+            f"{row['model_dir_mib']} MiB | "
             f"{row['user_text_files_mib']} MiB | {row['load_average_before'][0]} → "
             f"{row['load_average_after'][0]} |"
         )
