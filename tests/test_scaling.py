@@ -5,6 +5,7 @@ and in-place inverse, item cosine above ``ease_max_items``, saving it without pi
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from interestlens.data.synthetic.scale import scaling_dataset
 from interestlens.engine import PRECOMPUTE_BATCH, RecommendationEngine
 from interestlens.engine.records import _row
 from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
 from interestlens.recommend import ease as ease_module
 from interestlens.recommend.interest import InterestRecommender
@@ -243,3 +245,62 @@ def test_recommend_all_rows_equal_the_one_user_rows(demo_model_dir: Path) -> Non
     assert missing == [ids[4], "ghost"]
     pd.testing.assert_frame_equal(table, want[table.columns.tolist()], check_dtype=False)
     assert (table["reason"].str.contains("similar to")).any()
+
+
+# --- rows-only text vectors ----------------------------------------------------------------------
+
+
+def test_rows_only_arrays_round_trip_and_damage_is_named(tmp_path: Path) -> None:
+    array = np.zeros((6, 3), dtype=np.float32)
+    array[[1, 4]] = [[1.0, 2.0, 3.0], [0.0, -1.0, 0.0]]
+    path = write_rows(tmp_path / "v.rows.npz", array)
+    with np.load(path, allow_pickle=False) as stored:
+        assert stored["rows"].shape == (2, 3) and stored["index"].tolist() == [1, 4]
+    restored = read_rows(path)
+    assert restored.dtype == np.float32
+    np.testing.assert_array_equal(restored, array)
+    np.testing.assert_array_equal(
+        read_rows(write_rows(tmp_path / "e.rows.npz", np.zeros((0, 3)))), np.zeros((0, 3))
+    )
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ModelFormatError, match=r"v\.rows\.npz is damaged"):
+        read_rows(path)
+    with pytest.raises(ModelFormatError, match=r"nothing\.rows\.npz is missing"):
+        read_rows(tmp_path / "nothing.rows.npz")
+
+
+def test_user_text_vectors_are_stored_as_rows_and_old_directories_load(
+    demo_model_dir: Path, tmp_path: Path
+) -> None:
+    model = InterestLens.load(demo_model_dir)
+    full = model.user_text_vectors_
+    assert (~full.any(axis=1)).any() and full.any(axis=1).any()  # some users wrote no bio
+    with np.load(demo_model_dir / "user_text_vectors.rows.npz") as stored:
+        assert len(stored["rows"]) == int(full.any(axis=1).sum())
+    assert not (demo_model_dir / "user_text_vectors.npy").exists()
+    recommender = demo_model_dir / "recommender"
+    assert (recommender / "user_text_dense.rows.npz").exists()
+    manifest = json.loads((recommender / MANIFEST).read_text())
+    assert manifest["arrays"]["user_text_dense"]["format"] == "rows"
+
+    # a directory in the earlier layout: full arrays
+    old = tmp_path / "old"
+    shutil.copytree(demo_model_dir, old)
+    (old / "user_text_vectors.rows.npz").unlink()
+    np.save(old / "user_text_vectors.npy", full)
+    dense = model.recommender_.user_text_[0]
+    (old / "recommender" / "user_text_dense.rows.npz").unlink()
+    np.save(old / "recommender" / "user_text_dense.npy", dense)
+    manifest["arrays"]["user_text_dense"].update(file="user_text_dense.npy", format="dense")
+    (old / "recommender" / MANIFEST).write_text(json.dumps(manifest))
+    reloaded = InterestLens.load(old)
+    np.testing.assert_array_equal(reloaded.user_text_vectors_, full)
+    np.testing.assert_array_equal(reloaded.recommender_.user_text_[0], dense)
+    users = np.arange(10)
+    np.testing.assert_array_equal(
+        reloaded.recommender_.score(users), model.recommender_.score(users)
+    )
+
+    (old / "recommender" / "user_text_dense.npy").unlink()
+    with pytest.raises(ModelFormatError, match=r"user_text_dense\.npy is missing"):
+        InterestLens.load(old)

@@ -17,7 +17,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import atomic_write_bytes, read_json, read_npy
+from interestlens.persist import atomic_write_bytes, read_json, read_npy, read_rows
 
 FORMAT = "interestlens.InterestRecommender"
 VERSION = 1
@@ -50,6 +50,9 @@ LEARNED = (
     "log_floor",
 )
 FIT_AGAIN = "fit the model again and save it (InterestRecommender.save)"
+#: arrays saved as their non-zero rows (``persist.write_rows``, listed with format "rows"):
+#: users × dimension text vectors are zero for every user without text
+ROWS_ONLY = frozenset({"user_text_dense"})
 
 #: every array: its shape in terms of the ``shapes`` entries of recommender.json
 SHAPES: dict[str, tuple[str | int, ...]] = {
@@ -116,7 +119,9 @@ class Reader:
         return value
 
     def array(self, name: str, sparse: bool = False) -> Any:
-        path = self.directory / f"{name}{'.npz' if sparse else '.npy'}"
+        rows = self.listing.get(name, {}).get("format") == "rows"
+        suffix = ".npz" if sparse else ".rows.npz" if rows else ".npy"
+        path = self.directory / f"{name}{suffix}"
         expected = self._expected_shape(name)
         what = f"the {'sparse CSR' if sparse else 'dense'} array {name} of shape {expected}"
         if not path.is_file():
@@ -124,7 +129,7 @@ class Reader:
                 f"{path} is missing", expected=f"{what}, written by save", fix=FIT_AGAIN
             )
         try:
-            loaded = sp.load_npz(path) if sparse else read_npy(path)
+            loaded = sp.load_npz(path) if sparse else read_rows(path) if rows else read_npy(path)
         except ModelFormatError:
             raise
         except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:

@@ -25,7 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from interestlens.embed.base import Encoder
 from interestlens.errors import ModelFormatError, ParameterError
-from interestlens.persist import read_json, write_json, write_npy
+from interestlens.persist import read_json, write_json, write_npy, write_rows
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.coldstart import ColdItemMapping
 from interestlens.recommend.interest.collaborative import empty_model, kind_of
@@ -38,6 +38,7 @@ from interestlens.recommend.interest.layout import (
     LEARNED,
     MANIFEST,
     PARTS,
+    ROWS_ONLY,
     SHAPES,
     UNSAVED_PARAMS,
     VERSION,
@@ -70,6 +71,14 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
                 "dtype": matrix.dtype.name,
                 "shape": list(matrix.shape),
                 "nnz": int(matrix.nnz),
+            }
+        elif name in ROWS_ONLY:
+            write_rows(directory / f"{name}.rows.npz", np.asarray(array))
+            listing[name] = {
+                "file": f"{name}.rows.npz",
+                "format": "rows",
+                "dtype": np.asarray(array).dtype.name,
+                "shape": list(np.shape(array)),
             }
         else:
             write_npy(directory / f"{name}.npy", np.asarray(array))
