@@ -11,8 +11,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from zipfile import BadZipFile
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 import tomli_w
