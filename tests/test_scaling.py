@@ -21,7 +21,8 @@ from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
 from interestlens.recommend import ease as ease_module
-from interestlens.recommend.interest import InterestRecommender
+from interestlens.recommend.interest import InterestRecommender, clusters, coldstart
+from interestlens.recommend.interest.budget import MIN_VALIDATION_USERS, validation_users
 from interestlens.recommend.interest.collaborative import fit_collaborative
 from interestlens.recommend.interest.persist import MANIFEST
 from test_interest_persist import assert_same_behaviour, fit, training
@@ -180,7 +181,7 @@ def test_most_similar_items_matches_the_one_item_answer() -> None:
         model.most_similar_items(np.zeros(3, dtype=int), among)
 
 
-# --- synthetic scaling data --------------------------------------------------------------------
+# --- synthetic scaling data ------------------------------------------------------------
 
 
 def test_scaling_dataset_shape_and_determinism() -> None:
@@ -196,7 +197,7 @@ def test_scaling_dataset_shape_and_determinism() -> None:
         scaling_dataset(10, 10, n_groups=0)
 
 
-# --- recommend --all from arrays ----------------------------------------------------------------
+# --- recommend --all from arrays --------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +248,7 @@ def test_recommend_all_rows_equal_the_one_user_rows(demo_model_dir: Path) -> Non
     assert (table["reason"].str.contains("similar to")).any()
 
 
-# --- rows-only text vectors ----------------------------------------------------------------------
+# --- rows-only text vectors -------------------------------------------------------------
 
 
 def test_rows_only_arrays_round_trip_and_damage_is_named(tmp_path: Path) -> None:
@@ -304,3 +305,24 @@ def test_user_text_vectors_are_stored_as_rows_and_old_directories_load(
     (old / "recommender" / "user_text_dense.npy").unlink()
     with pytest.raises(ModelFormatError, match=r"user_text_dense\.npy is missing"):
         InterestLens.load(old)
+
+
+# --- samples and budgets on large data -------------------------------------------------
+
+
+def test_validation_users_shrink_with_the_catalogue() -> None:
+    assert validation_users(10_000, 7, 1, 2000) == 2000
+    assert validation_users(100_000, 7, 1, 2000) == 511  # 4 GiB / (100k × 7 × 4 B × 3)
+    assert validation_users(10**7, 7, 3, 2000) == MIN_VALIDATION_USERS
+    assert validation_users(10, 7, 3, 50) == 50
+
+
+def test_samples_above_the_thresholds_give_a_working_deterministic_model(monkeypatch) -> None:
+    monkeypatch.setattr(coldstart, "RIDGE_SAMPLE", 4)
+    monkeypatch.setattr(clusters, "KMEANS_SAMPLE", 5)
+    first, again = fit(ease_max_items=0), fit(ease_max_items=0)
+    users = np.arange(6)
+    np.testing.assert_array_equal(first.score(users), again.score(users))
+    assert np.isfinite(first.score(users)).all()
+    assert (first.cluster_labels_ >= 0).all()
+    assert first.core_.cold_mapping is not None and first.core_.cold_mapping.coef is not None

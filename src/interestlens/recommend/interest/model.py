@@ -25,6 +25,7 @@ from interestlens.recommend.base import (
 )
 from interestlens.recommend.interest import online, persist
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
+from interestlens.recommend.interest.budget import validation_users
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
 from interestlens.recommend.interest.core import (
@@ -256,7 +257,9 @@ class InterestRecommender(BaseRecommender):
         carving = CarveSettings(
             fraction=self.cold_item_fraction if regime == COLD_ITEMS else self.validation_fraction,
             history_per_user=self.cold_user_history,
-            max_users=self.max_validation_users,
+            max_users=validation_users(
+                weights.shape[1], len(space.names), int(repeats), self.max_validation_users
+            ),
             repeats=int(repeats),
             seed=int(self.random_state),
         )
