@@ -12,8 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import adjusted_rand_score
 
 from interestlens import InterestLens, load_settings, make_demo_dataset
+from interestlens.cluster import KMeansClusterer
+from interestlens.cluster.auto import AutoKClusterer
+from interestlens.cluster.stability import stability
 from interestlens.data.synthetic.scale import scaling_dataset
 from interestlens.engine import PRECOMPUTE_BATCH, RecommendationEngine
 from interestlens.engine.records import _row
@@ -326,3 +330,32 @@ def test_samples_above_the_thresholds_give_a_working_deterministic_model(monkeyp
     assert np.isfinite(first.score(users)).all()
     assert (first.cluster_labels_ >= 0).all()
     assert first.core_.cold_mapping is not None and first.core_.cold_mapping.coef is not None
+
+
+def test_k_is_scanned_on_a_sample_and_fitted_on_every_row() -> None:
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    X = np.vstack([c + rng.normal(size=(300, 2)) for c in centres]).astype(np.float32)
+    estimator = KMeansClusterer(2, backend="sklearn", random_state=0)
+    full = AutoKClusterer(estimator, k_min=2, k_max=5, scan_sample_size=None).fit(X)
+    sampled = AutoKClusterer(estimator, k_min=2, k_max=5, scan_sample_size=60).fit(X)
+    assert full.n_clusters_ == sampled.n_clusters_ == 3
+    assert len(sampled.labels_) == len(X)
+    assert adjusted_rand_score(full.labels_, sampled.labels_) == 1.0
+    assert sampled.get_state().params["scan_sample_size"] == 60
+
+
+def test_stability_subsamples_are_capped() -> None:
+    X = np.random.default_rng(1).normal(size=(400, 3)).astype(np.float32)
+    sizes: list[int] = []
+
+    def make(seed: int):
+        class Recording(KMeansClusterer):
+            def fit(self, rows):
+                sizes.append(len(rows))
+                return super().fit(rows)
+
+        return Recording(2, backend="sklearn", random_state=seed)
+
+    stability(X, make, n_runs=2, max_rows=50)
+    assert sizes == [50, 50]
