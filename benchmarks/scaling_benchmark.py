@@ -369,6 +369,7 @@ def main() -> None:
     parser.add_argument("--compare-max-items", type=int, default=10_000)
     parser.add_argument("--before", type=Path, default=None)
     parser.add_argument("--before-size", default="20000x2000")
+    parser.add_argument("--name", default="scaling", help="results file name (without suffix)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--what", default="full", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -380,7 +381,7 @@ def main() -> None:
 
     from interestlens.persist import atomic_write_text, write_json
 
-    path = RESULTS / "scaling.json"
+    path = RESULTS / f"{args.name}.json"
     results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
     results.setdefault("sizes", {})
     results["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs"
@@ -389,15 +390,15 @@ def main() -> None:
         print(f"--- {size}", flush=True)
         results["sizes"][size] = spawn(size, own_src, "full", args.compare_max_items)
         write_json(path, results)
-        atomic_write_text(RESULTS / "scaling.md", markdown(results))
+        atomic_write_text(RESULTS / f"{args.name}.md", markdown(results))
     if args.before is not None:
         results["before_after"] = {
             "before": spawn(args.before_size, args.before.resolve(), "recommend", 0),
             "after": spawn(args.before_size, own_src, "recommend", 0),
         }
     write_json(path, results)
-    atomic_write_text(RESULTS / "scaling.md", markdown(results))
-    print((RESULTS / "scaling.md").read_text())
+    atomic_write_text(RESULTS / f"{args.name}.md", markdown(results))
+    print((RESULTS / f"{args.name}.md").read_text())
 
 
 if __name__ == "__main__":
