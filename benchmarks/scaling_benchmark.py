@@ -88,23 +88,27 @@ class Stages:
         self.rows: list[dict[str, Any]] = []
 
     def add(self, name: str, start: float, stop: float, **extra: Any) -> None:
-        self.rows.append(
-            {
-                "stage": name,
-                "seconds": round(stop - start, 2),
-                "peak_rss_gib": round(self.sampler.peak(start, stop) / GIB, 2),
-                **extra,
-            }
-        )
+        row = {
+            "stage": name,
+            "seconds": round(stop - start, 2),
+            "peak_rss_gib": round(self.sampler.peak(start, stop) / GIB, 2),
+            **extra,
+        }
+        self.rows.append(row)
+        # each stage as it ends, so that a run stopped early still tells how far it got
+        progress = os.environ.get("SCALING_PROGRESS")
+        if progress:
+            with open(progress, "a") as handle:
+                handle.write(json.dumps({**row, "at": time.strftime("%H:%M:%S")}) + "\n")
 
 
-def load_generator():
+def load_generator(name: str = "scaling_dataset"):
     # by file path: the --before run imports another tree's interestlens, which may lack it
     spec = importlib.util.spec_from_file_location("scale_data", GENERATOR)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
-    return module.scaling_dataset
+    return getattr(module, name)
 
 
 def directory_bytes(path: Path) -> dict[str, int]:
@@ -124,8 +128,20 @@ def parse_size(text: str) -> tuple[int, int]:
 def instrument(stages: Stages) -> None:
     """Time the recommender's tuning per regime and every collaborative fit (wrapping the
     functions the recommender calls; nothing else changes)."""
+    from interestlens import pipeline
     from interestlens.recommend.interest import core as core_module
     from interestlens.recommend.interest import model as model_module
+
+    for name in ("embed_texts", "fit_interest_clusters"):
+        original = getattr(pipeline, name)
+
+        def timed(*args, _original=original, _name=name, **kwargs):
+            start = time.perf_counter()
+            out = _original(*args, **kwargs)
+            stages.add(f"pipeline: {_name}", start, time.perf_counter())
+            return out
+
+        setattr(pipeline, name, timed)
 
     if hasattr(core_module, "fit_collaborative"):
         original_fit = core_module.fit_collaborative
@@ -154,7 +170,10 @@ def instrument(stages: Stages) -> None:
     model_module.tune_regime = timed_tune
 
 
-def compare_collaborative(dataset, n_users: int, n_items: int) -> dict[str, Any]:
+def compare_collaborative(
+    n_users: int, n_items: int, max_ease_items: int, stages: Stages | None = None
+) -> dict[str, Any]:
+    """EASE (where ``n_items <= max_ease_items``) and item cosine alone on the same data."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -162,9 +181,7 @@ def compare_collaborative(dataset, n_users: int, n_items: int) -> dict[str, Any]
     from interestlens.recommend import EASE
     from interestlens.recommend.item_cosine import ItemCosine
 
-    frame = dataset.interactions
-    users = frame["user_id"].str[1:].astype(np.int64).to_numpy()
-    items = frame["item_id"].str[1:].astype(np.int64).to_numpy()
+    users, items, _, _ = load_generator("scaling_interactions")(n_users, n_items, seed=0)
     last = np.r_[users[1:] != users[:-1], True]  # rows are in time order per user
     shape = (n_users, n_items)
     ones = np.ones(len(users), dtype=np.float32)
@@ -173,10 +190,10 @@ def compare_collaborative(dataset, n_users: int, n_items: int) -> dict[str, Any]
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n_users, size=min(5000, n_users), replace=False))
     out: dict[str, Any] = {"users": len(sample), "holdout": "last interaction per user"}
-    for name, make in (
-        ("EASE (l2=250, 256 weights per item)", lambda: EASE(l2=250.0)),
-        ("item cosine (256 neighbours)", lambda: ItemCosine(n_neighbours=256)),
-    ):
+    models = [("item cosine (256 neighbours)", lambda: ItemCosine(n_neighbours=256))]
+    if n_items <= max_ease_items:
+        models.insert(0, ("EASE (l2=250, 256 weights per item)", lambda: EASE(l2=250.0)))
+    for name, make in models:
         start = time.perf_counter()
         model = make().fit(train)
         if isinstance(model, EASE):
@@ -185,6 +202,11 @@ def compare_collaborative(dataset, n_users: int, n_items: int) -> dict[str, Any]
         ranked, _ = model.recommend(sample, 10)
         ndcg = float(np.nanmean(ndcg_at_k(ranked, test[sample], 10)))
         out[name] = {"ndcg@10": round(ndcg, 4), "fit_seconds": round(seconds, 1)}
+        if stages is not None:
+            stages.add(
+                f"{n_users}x{n_items}: {name}", start, start + seconds, ndcg_at_10=round(ndcg, 4)
+            )
+        del model
     return out
 
 
@@ -193,6 +215,8 @@ def run_one(size: str, compare_max_items: int, what: str) -> dict[str, Any]:
     sampler = RssSampler()
     stages = Stages(sampler)
     result: dict[str, Any] = {"size": size, "users": n_users, "items": n_items}
+
+    import interestlens  # noqa: F401  (its import time is not the generator's)
 
     start = time.perf_counter()
     dataset = load_generator()(n_users, n_items, seed=0)
@@ -250,8 +274,11 @@ def run_one(size: str, compare_max_items: int, what: str) -> dict[str, Any]:
         }
         del engine, table
     if what == "full" and n_items <= compare_max_items:
+        del dataset
         start = time.perf_counter()
-        result["collaborative_comparison"] = compare_collaborative(dataset, n_users, n_items)
+        result["collaborative_comparison"] = compare_collaborative(
+            n_users, n_items, compare_max_items
+        )
         stages.add("compare EASE vs item cosine", start, time.perf_counter())
     sampler.close()
     result["stages"] = stages.rows
@@ -370,10 +397,44 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None)
     parser.add_argument("--before-size", default="20000x2000")
     parser.add_argument("--name", default="scaling", help="results file name (without suffix)")
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="only the collaborative models alone (EASE up to --compare-max-items, item cosine)",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--what", default="full", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.components:
+        from interestlens.persist import atomic_write_text, write_json
+
+        sampler = RssSampler()
+        stages = Stages(sampler)
+        out: dict[str, Any] = {"load_average_before": list(os.getloadavg()), "sizes": {}}
+        for size in args.sizes:
+            n_users, n_items = parse_size(size)
+            out["sizes"][size] = compare_collaborative(
+                n_users, n_items, args.compare_max_items, stages
+            )
+            out["stages"] = stages.rows
+            out["load_average_after"] = list(os.getloadavg())
+            write_json(RESULTS / f"{args.name}.json", out)
+        sampler.close()
+        lines = ["# Collaborative models alone", "", "`python benchmarks/scaling_benchmark.py "
+                 "--components` (same synthetic data, last interaction per user held out, "
+                 "NDCG@10 on 5,000 users; under nice -n 10 on the shared 2-core machine, load "
+                 f"average {out['load_average_before'][0]:.1f} → "
+                 f"{out['load_average_after'][0]:.1f}).",
+                 "", "| users × items: model | fit (s) | peak RSS (GiB) | NDCG@10 |",
+                 "|---|---|---|---|"]  # fmt: skip
+        for row in stages.rows:
+            lines.append(
+                f"| {row['stage']} | {row['seconds']} | {row['peak_rss_gib']} | "
+                f"{row.get('ndcg_at_10', '')} |"
+            )
+        atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
+        return
     if args.worker:
         result = run_one(args.worker, args.compare_max_items, args.what)
         args.out.write_text(json.dumps(result, indent=2))

@@ -48,6 +48,45 @@ def scaling_dataset(
     seed: int = 0,
 ) -> Dataset:
     """``n_users`` users with about ``per_user`` interactions each over ``n_items`` items."""
+    users, items, times, item_group = scaling_interactions(
+        n_users,
+        n_items,
+        per_user=per_user,
+        n_groups=n_groups,
+        in_group=in_group,
+        skew=skew,
+        seed=seed,
+    )
+    interactions = pd.DataFrame(
+        {
+            USER_ID: pd.Series(users).map("u{}".format),
+            ITEM_ID: pd.Series(items).map("i{}".format),
+            TIMESTAMP: times,
+        }
+    )
+    words = np.array([f"group{g}" for g in range(n_groups)], dtype=object)
+    titles = words[item_group] + " item " + np.arange(n_items).astype(str).astype(object)
+    catalogue = pd.DataFrame({ITEM_ID: [f"i{i}" for i in range(n_items)], "title": titles})
+    return Dataset(
+        interactions=interactions,
+        items=catalogue,
+        name=f"scaling-{n_users}x{n_items}",
+        notes={"seed": seed, "per_user": per_user},
+    )
+
+
+def scaling_interactions(
+    n_users: int,
+    n_items: int,
+    *,
+    per_user: int = 20,
+    n_groups: int = 50,
+    in_group: float = 0.7,
+    skew: float = 1.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The interactions of :func:`scaling_dataset` as index arrays: ``users``, ``items``,
+    ``times`` (int64 epoch seconds; rows in time order per user) and each item's group."""
     if n_users < 1 or n_items < 2 or per_user < 1 or not 1 <= n_groups <= n_items:
         raise ParameterError(
             f"n_users={n_users}, n_items={n_items}, per_user={per_user}, n_groups={n_groups}",
@@ -87,19 +126,4 @@ def scaling_dataset(
     users, items, position = users[kept], items[kept], position[kept]
     times = _START + (position * 3 + rng.integers(0, 3, size=len(users))) * _DAY
 
-    interactions = pd.DataFrame(
-        {
-            USER_ID: pd.Series(users).map("u{}".format),
-            ITEM_ID: pd.Series(items).map("i{}".format),
-            TIMESTAMP: times.astype(np.int64),
-        }
-    )
-    words = np.array([f"group{g}" for g in range(n_groups)], dtype=object)
-    titles = words[item_group] + " item " + np.arange(n_items).astype(str).astype(object)
-    catalogue = pd.DataFrame({ITEM_ID: [f"i{i}" for i in range(n_items)], "title": titles})
-    return Dataset(
-        interactions=interactions,
-        items=catalogue,
-        name=f"scaling-{n_users}x{n_items}",
-        notes={"seed": seed, "per_user": per_user},
-    )
+    return users, items, times.astype(np.int64), item_group
