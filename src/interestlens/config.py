@@ -198,7 +198,7 @@ class RecommendConfig(_Section):
     #: above this many items with interactions, the collaborative component is item-item
     #: cosine with ease_neighbours neighbours per item (cost linear in the interactions)
     #: instead of EASE (n_items² memory, n_items³ time: ~35 s and 1.4 GB at 10k items, about
-    #: 2 % better NDCG@10; benchmarks/results/scaling.md). 0 = always item cosine
+    #: 2 % better NDCG@10; benchmarks/results/scaling_components.md). 0 = always item cosine
     ease_max_items: int = Field(10_000, ge=0)
     #: (value / max value) ** rating_power weighs a rated interaction
     rating_power: float = Field(1.0, ge=0)

@@ -1,10 +1,12 @@
 """The collaborative component's model: EASE where the catalogue is small enough for its
 ``n × n`` inverse, item-item cosine with top-k neighbours above that.
 
-Measured on synthetic data with 20 interactions per user (benchmarks/scaling_benchmark.py,
-``benchmarks/results/scaling.md``): EASE takes ~35 s and 1.4 GB at 10k active items and grows
-with the cube of the items (the recommender fits it once per validation carve as well), item
-cosine ~4 s at 10k items and grows with the interactions, for an NDCG@10 about 2 % lower.
+Measured on synthetic data with 20 interactions per user (benchmarks/scaling_benchmark.py
+``--components``, ``benchmarks/results/scaling_components.md``): EASE takes 30-40 s and 1.4 GB
+at 10k active items on a lightly loaded core and grows with the cube of the items (the
+recommender fits it once per validation carve as well); item cosine takes ~4 s there, grows
+with the interactions (1M users × 100k items: 140 s, 2.6 GiB on the loaded machine) and is
+about 2 % lower in NDCG@10.
 """
 
 from __future__ import annotations
