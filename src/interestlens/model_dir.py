@@ -8,7 +8,9 @@ Layout (format version 1)::
     user_ids.json           external user ids, in index order
     item_vectors.npy        float32 (n_items, d)
     user_vectors.npy        float32 (n_users, d) interest vectors
-    user_text_vectors.npy   float32 (n_users, d) vectors of the users' own text (zero if none)
+    user_text_vectors.rows.npz  float32 (n_users, d) vectors of the users' own text (zero if
+                            none), only the non-zero rows stored (``persist.write_rows``);
+                            directories written before hold user_text_vectors.npy, still read
     items.parquet           item_id, text
     users.parquet           user_id, text, source (blend / history / text / none)
     interactions.parquet    user_index, item_index, rating, timestamp
@@ -63,8 +65,10 @@ from interestlens.persist import (
     atomic_write_bytes,
     read_json,
     read_npy,
+    read_rows,
     write_json,
     write_npy,
+    write_rows,
     write_toml,
 )
 from interestlens.privacy.dp import ClusterRelease
@@ -77,6 +81,7 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "interestlens-model"
 FORMAT_VERSION = 1
+USER_TEXT_ROWS = "user_text_vectors.rows.npz"
 
 
 def package_version() -> str:
@@ -198,7 +203,8 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
     write_json(directory / "user_ids.json", model.user_ids_.to_list())
     write_npy(directory / "item_vectors.npy", model.item_vectors_)
     write_npy(directory / "user_vectors.npy", model.user_vectors_)
-    write_npy(directory / "user_text_vectors.npy", model.user_text_vectors_)
+    # mostly zero rows (users without text): only the others are stored
+    write_rows(directory / USER_TEXT_ROWS, model.user_text_vectors_)
     write_parquet(
         directory / "items.parquet",
         pd.DataFrame({"item_id": model.item_ids_.to_list(), "text": model.item_texts_}),
@@ -285,7 +291,12 @@ def _load_model(directory: Path) -> InterestLens:
     model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
     model.item_vectors_ = read_npy(directory / "item_vectors.npy")
     model.user_vectors_ = read_npy(directory / "user_vectors.npy")
-    model.user_text_vectors_ = read_npy(directory / "user_text_vectors.npy")
+    model.user_text_vectors_ = (
+        read_rows(directory / USER_TEXT_ROWS)
+        if (directory / USER_TEXT_ROWS).exists()
+        or not (directory / "user_text_vectors.npy").exists()
+        else read_npy(directory / "user_text_vectors.npy")  # saved before rows-only files
+    )
     items = read_parquet(directory / "items.parquet")
     users = read_parquet(directory / "users.parquet")
     model.item_texts_ = items["text"].tolist()
@@ -354,7 +365,7 @@ def _check_shapes(directory: Path, model: InterestLens, manifest: dict[str, Any]
     checks = {
         "item_vectors.npy rows": (model.item_vectors_.shape[0], len(model.item_ids_)),
         "user_vectors.npy rows": (model.user_vectors_.shape[0], len(model.user_ids_)),
-        "user_text_vectors.npy rows": (model.user_text_vectors_.shape[0], len(model.user_ids_)),
+        "user text vector rows": (model.user_text_vectors_.shape[0], len(model.user_ids_)),
         "items.parquet rows": (len(model.item_texts_), len(model.item_ids_)),
         "users.parquet rows": (len(model.user_texts_), len(model.user_ids_)),
         "n_items in manifest": (manifest.get("n_items"), len(model.item_ids_)),

@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 import tomli_w
@@ -288,3 +289,38 @@ def _drop_none(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_drop_none(v) for v in obj]
     return obj
+
+
+def write_rows(path: str | Path, array: np.ndarray) -> Path:
+    """A 2-D array as its non-zero rows only (``.npz`` with ``index``, ``rows`` and
+    ``shape``, uncompressed, written atomically): users × 384 text vectors take the space of
+    the users who wrote something, not of all users. Read it back with :func:`read_rows`."""
+    array = np.asarray(array)
+    index = np.flatnonzero(np.any(array != 0, axis=1)).astype(np.int64)
+    buffer = io.BytesIO()
+    np.savez(buffer, index=index, rows=array[index], shape=np.array(array.shape, dtype=np.int64))
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_rows(path: str | Path) -> np.ndarray:
+    """The full array :func:`write_rows` saved (zero rows restored); a missing or damaged file
+    raises :class:`ModelFormatError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFormatError(
+            f"{path} is missing",
+            expected="a model directory written by 'interestlens fit'",
+            fix="point --model at the directory that 'interestlens fit --out' wrote",
+        )
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            index, rows, shape = stored["index"], stored["rows"], stored["shape"]
+        out = np.zeros(tuple(int(n) for n in shape), dtype=rows.dtype)
+        out[index] = rows
+    except (ValueError, OSError, EOFError, KeyError, IndexError, TypeError, BadZipFile) as exc:
+        raise ModelFormatError(
+            f"{path} is damaged ({type(exc).__name__}: {exc})",
+            expected="the non-zero rows of an array with their index and the full shape",
+            fix="fit the model again",
+        ) from None
+    return out

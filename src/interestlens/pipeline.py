@@ -330,6 +330,7 @@ class InterestLens:
             n_clusters=tuple(config.n_clusters),
             ease_l2=config.ease_l2,
             ease_neighbours=config.ease_neighbours or None,
+            ease_max_items=config.ease_max_items,
             rating_power=config.rating_power,
             mmr_lambda=config.mmr_lambda,
             validation=config.validation,

@@ -32,6 +32,9 @@ from interestlens.cluster.stability import stability
 from interestlens.config import ClusterConfig
 from interestlens.errors import ConfigError, DataError
 
+#: largest subsample a stability run refits on
+STABILITY_MAX_ROWS = 50_000
+
 K_METHODS = ("kmeans", "minibatch-kmeans", "agglomerative", "gmm")
 DENSITY_METHODS = ("hdbscan", "dbscan")
 
@@ -140,6 +143,7 @@ def fit_clustering(
             random_state=seed,
             reference_labels=model.labels_,
             show_progress=show_progress,
+            max_rows=STABILITY_MAX_ROWS,
         ).to_dict()
     stable = time.perf_counter()
 

@@ -63,8 +63,12 @@ def stability(
     random_state: int | None = 0,
     reference_labels: np.ndarray | None = None,
     show_progress: bool = False,
+    max_rows: int | None = None,
 ) -> StabilityReport:
     """Refit ``make_clusterer(seed)`` ``n_runs`` times on resampled rows of ``X``.
+
+    ``max_rows`` caps a subsample's size (``fraction`` of a million rows would make each run
+    as costly as the fit itself).
 
     A run whose fit raises :class:`ParameterError` (e.g. a density method finding no cluster in
     its sample) is listed in ``failed_runs`` with its message and left out of the means.
@@ -98,7 +102,9 @@ def stability(
     for run, seed in enumerate(tqdm(seeds, desc="stability", disable=not show_progress)):
         draw = np.random.default_rng(seed)
         if sample == "subsample":
-            rows = np.sort(draw.choice(n, size=max(2, round(fraction * n)), replace=False))
+            size = max(2, round(fraction * n))
+            size = size if max_rows is None else max(2, min(size, int(max_rows)))
+            rows = np.sort(draw.choice(n, size=size, replace=False))
         elif sample == "bootstrap":
             rows = np.sort(draw.integers(0, n, size=n))
         else:

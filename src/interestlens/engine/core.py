@@ -16,6 +16,7 @@ from interestlens.data.ids import IdMap
 from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
 from interestlens.embed.memo import MemoEncoder
+from interestlens.engine.bulk import BulkMixin
 from interestlens.engine.clusters import ClustersMixin
 from interestlens.engine.ranking import RankingMixin
 from interestlens.engine.reasons import ReasonsMixin
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     from interestlens.recommend.interest import InterestRecommender
 
 
-class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpdatesMixin):
+class RecommendationEngine(
+    RankingMixin, BulkMixin, ReasonsMixin, ClustersMixin, OnlineUpdatesMixin
+):
     """Recommendations, clusters and online updates by external id (see :mod:`interestlens.engine`).
 
     Reads are safe from several threads; mutations (:meth:`add_events`, :meth:`add_item`,

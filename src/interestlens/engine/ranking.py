@@ -4,14 +4,14 @@ recommendations for known users, new people, popular items and many users at onc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from interestlens.engine.records import Recommendation, _row
+from interestlens.engine.records import Recommendation
 from interestlens.errors import InvalidValueError, ParameterError, UnknownIdError
 from interestlens.recommend.ranking import check_k, top_k
 
@@ -182,15 +182,8 @@ class RankingMixin:
                 fix="check the ids, or pass --unknown popular to give them popular items",
             )
         self._candidate_indices(candidates)  # fail before the long loop
-        known = [u for u in ids if self.has_user(u)]
-        if candidates is None and len(known) > PRECOMPUTE_BATCH:
-            self.precompute(show_progress=show_progress)
         popular = self.popular(k, candidates) if missing else []
-        rows: list[dict[str, Any]] = []
-        for user_id in tqdm(ids, desc="recommending", disable=not show_progress):
-            recs = (
-                self.recommend_user(user_id, k, candidates) if self.has_user(user_id) else popular
-            )
-            rows.extend({"user_id": user_id, **_row(r)} for r in recs)
+        # known users in batches, rows and reasons as arrays (engine.bulk)
+        table = self._users_table(ids, k, candidates, popular, show_progress)
         columns = ["user_id", "rank", "item_id", "score", "cluster", "cluster_label", "reason"]
-        return pd.DataFrame(rows, columns=columns), missing
+        return pd.DataFrame({name: table[name] for name in columns}, columns=columns), missing

@@ -18,6 +18,7 @@ from interestlens.recommend.base import (
 from interestlens.recommend.content import ContentKNN
 from interestlens.recommend.ease import EASE, LambdaSearch
 from interestlens.recommend.interest import InterestRecommender
+from interestlens.recommend.item_cosine import ItemCosine
 from interestlens.recommend.itemknn import ItemKNN
 from interestlens.recommend.matrix import WEIGHTINGS, interaction_matrix
 from interestlens.recommend.popularity import MostPop, RandomScores
@@ -34,6 +35,7 @@ __all__ = [
     "ContentKNN",
     "FixedScores",
     "InterestRecommender",
+    "ItemCosine",
     "ItemKNN",
     "LambdaSearch",
     "MostPop",

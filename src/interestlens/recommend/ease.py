@@ -13,6 +13,7 @@ from scipy.linalg import lapack
 
 from interestlens.errors import ParameterError
 from interestlens.recommend.base import HISTORY, BaseRecommender, as_interaction_matrix
+from interestlens.recommend.item_weights import ItemWeightsScoring
 
 DEFAULT_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
 
@@ -27,7 +28,7 @@ class LambdaSearch:
     scores: dict[float, float]
 
 
-class EASE(BaseRecommender):
+class EASE(ItemWeightsScoring, BaseRecommender):
     """``B = argmin |X - XB|^2 + l2 |B|^2`` with ``diag(B) = 0``; ``score(u) = x_u B``.
 
     Closed form: ``P = (X^T X + l2 I)^-1``, ``B = -P / diag(P)`` off the diagonal. Only items
@@ -37,6 +38,13 @@ class EASE(BaseRecommender):
     conditioned for the usual ``l2``, so float32 halves the time at no cost in ranking), or,
     with fewer users than items, from the Woodbury identity, which only inverts a
     users × users matrix. ``solver="auto"`` picks the smaller problem.
+
+    Memory: the Gram matrix ``X^T X`` comes from sparse products over ``block_size`` items at
+    a time written into one dense ``n × n`` array (cost linear in the interactions times the
+    mean history length, no dense BLAS product: the symmetric product OpenBLAS uses for
+    ``A.T @ A`` crashes at ~40k items, numpy issue 19685), which LAPACK factorises and inverts
+    in place; ``B`` is made in that same array. Peak: about one ``n × n`` array in ``dtype``
+    plus one in float32 for ``dtype="float64"`` (float32 alone: 30k items take 3.6 GB).
 
     :meth:`prune` (after ``fit``) keeps, for each target item, the ``n`` source weights of
     largest magnitude as a sparse CSR matrix: a dense ``B`` of 10k items takes 400 MB, 256
@@ -53,7 +61,7 @@ class EASE(BaseRecommender):
         l2: float = 500.0,
         dtype: str = "float32",
         solver: str = "auto",
-        block_size: int = 4096,
+        block_size: int = 2048,
     ):
         self.l2 = l2
         self.dtype = dtype
@@ -89,18 +97,11 @@ class EASE(BaseRecommender):
             precision = self._precision_woodbury(columns)
         else:
             precision = self._precision_cholesky(columns)
-        weights = -precision / np.diag(precision)[None, :]
-        weights[np.diag_indices_from(weights)] = 0.0
         self.active_items_ = active
-        self.weights_ = weights.astype(np.float32)
+        self.weights_ = _weights_from_precision(precision).astype(np.float32, copy=False)
 
     def _precision_cholesky(self, columns: sp.csr_matrix) -> np.ndarray:
-        n_active = columns.shape[1]
-        gram = np.zeros((n_active, n_active), dtype=self.dtype)
-        # dense BLAS products over blocks of users beat a sparse X^T X that is nearly dense
-        for start in range(0, columns.shape[0], self.block_size):
-            block = columns[start : start + self.block_size].toarray().astype(self.dtype)
-            gram += block.T @ block
+        gram = sparse_gram(columns, dtype=self.dtype, block_size=self.block_size)
         gram[np.diag_indices_from(gram)] += self.l2
         return _spd_inverse(gram)
 
@@ -135,71 +136,6 @@ class EASE(BaseRecommender):
             )
         self.weights_ = keep_largest_per_column(self.weights_, int(n_neighbours))
         return self
-
-    @property
-    def is_pruned(self) -> bool:
-        return sp.issparse(self.weights_)
-
-    def item_weights(self, sources: np.ndarray, target: int) -> np.ndarray:
-        """``B[source, target]`` for each of ``sources`` (catalogue indices); 0 where a source
-        or the target has no interactions (or the weight was pruned)."""
-        self._check_fitted()
-        sources = np.asarray(sources, dtype=np.int64)
-        out = np.zeros(len(sources), dtype=np.float32)
-        active = self.active_items_
-        column = int(np.searchsorted(active, target))
-        if len(active) == 0 or column >= len(active) or active[column] != target:
-            return out
-        position = np.searchsorted(active, sources)
-        inside = np.minimum(position, len(active) - 1)
-        found = (position < len(active)) & (active[inside] == sources)
-        if found.any():
-            if sp.issparse(self.weights_):
-                values = self.weights_[position[found], [column] * int(found.sum())]
-            else:
-                values = self.weights_[position[found], column]
-            out[found] = np.asarray(values, dtype=np.float32).ravel()
-        return out
-
-    def add_empty_items(self, n_new: int) -> Self:
-        """Append ``n_new`` items without interactions at the end of the catalogue (they score
-        0 and take no part in ``B``); returns ``self``."""
-        self._check_fitted()
-        if n_new:
-            empty = sp.csr_matrix((self.interactions_.shape[0], n_new), dtype=np.float32)
-            self.interactions_ = sp.hstack([self.interactions_, empty], format="csr")
-            self.n_items_ += int(n_new)
-        return self
-
-    def _active_columns(self, history: sp.csr_matrix) -> sp.csr_matrix:
-        """``history[:, active_items_]`` by relabelling the stored entries: O(nnz), where
-        scipy's column indexing converts the whole matrix (milliseconds per request)."""
-        n_items = history.shape[1]
-        position = getattr(self, "_active_position", None)
-        if position is None or len(position) != n_items:
-            position = np.full(n_items, -1, dtype=np.int64)
-            position[self.active_items_] = np.arange(len(self.active_items_))
-            self._active_position = position
-        coo = sp.coo_matrix(history)
-        columns = position[coo.col]
-        keep = columns >= 0
-        return sp.csr_matrix(
-            (coo.data[keep], (coo.row[keep], columns[keep])),
-            shape=(history.shape[0], len(self.active_items_)),
-            dtype=np.float32,
-        )
-
-    def _expand(self, history: sp.csr_matrix) -> np.ndarray:
-        out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
-        product = self._active_columns(history) @ self.weights_
-        out[:, self.active_items_] = product.toarray() if sp.issparse(product) else product
-        return out
-
-    def _score_users(self, users: np.ndarray) -> np.ndarray:
-        return self._expand(self.interactions_[users])
-
-    def _score_new(self, history, texts, n_new: int) -> np.ndarray:
-        return self._expand(history)
 
     @classmethod
     def tune_lambda(
@@ -319,6 +255,44 @@ def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
             expected="a regularised Gram matrix, which is positive definite for l2 > 0",
             fix="raise l2, or pass dtype='float64'",
         )
-    # potri fills the upper triangle only
-    upper = np.triu(inverse)
-    return upper + np.triu(upper, 1).T
+    # potri fills the upper triangle only: mirror it in place, one block of rows at a time
+    # (np.triu and a transpose would make three more full-size copies)
+    n = len(inverse)
+    for start in range(0, n, _MIRROR_BLOCK):
+        stop = min(start + _MIRROR_BLOCK, n)
+        inverse[start:stop, :start] = inverse[:start, start:stop].T
+        block = inverse[start:stop, start:stop]
+        lower = np.tril_indices(stop - start, -1)
+        block[lower] = block.T[lower]
+    return inverse
+
+
+_MIRROR_BLOCK = 1024
+
+
+def sparse_gram(
+    columns: sp.spmatrix, *, dtype: str = "float32", block_size: int = 2048
+) -> np.ndarray:
+    """Dense ``X^T X`` of a sparse ``X`` (users × items) from sparse products over blocks of
+    ``block_size`` items: the work grows with the interactions times the mean history length,
+    not with users × items², and the only full-size array is the result."""
+    columns = sp.csr_matrix(columns, dtype=np.float32)
+    n_items = columns.shape[1]
+    by_item = sp.csr_matrix(columns.T)
+    gram = np.zeros((n_items, n_items), dtype=dtype)
+    step = max(int(block_size), 1)
+    for start in range(0, n_items, step):
+        stop = min(start + step, n_items)
+        # rows start:stop of the (symmetric) Gram matrix, summed in float32: counts stay exact
+        # up to 2**24 co-occurrences
+        product = sp.csr_matrix(by_item[start:stop] @ columns, dtype=gram.dtype)
+        product.toarray(out=gram[start:stop])
+    return gram
+
+
+def _weights_from_precision(precision: np.ndarray) -> np.ndarray:
+    """``B = -P / diag(P)`` with a zero diagonal, made in ``precision``'s own memory."""
+    diagonal = precision.diagonal().copy()
+    precision /= -diagonal[None, :]
+    precision[np.diag_indices_from(precision)] = 0.0
+    return precision

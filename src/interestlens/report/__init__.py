@@ -135,7 +135,9 @@ def report_data_from_model(
         facts=facts,
         tables={**recommender_tables(model), **dict(tables or {})},
         evaluation=None if evaluation is None else dict(evaluation),
-        over_time=over_time_section(model, previous),
+        # per-period shares of small groups are exactly what k-anonymity withholds: with
+        # privacy on, the over-time section is left out (docs/privacy.md)
+        over_time=None if model._settings().privacy.enabled else over_time_section(model, previous),
     )
 
 

@@ -27,6 +27,9 @@ from interestlens.cluster import KMeansClusterer
 from interestlens.embed.base import l2_normalise
 from interestlens.errors import ParameterError
 
+#: above this many users with a signal, the affinity clusters' centres come from a sample
+KMEANS_SAMPLE = 200_000
+
 
 @dataclass
 class ClusterAffinity:
@@ -86,8 +89,12 @@ def fit_cluster_affinity(
         return _affinity_from_labels(vectors, weights, np.asarray(labels), shrinkage)
     has_signal = np.linalg.norm(vectors, axis=1) > 0
     rows = np.flatnonzero(has_signal)
-    # more clusters than distinct users cannot be filled (k-means would warn and leave some empty)
-    distinct = len(np.unique(vectors[rows].round(6), axis=0)) if len(rows) else 0
+    # more clusters than distinct users cannot be filled (k-means would warn and leave some empty);
+    # the first rows usually settle it without sorting a million vectors
+    head = rows[: max(20 * n_clusters, 1000)]
+    distinct = len(np.unique(vectors[head].round(6), axis=0)) if len(head) else 0
+    if distinct < n_clusters and len(head) < len(rows):
+        distinct = len(np.unique(vectors[rows].round(6), axis=0))
     k = max(1, min(n_clusters, distinct))
     fitted_labels = np.full(len(vectors), -1, dtype=np.int64)
     if len(rows) == 0:
@@ -97,8 +104,15 @@ def fit_cluster_affinity(
         centroids = l2_normalise(vectors[rows].mean(axis=0, keepdims=True))
     else:
         model = KMeansClusterer(k, backend="sklearn", random_state=random_state)
-        model.fit(vectors[rows])
-        fitted_labels[rows] = model.labels_
+        if len(rows) > KMEANS_SAMPLE:
+            # centres from a seeded sample, then every user assigned: k-means iterations over
+            # a million users would cost minutes and change the centres little
+            sample = np.random.default_rng(random_state).choice(rows, KMEANS_SAMPLE, replace=False)
+            model.fit(vectors[np.sort(sample)])
+            fitted_labels[rows] = model.predict(vectors[rows])
+        else:
+            model.fit(vectors[rows])
+            fitted_labels[rows] = model.labels_
         centroids = l2_normalise(model.centroids_)
     return _affinity(centroids, fitted_labels, weights, shrinkage)
 

@@ -22,6 +22,8 @@ from sklearn.linear_model import RidgeCV
 
 RIDGE_ALPHAS: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
 _BLOCK = 1024
+#: most warm items the text → factors/popularity ridge is fitted on
+RIDGE_SAMPLE = 10_000
 
 
 @dataclass
@@ -108,21 +110,29 @@ def fit_cold_item_mapping(
 ) -> ColdItemMapping:
     """Fit the mappings on the warm items and apply them to the cold ones."""
     cold_items = np.flatnonzero(~warm)
-    everyone = np.arange(len(joint))
-    neighbours_all = text_neighbours(joint, warm, everyone, n_neighbours)
-    features = _features(joint, richness, neighbours_all, log_popularity)
-    targets = _targets(factors, log_popularity)
     warm_items = np.flatnonzero(warm)
+    # the ridge learns from at most RIDGE_SAMPLE warm items, spread evenly over the catalogue:
+    # each needs its text neighbours among all warm items, which for every item would be
+    # n_items² work (10 minutes at 100k items)
+    train_items = warm_items
+    if len(warm_items) > RIDGE_SAMPLE:
+        train_items = warm_items[np.linspace(0, len(warm_items) - 1, RIDGE_SAMPLE).astype(int)]
+    queries = np.union1d(cold_items, train_items)
+    neighbours_all = text_neighbours(joint, warm, queries, n_neighbours)
+    features = _features(joint[queries], richness[queries], neighbours_all, log_popularity)
+    targets = _targets(factors, log_popularity)
     coef = intercept = None
     alphas: list[float] = []
     if len(warm_items) >= 3:
+        train = np.searchsorted(queries, train_items)
         ridge = RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True)
-        ridge.fit(features[warm_items], targets[warm_items])
+        ridge.fit(features[train], targets[train_items])
         coef = np.asarray(ridge.coef_, dtype=np.float64).reshape(targets.shape[1], -1)
         intercept = np.asarray(ridge.intercept_, dtype=np.float64).reshape(targets.shape[1])
         alphas = np.atleast_1d(ridge.alpha_).astype(float).tolist()
-    neighbours = sp.csr_matrix(neighbours_all[:, cold_items])
-    predicted = _predict(coef, intercept, features[cold_items], neighbours, targets)
+    cold = np.searchsorted(queries, cold_items)
+    neighbours = sp.csr_matrix(neighbours_all[:, cold])
+    predicted = _predict(coef, intercept, features[cold], neighbours, targets)
     predicted = np.asarray(predicted, dtype=np.float32).reshape(len(cold_items), targets.shape[1])
     return ColdItemMapping(
         cold_items=cold_items,

@@ -4,7 +4,9 @@ Components, each a dense ``(n_users, n_items)`` score before per-user normalisat
 
 ``collaborative``
     EASE on the binary interactions, queried with the user's weighted history (with
-    ``ease_neighbours``, only that many weights per target item are kept, sparse). Cold items
+    ``ease_neighbours``, only that many weights per target item are kept, sparse); above
+    ``ease_max_items`` items with interactions, item-item cosine with that many neighbours
+    (:mod:`.collaborative`). Cold items
     get the text neighbours' mean score (:mod:`.coldstart`).
 ``factors``
     Truncated SVD of the interactions (PureSVD): ``(q V) V^T``; cold items use factors
@@ -48,7 +50,6 @@ from sklearn.utils.extmath import randomized_svd
 
 from interestlens.embed.base import l2_normalise
 from interestlens.recommend.attribute_popularity import AttributePopularity
-from interestlens.recommend.ease import EASE
 from interestlens.recommend.interest.clusters import (
     ClusterAffinity,
     fit_cluster_affinity,
@@ -56,6 +57,7 @@ from interestlens.recommend.interest.clusters import (
     soft_membership,
 )
 from interestlens.recommend.interest.coldstart import ColdItemMapping, fit_cold_item_mapping
+from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS, fit_collaborative
 from interestlens.recommend.interest.text import TextSpace
 from interestlens.recommend.ranking import top_k
 
@@ -91,6 +93,8 @@ class CoreSettings:
     ease_neighbours: int = 0
     #: text-only users: this many items closest to their text stand in for a history
     pseudo_history: int = 20
+    #: above this many items with interactions, item cosine replaces EASE (.collaborative)
+    ease_max_items: int = EASE_MAX_ITEMS
 
 
 @dataclass
@@ -164,9 +168,13 @@ class InterestCore:
         self.warm = counts > 0
         self.cold_items = np.flatnonzero(~self.warm)
         self.popularity = np.log1p(counts).astype(np.float32)
-        self.ease = EASE(l2=settings.ease_l2).fit(binary) if self.warm.any() else None
-        if self.ease is not None and settings.ease_neighbours:
-            self.ease.prune(settings.ease_neighbours)
+        #: EASE, or item cosine on large catalogues (the name stays: saved models use it)
+        self.ease = fit_collaborative(
+            binary,
+            l2=settings.ease_l2,
+            neighbours=settings.ease_neighbours,
+            max_ease_items=settings.ease_max_items,
+        )
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:
             _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)

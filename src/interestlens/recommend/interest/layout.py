@@ -23,6 +23,7 @@ from interestlens.persist import (
     npz_members,
     read_json,
     read_npy,
+    read_rows,
 )
 
 FORMAT = "interestlens.InterestRecommender"
@@ -32,6 +33,8 @@ ITEM_NAMES = "item_names.json"
 VOCABULARY = "text_vocabulary.json"
 #: settings not saved: the encoder is passed to load, the times were only fit input
 UNSAVED_PARAMS = frozenset({"encoder", "interaction_times"})
+#: settings added after version 1 was written: a manifest without them gets their default
+LATER_PARAMS = frozenset({"ease_max_items"})
 PARTS = (
     "times",
     "ease",
@@ -56,6 +59,9 @@ LEARNED = (
     "log_floor",
 )
 FIT_AGAIN = "fit the model again and save it (InterestRecommender.save)"
+#: arrays saved as their non-zero rows (``persist.write_rows``, listed with format "rows"):
+#: users × dimension text vectors are zero for every user without text
+ROWS_ONLY = frozenset({"user_text_dense"})
 
 #: every array: its shape in terms of the ``shapes`` entries of recommender.json
 SHAPES: dict[str, tuple[str | int, ...]] = {
@@ -115,7 +121,9 @@ class Reader:
         return value
 
     def array(self, name: str, sparse: bool = False) -> Any:
-        path = self.directory / f"{name}{'.npz' if sparse else '.npy'}"
+        rows = self.listing.get(name, {}).get("format") == "rows"
+        suffix = ".npz" if sparse else ".rows.npz" if rows else ".npy"
+        path = self.directory / f"{name}{suffix}"
         expected = self._expected_shape(name)
         what = f"the {'sparse CSR' if sparse else 'dense'} array {name} of shape {expected}"
         if not path.is_file():
@@ -123,7 +131,7 @@ class Reader:
                 f"{path} is missing", expected=f"{what}, written by save", fix=FIT_AGAIN
             )
         # the header first: a damaged shape must not make numpy allocate before we compare
-        if sparse:
+        if sparse or rows:
             declared = npz_members(path).get("shape")
             found_shape = tuple(np.load(path, allow_pickle=False)["shape"]) if declared else ()
         else:
@@ -140,7 +148,7 @@ class Reader:
                 # indices in range, indptr monotone: damaged ones fail here, not when scoring
                 sp.csr_matrix(loaded).check_format(full_check=True)
             else:
-                loaded = read_npy(path)
+                loaded = read_rows(path) if rows else read_npy(path)
         except ModelFormatError:
             raise
         except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:

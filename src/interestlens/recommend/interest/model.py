@@ -27,7 +27,9 @@ from interestlens.recommend.base import (
 )
 from interestlens.recommend.interest import online, persist
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
+from interestlens.recommend.interest.budget import validation_users
 from interestlens.recommend.interest.clusters import ClusterAffinity
+from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
 from interestlens.recommend.interest.core import (
     COMPONENTS,
     REFERENCES,
@@ -47,6 +49,7 @@ from interestlens.recommend.interest.reasons import (
     checked_names,
     item_names,
     most_similar_rated,
+    most_similar_rated_many,
     reason,
 )
 from interestlens.recommend.interest.search import (
@@ -124,7 +127,9 @@ class InterestRecommender(BaseRecommender):
 
     Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
     ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
-    model a tenth the size; None or 0 keeps the dense matrix), ``factors`` (PureSVD,
+    model a tenth the size; None or 0 keeps the dense matrix; above ``ease_max_items`` items
+    with interactions, item-item cosine with ``ease_neighbours`` (default 256) neighbours per
+    item replaces EASE, whose cost grows with the cube of the items), ``factors`` (PureSVD,
     ``n_factors``), ``affinity`` (the item's lift in the user's interest clusters: shrunk by
     ``cluster_shrinkage``, rating-aware, averaged over a soft membership of the
     ``top_clusters`` nearest clusters), ``semantic`` (dense text
@@ -183,6 +188,7 @@ class InterestRecommender(BaseRecommender):
         membership_temperature: float = 0.05,
         ease_l2: float = 250.0,
         ease_neighbours: int | None = None,
+        ease_max_items: int = EASE_MAX_ITEMS,
         n_factors: int = 64,
         half_life: float | Sequence[float | None] | None = (None, 5.0, 10.0, 20.0),
         rating_power: float = 1.0,
@@ -213,6 +219,7 @@ class InterestRecommender(BaseRecommender):
         self.membership_temperature = membership_temperature
         self.ease_l2 = ease_l2
         self.ease_neighbours = ease_neighbours
+        self.ease_max_items = ease_max_items
         self.n_factors = n_factors
         self.half_life = half_life
         self.rating_power = rating_power
@@ -344,7 +351,9 @@ class InterestRecommender(BaseRecommender):
         carving = CarveSettings(
             fraction=self.cold_item_fraction if regime == COLD_ITEMS else self.validation_fraction,
             history_per_user=self.cold_user_history,
-            max_users=self.max_validation_users,
+            max_users=validation_users(
+                weights.shape[1], len(space.names), int(repeats), self.max_validation_users
+            ),
             repeats=int(repeats),
             seed=int(self.random_state),
             protocol=str(self.validation),
@@ -684,3 +693,24 @@ class InterestRecommender(BaseRecommender):
         largest EASE weight towards it, text similarity breaking ties and deciding alone when
         ``item`` is cold. None when ``among`` holds no other item."""
         return online.most_similar_item(self, item, among)
+
+    def most_similar_items(self, items: np.ndarray, among: sp.csr_matrix) -> np.ndarray:
+        """:meth:`most_similar_item` for many users at once: ``items`` ``(n, k)`` item indices
+        (-1 = none), ``among`` ``(n, n_items)`` sparse, row ``u`` storing user ``u``'s rated
+        items; returns ``(n, k)`` item indices, -1 where a row offers no other item."""
+        self._check_fitted()
+        items = np.asarray(items)
+        among = sp.csr_matrix(among)
+        if items.ndim != 2 or among.shape != (len(items), self.n_items_):
+            raise ParameterError(
+                f"items has shape {items.shape} and among {among.shape}",
+                expected=f"items (n, k) and among (n, n_items={self.n_items_})",
+                fix="pass one row of rated items per row of items",
+            )
+        if items.size and (items.min() < -1 or items.max() >= self.n_items_):
+            raise ParameterError(
+                f"items holds {int(items.min())}..{int(items.max())}",
+                expected=f"item indices in [0, {self.n_items_}) or -1",
+                fix="map the item ids with the item IdMap",
+            )
+        return most_similar_rated_many(self.core_, self.text_, among, items)

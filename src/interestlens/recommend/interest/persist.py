@@ -27,22 +27,24 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from interestlens.embed.base import Encoder
 from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.model_check import check_index_range
-from interestlens.persist import read_json, write_csr, write_json, write_npy
+from interestlens.persist import read_json, write_csr, write_json, write_npy, write_rows
 from interestlens.recommend.attribute_popularity import (
     load_attribute_popularity,
     save_attribute_popularity,
 )
-from interestlens.recommend.ease import EASE
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.coldstart import ColdItemMapping
+from interestlens.recommend.interest.collaborative import empty_model, kind_of
 from interestlens.recommend.interest.core import InterestCore
 from interestlens.recommend.interest.layout import (
     FIT_AGAIN,
     FORMAT,
     ITEM_NAMES,
+    LATER_PARAMS,
     LEARNED,
     MANIFEST,
     PARTS,
+    ROWS_ONLY,
     SHAPES,
     UNSAVED_PARAMS,
     VERSION,
@@ -74,6 +76,14 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
                 "dtype": matrix.dtype.name,
                 "shape": list(matrix.shape),
                 "nnz": int(matrix.nnz),
+            }
+        elif name in ROWS_ONLY:
+            write_rows(directory / f"{name}.rows.npz", np.asarray(array))
+            listing[name] = {
+                "file": f"{name}.rows.npz",
+                "format": "rows",
+                "dtype": np.asarray(array).dtype.name,
+                "shape": list(np.shape(array)),
             }
         else:
             write_npy(directory / f"{name}.npy", np.asarray(array))
@@ -115,6 +125,8 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
             "default": model.encoder is None and (text is None or text.encoder is not None),
         },
         "text": None if text is None else _text_settings(text),
+        # absent in directories saved before item cosine existed: those hold EASE
+        "collaborative": None if core.ease is None else kind_of(core.ease),
         "parts": {
             "times": model.times_ is not None,
             "ease": core.ease is not None,
@@ -314,7 +326,7 @@ def _model_with_params(
 ) -> InterestRecommender:
     params = dict(reader.field("params"))
     known = set(cls().get_params(deep=False)) - UNSAVED_PARAMS
-    if set(params) != known:
+    if set(params) - known or known - set(params) - LATER_PARAMS:
         raise ModelFormatError(
             f"{reader.directory / MANIFEST} has settings {sorted(set(params) ^ known)} that do "
             "not match this InterestRecommender",
@@ -439,7 +451,8 @@ def _core(
     core.attributes = None
     core.ease = None
     if parts["ease"]:
-        ease = EASE(l2=core.settings.ease_l2)
+        kind = reader.manifest.get("collaborative") or "ease"
+        ease = empty_model(kind, l2=core.settings.ease_l2, source=str(reader.directory / MANIFEST))
         ease.active_items_ = reader.array("ease_active_items")
         ease.weights_ = reader.array("ease_weights", sparse=bool(parts["ease_sparse"]))
         # only the weights are kept: the model scores histories, never its own users

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
 from interestlens.recommend.interest.core import InterestCore
@@ -102,3 +103,105 @@ def reason(
     elif has_text:
         parts.append("close to what you wrote")
     return "; ".join(parts) if parts else "popular overall"
+
+
+#: rated-item × recommended-item entries compared at once by :func:`most_similar_rated_many`
+_PAIR_BUDGET = 400_000
+
+
+def most_similar_rated_many(
+    core: InterestCore, text: TextSpace | None, rated: sp.csr_matrix, items: np.ndarray
+) -> np.ndarray:
+    """:func:`most_similar_rated` for many users at once: ``rated`` holds each user's rated
+    items (the column indices of row ``u``, any values), ``items`` ``(n_users, k)`` the items
+    to explain (-1 = none); returns ``(n_users, k)`` rated items, -1 where there is none.
+
+    Same answer as the one-pair function (same float types, ties to the lowest item index):
+    rows are grouped by history length so that padding stays small, and each group's text
+    cosines come from one batched product.
+    """
+    rated = sp.csr_matrix(rated)
+    rated.sum_duplicates()  # sorted, distinct columns: the order np.unique gives
+    items = np.asarray(items, dtype=np.int64)
+    out = np.full(items.shape, -1, dtype=np.int64)
+    lengths = np.diff(rated.indptr)
+    order = np.argsort(lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    start = 0
+    while start < len(order):
+        width = int(lengths[order[start]])
+        # grow the group while its padded size (rows × longest history × k) fits the budget
+        stop = start + 1
+        while stop < len(order):
+            width_next = int(lengths[order[stop]])
+            if (stop + 1 - start) * width_next * max(items.shape[1], 1) > _PAIR_BUDGET:
+                break
+            width = width_next
+            stop += 1
+        rows = order[start:stop]
+        out[rows] = _most_similar_group(core, text, rated, rows, items[rows], width)
+        start = stop
+    return out
+
+
+def _most_similar_group(
+    core: InterestCore,
+    text: TextSpace | None,
+    rated: sp.csr_matrix,
+    rows: np.ndarray,
+    items: np.ndarray,
+    width: int,
+) -> np.ndarray:
+    n = len(rows)
+    starts, ends = rated.indptr[rows], rated.indptr[rows + 1]
+    slot = np.arange(width)[None, :]
+    present = slot < (ends - starts)[:, None]
+    history = np.full((n, width), -1, dtype=np.int64)
+    history[present] = rated.indices[(starts[:, None] + slot)[present]]
+    target = items[:, None, :]  # (n, 1, k)
+    candidate = present[:, :, None] & (target >= 0) & (history[:, :, None] != target)
+    similarity = np.zeros(candidate.shape, dtype=np.float64)
+    ease = core.ease
+    if ease is not None:
+        warm = np.zeros(target.shape, dtype=bool)
+        valid = target >= 0
+        warm[valid] = core.warm[target[valid]]
+        use = candidate & warm
+        if use.any():
+            row, slot_index, column = np.nonzero(use)
+            sources = history[row, slot_index]
+            targets = items[row, column]
+            similarity[use] = _pair_weights(ease, sources, targets)
+    if text is not None:
+        joint = text.joint_
+        left = joint[np.maximum(history, 0)]  # (n, width, d)
+        right = joint[np.maximum(items, 0)]  # (n, k, d)
+        cosine = np.matmul(left, right.transpose(0, 2, 1))  # (n, width, k), float32
+        has_weight = ((similarity != 0) & candidate).any(axis=1, keepdims=True)
+        similarity = np.where(has_weight, similarity + 1e-3 * cosine, cosine)
+    similarity = np.where(candidate, similarity, -np.inf)
+    best = np.argmax(similarity, axis=1)  # (n, k): first maximum, lowest item index
+    chosen = np.take_along_axis(history, best, axis=1)
+    return np.where(candidate.any(axis=1), chosen, -1)
+
+
+def _pair_weights(ease, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``W[source, target]`` of the collaborative model for each pair (0 where either had no
+    interactions or the weight was pruned), as ``item_weights`` gives them one target at a
+    time."""
+    active = ease.active_items_
+    position = np.full(int(ease.n_items_) + 1, -1, dtype=np.int64)  # last: out of range
+    position[active] = np.arange(len(active))
+    outside = len(position) - 1
+    source_position = position[np.where(sources < outside, sources, outside)]
+    target_position = position[np.where(targets < outside, targets, outside)]
+    out = np.zeros(len(sources), dtype=np.float32)
+    found = (source_position >= 0) & (target_position >= 0)
+    if found.any():
+        weights = ease.weights_
+        if sp.issparse(weights):
+            values = sp.csr_matrix(weights)[source_position[found], target_position[found]]
+        else:
+            values = weights[source_position[found], target_position[found]]
+        out[found] = np.asarray(values, dtype=np.float32).ravel()
+    return out

@@ -90,12 +90,13 @@ def check_settings(model: Any) -> CoreSettings:
         ("pseudo_history", 1),
         ("mmr_pool", 1),
         ("max_validation_users", 1),
+        ("ease_max_items", 0),
     ):
         value = getattr(model, name)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             raise ParameterError(
                 f"{name}={value!r} should be an integer >= {low}",
-                expected=f"a positive {name}",
+                expected=f"a {'positive' if low else 'non-negative'} {name}",
                 fix=f"keep the default {name}",
             )
     for name, value, ok, rule in (
@@ -170,6 +171,7 @@ def check_settings(model: Any) -> CoreSettings:
         random_state=int(model.random_state),
         ease_neighbours=int(neighbours or 0),
         pseudo_history=int(model.pseudo_history),
+        ease_max_items=int(model.ease_max_items),
     )
 
 
