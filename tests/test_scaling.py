@@ -140,7 +140,7 @@ def test_damaged_or_unknown_collaborative_model_is_named(tmp_path: Path) -> None
     path = tmp_path / "ease_weights.npz"
     original = path.read_bytes()
     path.write_bytes(original[:50])
-    with pytest.raises(ModelFormatError, match=r"ease_weights\.npz is damaged"):
+    with pytest.raises(ModelFormatError, match=r"ease_weights\.npz (is damaged|is not a readable)"):
         InterestRecommender.load(tmp_path)
     path.write_bytes(original)
     manifest = json.loads((tmp_path / MANIFEST).read_text())

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from interestlens.errors import InterestLensError, ModelFormatError
-from interestlens.persist import checked_file, npy_header, read_json
+from interestlens.persist import checked_file, npy_header, npz_members, read_json
 
 T = TypeVar("T")
 
@@ -70,6 +70,28 @@ def _array(path: Path, shape: tuple[int | None, ...], kinds: str) -> tuple[int, 
     return found
 
 
+def _row_array(path: Path, shape: tuple[int, int]) -> None:
+    """A rows-only array (:func:`interestlens.persist.write_rows`): its members' headers, the
+    full shape it declares and the range of its row index, before anything large is read."""
+    members = npz_members(path)
+    if set(members) != {"index", "rows", "shape"}:
+        raise _problem(path, f"holds the arrays {sorted(members)}", "index, rows and shape")
+    (n_index,), (n_rows, width) = members["index"][0], members["rows"][0]
+    if n_rows != n_index or width != shape[1] or members["rows"][1].kind != "f":
+        raise _problem(
+            path,
+            f"holds {n_index} row indices and rows of shape {(n_rows, width)}",
+            f"as many rows as indices, {shape[1]} floating columns",
+        )
+    with np.load(path, allow_pickle=False) as stored:
+        declared = tuple(int(n) for n in stored["shape"])
+        index = stored["index"]
+    if declared != shape:
+        raise _problem(path, f"declares shape {declared}", f"shape {shape}")
+    if index.size and (index.min() < 0 or index.max() >= shape[0]):
+        raise _problem(path, "has row indices out of range", f"indices in [0, {shape[0]})")
+
+
 def _rows(path: Path, length: int, columns: tuple[str, ...]) -> None:
     checked_file(path, "Parquet table")
     try:
@@ -111,7 +133,10 @@ def verify_model_dir(directory: str | Path) -> dict[str, Any]:
     _id_list(directory / "user_ids.json", n_users, "user")
     _array(directory / "item_vectors.npy", (n_items, dimension), "f")
     _array(directory / "user_vectors.npy", (n_users, dimension), "f")
-    _array(directory / "user_text_vectors.npy", (n_users, dimension), "f")
+    if (directory / "user_text_vectors.rows.npz").exists():
+        _row_array(directory / "user_text_vectors.rows.npz", (n_users, dimension))
+    else:  # written before rows-only files
+        _array(directory / "user_text_vectors.npy", (n_users, dimension), "f")
     _array(directory / "user_clusters.npy", (n_users,), "iu")
     _array(directory / "user_map.npy", (n_users, 2), "f")
     if (directory / "membership.npy").exists():
