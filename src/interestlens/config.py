@@ -79,6 +79,16 @@ class EncoderConfig(_Section):
     cache: bool = True
     cache_dir: Path = Path("~/.cache/interestlens")
     show_progress: bool = True
+    #: how the minilm/sentence-transformers/transformers kinds run: "onnx" (an int8 ONNX export
+    #: made once per model and weights, run by onnxruntime without torch) or "torch"
+    #: (sentence-transformers / transformers on torch, the interestlens[torch] extra)
+    backend: Literal["onnx", "torch"] = "onnx"
+    #: where ONNX exports are kept; None means <cache_dir>/onnx
+    export_dir: Path | None = None
+    #: onnx backend: int8 weights (dynamic quantisation); false keeps float32
+    quantize: bool = True
+    #: onnx backend: onnxruntime intra-op threads; None means one per core
+    threads: int | None = Field(None, ge=1)
 
 
 class InterestConfig(_Section):

@@ -34,6 +34,7 @@ import io
 import os
 import shutil
 import tempfile
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,7 +207,9 @@ def load_model(directory: Path) -> InterestLens:
 
     directory = directory.expanduser()
     manifest = read_manifest(directory)
-    settings: Settings = load_settings(directory / "config.toml", environ={})
+    settings: Settings = load_settings(
+        directory / "config.toml", environ={}, overrides=_legacy_encoder(directory)
+    )
     model = InterestLens(settings)
     model.item_ids_ = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
     model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
@@ -253,6 +256,16 @@ def load_model(directory: Path) -> InterestLens:
         model.recommender_ = InterestRecommender.load(directory / "recommender")
     model.manifest_ = manifest
     return model
+
+
+def _legacy_encoder(directory: Path) -> dict[str, Any]:
+    """Models saved before encoder.backend existed were fitted with torch: keep it so."""
+    try:
+        with (directory / "config.toml").open("rb") as handle:
+            encoder = tomllib.load(handle).get("encoder", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}  # load_settings reports the file's problem
+    return {} if "backend" in encoder else {"encoder.backend": "torch"}
 
 
 def _check_shapes(directory: Path, model: InterestLens, manifest: dict[str, Any]) -> None:
