@@ -189,9 +189,12 @@ def export_model(
     and renamed). Takes ~15-30 s for all-MiniLM-L6-v2 on 2 CPU cores."""
     torch, transformers = _torch_modules()
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    except OSError as exc:
+        raise _unwritable(destination, exc) from exc
     try:
         with tqdm(total=4, desc="exporting to ONNX", unit="step", disable=not show_progress) as bar:
             network, tokenizer = _load_network(transformers, source)
@@ -238,11 +241,7 @@ def export_model(
     except EncoderError:
         raise
     except OSError as exc:
-        raise EncoderError(
-            f"cannot write the ONNX export to {destination.parent}: {exc}",
-            expected="a writable folder with ~100 MB free",
-            fix="free disk space or set encoder.export_dir to another folder",
-        ) from exc
+        raise _unwritable(destination, exc) from exc
     except (RuntimeError, ValueError, TypeError) as exc:  # the exporter's or optimiser's own
         raise EncoderError(
             f"exporting {source.name} to ONNX failed: {type(exc).__name__}: {exc}",
@@ -252,6 +251,14 @@ def export_model(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return read_export(destination)
+
+
+def _unwritable(destination: Path, exc: OSError) -> EncoderError:
+    return EncoderError(
+        f"cannot write the ONNX export to {destination.parent}: {exc}",
+        expected="a writable folder with ~100 MB free",
+        fix="free disk space or set encoder.export_dir to another folder",
+    )
 
 
 def _version(name: str) -> str | None:
@@ -357,15 +364,24 @@ def _quantise(source: Path, target: Path) -> None:
 
 
 def _probe_batches(tokenizer: Any, layout: SentenceLayout, names: list[str]) -> list[dict]:
-    """One probe text per batch, as the encoder's length buckets mostly are (the int8
-    activation ranges are per batch: padding in a mixed batch would measure something the
-    encoder avoids)."""
+    """One probe text per batch, tokenised as the encoder tokenises (the fast tokenizer,
+    truncated to the layout's length). One text per batch, as the encoder's length buckets
+    mostly are: the int8 activation ranges are per batch, so padding in a mixed batch would
+    measure something the encoder avoids."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_padding()
+    backend.enable_truncation(max_length=layout.max_tokens)
     batches = []
     for text in _PROBE_TEXTS:
-        batch = tokenizer(
-            [text], truncation=True, max_length=layout.max_tokens, return_tensors="np"
-        )
-        batches.append({name: batch[name].astype(np.int64) for name in names})
+        encoding = backend.encode(text)
+        arrays = {
+            "input_ids": np.array([encoding.ids], dtype=np.int64),
+            "attention_mask": np.ones((1, len(encoding.ids)), dtype=np.int64),
+            "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
+        }
+        batches.append({name: arrays[name] for name in names})
     return batches
 
 
