@@ -24,7 +24,21 @@ from interestlens.errors import EncoderError, ParameterError
 
 pytest.importorskip("onnxruntime")
 
-WORDS = "the a film about sea lighthouse keeper quiet hiking outdoors camping wild night".split()
+WORDS = [
+    "the",
+    "a",
+    "film",
+    "about",
+    "sea",
+    "lighthouse",
+    "keeper",
+    "quiet",
+    "hiking",
+    "outdoors",
+    "camping",
+    "wild",
+    "night",
+]
 TEXTS = [
     "a quiet film about the sea",
     "hiking outdoors wild camping",
@@ -73,9 +87,24 @@ def make_tiny_model(path: Path, *, seed: int = 0) -> Path:
     (path / "modules.json").write_text(
         json.dumps(
             [
-                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+                {
+                    "idx": 0,
+                    "name": "0",
+                    "path": "",
+                    "type": "sentence_transformers.models.Transformer",
+                },
+                {
+                    "idx": 1,
+                    "name": "1",
+                    "path": "1_Pooling",
+                    "type": "sentence_transformers.models.Pooling",
+                },
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                },
             ]
         )
     )
@@ -368,3 +397,14 @@ def test_minilm_int8_export_is_close_to_sentence_transformers(tmp_path: Path) ->
     assert cosines.mean() >= 0.99, cosines
     assert onnx.identifier.startswith("onnx:sentence-transformers/all-MiniLM-L6-v2@sha256:")
     assert onnx.max_tokens == 256 and onnx.dimension == 384
+
+
+def test_length_buckets_respect_count_and_padded_tokens() -> None:
+    from interestlens.embed.onnx_encoder import length_buckets
+
+    lengths = np.array([2, 2, 3, 3, 3, 10, 10, 40])
+    assert length_buckets(lengths, 4, 100) == [(0, 4), (4, 7), (7, 8)]
+    assert length_buckets(lengths, 64, 12) == [(0, 4), (4, 5), (5, 6), (6, 7), (7, 8)]
+    assert length_buckets(np.array([], dtype=int), 4, 100) == []
+    with pytest.raises(ParameterError, match="max_batch_tokens=0"):
+        OnnxEncoder(max_batch_tokens=0)

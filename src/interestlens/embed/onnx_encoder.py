@@ -59,13 +59,38 @@ def pool(states: np.ndarray, mask: np.ndarray, mode: PoolingMode) -> np.ndarray:
     return summed / counts
 
 
+def length_buckets(
+    sorted_lengths: np.ndarray, batch_size: int, max_batch_tokens: int
+) -> list[tuple[int, int]]:
+    """``(start, stop)`` runs of the ascending ``sorted_lengths``: at most ``batch_size`` texts,
+    and at most ``max_batch_tokens`` tokens once padded to the run's longest (always at least
+    one text). Short titles fill whole batches; long texts go in small ones, where padding and
+    the attention's length² cost stay small. (512 tokens measured fastest for MiniLM on 2
+    cores, titles and overviews alike, against 1,024-4,096: 18 vs 12 overviews/s.)"""
+    batches = []
+    start = 0
+    total = len(sorted_lengths)
+    while start < total:
+        stop = start + 1
+        while (
+            stop < total
+            and stop - start < batch_size
+            and (stop - start + 1) * int(sorted_lengths[stop]) <= max_batch_tokens
+        ):
+            stop += 1
+        batches.append((start, stop))
+        start = stop
+    return batches
+
+
 class OnnxEncoder:
     """A transformer encoder run by onnxruntime (int8 by default) with a fast tokenizer.
 
     ``pooling`` and ``max_tokens`` override the model's sentence-transformers configuration
     (None: as configured; plain Hugging Face models default to mean pooling and their
     position count, at most 512). ``threads`` is onnxruntime's intra-op thread count (None:
-    one per core). ``quantize=False`` keeps float32 weights.
+    one per core). ``quantize=False`` keeps float32 weights. A batch holds at most
+    ``batch_size`` texts and ``max_batch_tokens`` padded tokens.
     """
 
     def __init__(
@@ -78,6 +103,7 @@ class OnnxEncoder:
         quantize: bool = True,
         threads: int | None = None,
         batch_size: int = 64,
+        max_batch_tokens: int = 512,
         show_progress: bool = False,
     ):
         self.model = model
@@ -87,6 +113,7 @@ class OnnxEncoder:
         self.quantize = quantize
         self.threads = threads
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.show_progress = show_progress
         if threads is not None and not (isinstance(threads, int) and threads >= 1):
             raise ParameterError(
@@ -94,6 +121,8 @@ class OnnxEncoder:
                 expected="None (one per core) or an int >= 1",
                 fix="set encoder.threads to a positive number or leave it unset",
             )
+        if not (isinstance(max_batch_tokens, int) and max_batch_tokens >= 1):
+            raise ParameterError(f"max_batch_tokens={max_batch_tokens!r}", expected="an int >= 1")
         if max_tokens is not None and not (isinstance(max_tokens, int) and max_tokens >= 2):
             raise ParameterError(f"max_tokens={max_tokens!r}", expected="None or an int >= 2")
         self._lock = threading.Lock()
@@ -254,6 +283,9 @@ class OnnxEncoder:
         options.intra_op_num_threads = self.threads or 0
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # idle pool threads sleep instead of spinning: on 2 shared cores spinning took the
+        # CPU from the thread with work (measured 6.6 -> 7.5 texts/s on overviews at load 25)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # onnxruntime's warnings are not the caller's business
         try:
             session = onnxruntime.InferenceSession(
@@ -287,9 +319,9 @@ class OnnxEncoder:
         # neighbours in token count share a batch: each batch pads to its own longest text
         order = np.argsort(lengths, kind="stable")
         pooled = np.empty((len(texts), self.dimension), dtype=np.float32)
-        starts = range(0, len(texts), batch_size)
-        for start in tqdm(starts, desc="encoding", unit="batch", disable=not show_progress):
-            rows = order[start : start + batch_size]
+        batches = length_buckets(lengths[order], batch_size, self.max_batch_tokens)
+        for start, stop in tqdm(batches, desc="encoding", unit="batch", disable=not show_progress):
+            rows = order[start:stop]
             feeds = self._feeds([encoded[row] for row in rows], int(lengths[rows].max()))
             states = session.run(None, feeds)[0]
             pooled[rows] = pool(states, feeds["attention_mask"], self.layout.pooling)
@@ -314,4 +346,4 @@ class OnnxEncoder:
         )
 
 
-__all__ = ["DEFAULT_EXPORT_DIR", "OnnxEncoder", "pool"]
+__all__ = ["DEFAULT_EXPORT_DIR", "OnnxEncoder", "length_buckets", "pool"]
