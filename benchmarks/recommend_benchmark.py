@@ -24,7 +24,7 @@ interactions; InterestRecommender sees ratings (it weighs entries by rating) and
 of the training interactions.
 
 usage: python benchmarks/recommend_benchmark.py [--datasets movielens magazine gift_cards]
-           [--encoder hashing|minilm] [--quick] [--seeds N] [--no-ablations]
+           [--encoder hashing|minilm|onnx] [--cache FILE] [--quick] [--seeds N] [--no-ablations]
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from interestlens.embed import (
     CachedEncoder,
     EmbeddingCache,
     HashingEncoder,
+    OnnxEncoder,
     SentenceTransformerEncoder,
 )
 from interestlens.evaluate import (
@@ -573,16 +574,24 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def make_encoder(kind: str) -> Any:
+def make_encoder(kind: str, cache: Path = CACHE) -> Any:
     if kind == "hashing":
         return HashingEncoder()
-    return CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(CACHE))
+    if kind == "onnx":  # the same MiniLM weights, int8 ONNX (exported next to the cache)
+        return CachedEncoder(OnnxEncoder(export_dir=cache.parent / "onnx"), EmbeddingCache(cache))
+    return CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(cache))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(SOURCES), choices=list(SOURCES))
-    parser.add_argument("--encoder", choices=("hashing", "minilm"), default="minilm")
+    parser.add_argument(
+        "--encoder",
+        choices=("hashing", "minilm", "onnx"),
+        default="minilm",
+        help="minilm: all-MiniLM-L6-v2 on torch; onnx: the same weights as int8 ONNX",
+    )
+    parser.add_argument("--cache", type=Path, default=CACHE, help="embedding cache file")
     parser.add_argument("--quick", action="store_true", help="30%% of users, one seed")
     parser.add_argument(
         "--seeds",
@@ -594,7 +603,7 @@ def main() -> None:
     parser.add_argument("--no-ablations", dest="ablations", action="store_false")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    encoder = make_encoder(args.encoder)
+    encoder = make_encoder(args.encoder, args.cache)
     started = time.perf_counter()
     results = []
     for name in args.datasets:

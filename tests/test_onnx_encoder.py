@@ -408,3 +408,15 @@ def test_length_buckets_respect_count_and_padded_tokens() -> None:
     assert length_buckets(np.array([], dtype=int), 4, 100) == []
     with pytest.raises(ParameterError, match="max_batch_tokens=0"):
         OnnxEncoder(max_batch_tokens=0)
+
+
+def test_export_onnx_command_writes_a_copyable_export(tiny_model: Path, tmp_path: Path) -> None:
+    from interestlens.cli import main
+
+    target = tmp_path / "export"
+    argv = ["export-onnx", "--out", str(target), "--encoder-model", str(tiny_model), "-q"]
+    assert main(argv) == 0
+    export = read_export(target)
+    assert export.quantization == "int8-dynamic"
+    assert OnnxEncoder(target).encode(["the sea"]).shape == (1, 32)
+    assert main(argv) == 2  # the directory exists now: refused, nothing overwritten

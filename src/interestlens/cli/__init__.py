@@ -12,6 +12,7 @@ import typer
 
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
+from interestlens.cli.export import export_onnx
 from interestlens.cli.inspection import clusters, describe, report
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
@@ -42,6 +43,7 @@ for _command in (
     describe,
 ):
     app.command()(_command)
+app.command("export-onnx")(export_onnx)
 del _command
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import re
 import shutil
 import tempfile
@@ -353,6 +354,19 @@ def _quantise(source: Path, target: Path) -> None:
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # the quantiser logs a generic "consider pre-processing" warning on the root logger
+    quiet = logging.getLogger()
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        _run_quantiser(quantize_dynamic, QuantType, TensorProto, source, target)
+    finally:
+        quiet.setLevel(level)
+
+
+def _run_quantiser(
+    quantize_dynamic: Any, QuantType: Any, TensorProto: Any, source: Path, target: Path
+) -> None:
     quantize_dynamic(
         str(source),
         str(target),
