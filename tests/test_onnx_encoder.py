@@ -420,3 +420,41 @@ def test_export_onnx_command_writes_a_copyable_export(tiny_model: Path, tmp_path
     assert export.quantization == "int8-dynamic"
     assert OnnxEncoder(target).encode(["the sea"]).shape == (1, 32)
     assert main(argv) == 2  # the directory exists now: refused, nothing overwritten
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+def test_a_model_fitted_on_onnx_serves_new_users_with_onnx(
+    exported: OnnxEncoder, tmp_path: Path
+) -> None:
+    from interestlens.engine import RecommendationEngine
+    from interestlens.errors import ModelFormatError
+    from interestlens.serve.testing import build_demo_model, demo_settings
+
+    settings = demo_settings(
+        tmp_path / "cache",
+        **{"encoder.kind": "sentence-transformers", "encoder.model": str(exported.export().path)},
+    )
+    model_dir = build_demo_model(tmp_path / "model", n_items=40, n_users=50, settings=settings)
+    engine = RecommendationEngine.load(model_dir, settings=settings)
+    assert engine.model.encoder_id_ == exported.identifier
+    assert len(engine.recommend_new(text="a quiet film about the sea", k=3)) == 3
+    assert isinstance(engine.encoder().encoder, OnnxEncoder)
+
+    other = RecommendationEngine.load(
+        model_dir, encoder=OnnxEncoder(exported.export().path, max_tokens=8)
+    )
+    with pytest.raises(ModelFormatError, match="the encoder the model was fitted with"):
+        other.recommend_new(text="a quiet film about the sea", k=3)
+
+
+def test_models_saved_before_backends_load_as_torch(tmp_path: Path) -> None:
+    from interestlens.model_dir import load_model
+    from interestlens.serve.testing import build_demo_model
+
+    model_dir = build_demo_model(tmp_path / "model", n_items=40, n_users=50)
+    config = model_dir / "config.toml"
+    assert 'backend = "onnx"' in config.read_text()
+    config.write_text(config.read_text().replace('backend = "onnx"\n', ""))
+    assert load_model(model_dir).settings.encoder.backend == "torch"
