@@ -10,7 +10,7 @@ $(BIN)/interestlens: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# pinned: the CPU build on disk; an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[torch,test]"
 	touch $(BIN)/interestlens
 
 setup: $(BIN)/interestlens

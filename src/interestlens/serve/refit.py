@@ -240,6 +240,8 @@ def refit_settings(saved: Settings, settings: Settings) -> Settings:
     encoder = saved.encoder.model_copy(
         update={
             "device": settings.encoder.device,
+            "export_dir": settings.encoder.export_dir,
+            "threads": settings.encoder.threads,
             "cache": settings.encoder.cache,
             "cache_dir": settings.encoder.cache_dir,
             "batch_size": settings.encoder.batch_size,

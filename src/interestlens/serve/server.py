@@ -64,6 +64,18 @@ def single_thread_torch() -> None:
     torch.set_num_threads(1)
 
 
+def one_encoder_thread(settings: Settings, encoder_id: str) -> Settings:
+    """One encoder thread in the server (see :func:`single_thread_torch`), for whichever
+    backend the model was fitted with; torch is not imported for an ONNX model."""
+    if not encoder_id.startswith("onnx:"):
+        single_thread_torch()
+        return settings
+    if settings.encoder.threads is not None:
+        return settings
+    encoder = settings.encoder.model_copy(update={"threads": 1})
+    return settings.model_copy(update={"encoder": encoder})
+
+
 def run_server(model_dir: Path, settings: Settings) -> None:
     """Serve ``model_dir`` on ``settings.serve.host:port`` until interrupted (one process: the
     model lives in memory once; scale out with several processes behind a balancer)."""
@@ -72,8 +84,8 @@ def run_server(model_dir: Path, settings: Settings) -> None:
     from interestlens.serve.app import create_app
 
     # fail with the model's own error before uvicorn starts and logs a traceback
-    verify_model_dir(Path(model_dir).expanduser())
-    single_thread_torch()
+    manifest = verify_model_dir(Path(model_dir).expanduser())
+    settings = one_encoder_thread(settings, str(manifest.get("encoder", "")))
     loop, http = fastest_loop_and_parser()
     uvicorn.run(
         create_app(model_dir, settings),
