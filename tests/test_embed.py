@@ -200,8 +200,8 @@ def test_make_encoder_default_is_minilm_without_loading_it() -> None:
     assert encoder._model is None
 
 
-def test_make_encoder_default_is_minilm_on_onnx_without_exporting(tmp_path: Path) -> None:
-    encoder = make_encoder(EncoderConfig(cache_dir=tmp_path))
+def test_make_encoder_minilm_on_onnx_without_exporting(tmp_path: Path) -> None:
+    encoder = make_encoder(EncoderConfig(cache_dir=tmp_path, backend="onnx"))
     assert isinstance(encoder, OnnxEncoder)
     assert encoder.identifier.startswith("onnx:sentence-transformers/all-MiniLM-L6-v2@sha256:")
     assert (encoder.dimension, encoder.max_tokens) == (384, 256)

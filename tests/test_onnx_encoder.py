@@ -337,7 +337,11 @@ def test_read_export_of_a_plain_folder(tmp_path: Path) -> None:
 
 def test_make_encoder_builds_the_onnx_backend(tiny_model: Path, tmp_path: Path) -> None:
     config = EncoderConfig(
-        kind="sentence-transformers", model=str(tiny_model), cache_dir=tmp_path, threads=1
+        kind="sentence-transformers",
+        model=str(tiny_model),
+        cache_dir=tmp_path,
+        threads=1,
+        backend="onnx",
     )
     encoder = make_encoder(config)
     assert isinstance(encoder, OnnxEncoder)
@@ -359,7 +363,11 @@ def test_inference_never_imports_torch(exported: OnnxEncoder) -> None:
         import interestlens.pipeline, interestlens.engine, interestlens.serve.app
         from interestlens.config import EncoderConfig
         from interestlens.embed import make_encoder
-        config = EncoderConfig(kind="sentence-transformers", model={str(exported.export().path)!r})
+        config = EncoderConfig(
+            kind="sentence-transformers",
+            model={str(exported.export().path)!r},
+            backend="onnx",
+        )
         vectors = make_encoder(config).encode(["a quiet film about the sea"])
         assert vectors.shape == (1, 32), vectors.shape
         loaded = sorted(m for m in ("torch", "sentence_transformers", "transformers")
@@ -434,7 +442,11 @@ def test_a_model_fitted_on_onnx_serves_new_users_with_onnx(
 
     settings = demo_settings(
         tmp_path / "cache",
-        **{"encoder.kind": "sentence-transformers", "encoder.model": str(exported.export().path)},
+        **{
+            "encoder.kind": "sentence-transformers",
+            "encoder.model": str(exported.export().path),
+            "encoder.backend": "onnx",
+        },
     )
     model_dir = build_demo_model(tmp_path / "model", n_items=40, n_users=50, settings=settings)
     engine = RecommendationEngine.load(model_dir, settings=settings)
@@ -455,6 +467,6 @@ def test_models_saved_before_backends_load_as_torch(tmp_path: Path) -> None:
 
     model_dir = build_demo_model(tmp_path / "model", n_items=40, n_users=50)
     config = model_dir / "config.toml"
-    assert 'backend = "onnx"' in config.read_text()
-    config.write_text(config.read_text().replace('backend = "onnx"\n', ""))
+    assert 'backend = "torch"' in config.read_text()
+    config.write_text(config.read_text().replace('backend = "torch"\n', ""))
     assert load_model(model_dir).settings.encoder.backend == "torch"
