@@ -209,6 +209,9 @@ class SparkConfig(_Section):
     master: str = "local[2]"
     #: partitions of shuffles (joins, aggregations): about 2-4 per executor core
     shuffle_partitions: int = Field(8, ge=1)
+    #: heap of the driver JVM of a session the job starts itself (in local mode the executors
+    #: run inside it); spark-submit sets its own with --driver-memory
+    driver_memory: str = "2g"
     #: users drawn (seeded) to choose k with the single-machine rule and fit the 2-D map
     sample_size: int = Field(20_000, ge=10)
     #: "sample": the single-machine k-means of the sample gives the centroids (every user is
