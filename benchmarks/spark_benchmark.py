@@ -295,6 +295,37 @@ def write_markdown(records: list[dict], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def write_plot(records: list[dict], path: Path) -> None:
+    """Seconds per stage against users (Spark), and driver / JVM peak memory: an HTML plot."""
+    from plotly.subplots import make_subplots
+
+    done = [r for r in records if "failed" not in r.get("spark", {"failed": ""})]
+    if not done:
+        return
+    users = [r["n_users"] for r in done]
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("Spark local[2]: seconds per stage", "peak memory, MiB")
+    )
+    for stage in done[-1]["spark"]["seconds"]:
+        if stage == "total":
+            continue
+        figure.add_bar(
+            x=users, y=[r["spark"]["seconds"].get(stage, 0) for r in done], name=stage, row=1, col=1
+        )
+    figure.add_scatter(
+        x=users,
+        y=[max(r["spark"]["driver_peak_rss_mb"].values()) for r in done],
+        name="Python driver",
+        row=1,
+        col=2,
+    )
+    figure.add_scatter(
+        x=users, y=[r["spark"]["jvm_peak_rss_mb"] for r in done], name="driver JVM", row=1, col=2
+    )
+    figure.update_layout(barmode="stack", xaxis_title="users", xaxis2_title="users")
+    figure.write_html(path, include_plotlyjs="cdn")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", default="100k,300k,1m")
@@ -308,9 +339,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.markdown_only:
         out = Path(args.out)
-        write_markdown(
-            json.loads(out.with_suffix(".json").read_text())["cases"], out.with_suffix(".md")
-        )
+        cases = json.loads(out.with_suffix(".json").read_text())["cases"]
+        write_markdown(cases, out.with_suffix(".md"))
+        write_plot(cases, out.with_suffix(".html"))
         return
     if args.run:
         spec = CASES[args.case]
