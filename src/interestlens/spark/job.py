@@ -44,7 +44,15 @@ if TYPE_CHECKING:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this (driver) process so far, MiB."""
+    """Peak resident memory of this (driver) process so far, MiB: ``VmHWM`` where /proc has
+    it (``ru_maxrss`` survives fork + exec on Linux, so a child started by a big process would
+    report its parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
