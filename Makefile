@@ -17,6 +17,7 @@ setup: $(BIN)/interestlens
 
 demo: setup
 	$(BIN)/interestlens demo --out interestlens-demo
+	$(BIN)/interestlens demo --drift --out interestlens-demo/drift
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks

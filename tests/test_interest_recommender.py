@@ -10,8 +10,10 @@ import scipy.sparse as sp
 from interestlens.errors import ParameterError
 from interestlens.recommend import Recommender
 from interestlens.recommend.interest import (
+    ANCHORS,
     COMPONENTS,
     DEFAULT_WEIGHTS,
+    REFERENCES,
     REGIMES,
     InterestRecommender,
 )
@@ -208,15 +210,26 @@ def test_tuned_weights_are_stored() -> None:
     )
     assert set(tuned.weights_) == set(REGIMES)
     for regime in REGIMES:
-        assert set(tuned.weights_[regime]) == set(COMPONENTS)
+        assert set(tuned.weights_[regime]) == set(COMPONENTS) | set(REFERENCES)
         record = tuned.tuning_[regime]
-        assert record["score"] >= record["start_score"]
+        if regime == "cold_text":  # the checkerboard users have no text of their own
+            assert record == {"skipped": "the users have no text of their own"}
+            continue
         assert record["weights"] == tuned.weights_[regime]
-    assert tuned.weights_["warm"]["collaborative"] == 1.0  # the anchor
+        assert record["references"]["scores"]["blend"] >= record["start_score"]
+        if record["references"]["fallback"] is None:
+            assert record["weights"][ANCHORS[regime]] == 1.0  # the anchor
+        else:  # the regime is its best plain reference, alone
+            chosen = [name for name, weight in record["weights"].items() if weight]
+            assert chosen == [record["references"]["fallback"]]
     assert tuned.n_clusters_ in (2, 3)
     assert tuned.half_life_ is None  # no times given: recency cannot be tuned
     fixed = model().fit(checkerboard(), item_texts=ITEM_TEXTS)
-    assert fixed.weights_ == DEFAULT_WEIGHTS and fixed.tuning_ == {}
+    assert fixed.tuning_ == {}
+    for regime, weights in fixed.weights_.items():
+        assert {n: w for n, w in weights.items() if w} == {
+            n: w for n, w in DEFAULT_WEIGHTS[regime].items() if w
+        }
     given = {"warm": {"collaborative": 1.0, "popularity": 0.5}}
     partly = InterestRecommender(n_clusters=2, weights=given, tune=["warm", "cold_items"]).fit(
         checkerboard(), item_texts=ITEM_TEXTS

@@ -91,10 +91,18 @@ class InterestConfig(_Section):
     use_ratings: bool = True
     #: share of the user's own text vector in the blend with the history vector (0 = history only)
     text_weight: float = Field(0.3, ge=0.0, le=1.0)
+    #: place users known only by their text where users with a history like theirs are: a
+    #: ridge map from text vector to history vector, learned from users who have both (needs
+    #: 20 of them; fewer keeps the text vector as it is)
+    bridge_text: bool = True
 
 
 class ClusterConfig(_Section):
     """How user interest vectors are grouped into clusters."""
+
+    #: fit the clusterer on users with behaviour only and assign users known only by text with
+    #: its predict (their vectors would otherwise form clusters of their own)
+    fit_on_behaviour: bool = True
 
     #: clustering algorithm
     method: Literal["kmeans", "minibatch-kmeans", "agglomerative", "hdbscan", "dbscan", "gmm"] = (
@@ -162,7 +170,25 @@ class RecommendConfig(_Section):
     #: tune blend weights, recency half-life and the number of affinity clusters on validation
     #: parts carved from the training interactions (never a test split); off = documented defaults
     tune: bool = True
-    #: candidate numbers of the recommender's internal affinity clusters (tuning picks one)
+    #: what tuning prepares for: "temporal" = each user's *next* interactions (the validation
+    #: part is each user's latest); "random" = *missing* interactions (a random part, as random
+    #: hold-out benchmarks hide them). Recency, clusters and weights are chosen on it; the model
+    #: records it. `evaluate --split` uses the same protocol
+    validation: Literal["temporal", "random"] = "temporal"
+    #: in every regime the blend is kept only when it beats the best plain baseline it contains
+    #: (EASE alone, popularity, TF-IDF kNN) by this many paired standard errors on validation;
+    #: otherwise the regime falls back to that baseline
+    reference_z: float = Field(1.645, ge=0)
+    #: the users' own texts describe the items they chose (reviews, tags), so tuning on
+    #: text-only users would read its own targets: that regime then keeps its defaults.
+    #: Unset: true when the data loader says so (Amazon reviews, MovieLens tags), else false
+    user_text_reveals_items: bool | None = None
+    #: the cluster component scores with the interest clusters `fit` found and explained (the
+    #: ones `clusters`, the report and the reasons show); off = the recommender's own k-means
+    #: with `n_clusters` candidates
+    use_interest_clusters: bool = True
+    #: candidate numbers of the recommender's own affinity clusters (tuning picks one; only
+    #: with use_interest_clusters = false)
     n_clusters: list[int] = Field(default_factory=lambda: [8, 16, 32])
     #: EASE regularisation of the collaborative component
     ease_l2: float = Field(250.0, gt=0)
@@ -236,6 +262,82 @@ class SparkConfig(_Section):
     recommendations_path: str = ""
 
 
+class DriftConfig(_Section):
+    """Interests over time: stable cluster ids across refits, the timeline, drift findings
+    (``interestlens timeline`` / ``drift``) and the service's adaptive centroids."""
+
+    #: a new cluster keeps an old id when (1 - w) * centroid cosine + w * member Jaccard (w =
+    #: identity_overlap_weight when >= 10 users are shared, else 0) reaches this score
+    identity_min_score: float = Field(0.5, ge=0, le=1)
+    #: w above: how much member overlap counts against centroid similarity
+    identity_overlap_weight: float = Field(0.5, ge=0, le=1)
+    #: share of an unmatched new cluster's shared users coming from one old cluster (which kept
+    #: its id elsewhere) to call it a split of it; the same share the other way calls a merge
+    identity_split_min_share: float = Field(0.25, ge=0, le=1)
+    #: default period of 'interestlens timeline'
+    period: Literal["month", "week", "day"] = "month"
+    #: recency half-life of a user's interest vector in the timeline (days before the period's
+    #: end); short, so that a period shows what the user does then
+    timeline_half_life_days: float = Field(30.0, gt=0, le=36_500)
+    #: findings: population stability index of cluster shares above this is drift (0.1 moderate,
+    #: 0.25 large, by the usual rule of thumb)
+    psi_threshold: float = Field(0.2, gt=0)
+    #: a matched cluster's centroid moved by more than this (1 - cosine) is drift
+    centroid_shift_threshold: float = Field(0.1, gt=0, le=2)
+    #: a matched cluster whose top keywords changed by more than this (1 - Jaccard) is drift
+    keyword_change_threshold: float = Field(0.8, gt=0, le=1)
+    #: a cluster's share grown (or shrunk) by this factor is named as grown (or faded)
+    share_change_ratio: float = Field(1.5, gt=1)
+    #: a placement is low-confidence when its similarity to the cluster's centroid is below this
+    #: quantile of the cluster's own members' similarities
+    low_confidence_quantile: float = Field(0.05, gt=0, lt=1)
+    #: more new users than this share placed with low confidence is drift
+    low_confidence_share_threshold: float = Field(0.2, gt=0, le=1)
+    #: the service moves cluster centroids with incoming events between refits
+    adaptive: bool = True
+    #: an adaptive centroid's memory: past members count half after this many days
+    adaptive_half_life_days: float = Field(14.0, ge=0.01, le=36_500)
+    #: the largest share of the way to a batch's mean a centroid may move in one update
+    adaptive_max_step: float = Field(0.05, gt=0, le=0.45)
+    #: a cluster is flagged as a candidate new interest after this many badly fitting users ...
+    candidate_min_users: int = Field(20, ge=1)
+    #: ... when they are at least this share of the users it received since the fit
+    candidate_min_share: float = Field(0.3, gt=0, le=1)
+
+
+class PrivacyConfig(_Section):
+    """Pseudonymous artifacts, k-anonymous statistics and differentially private cluster
+    releases (see docs/privacy.md). Privacy is "on" when ``pseudonymize`` is true or
+    ``epsilon`` is set."""
+
+    #: replace user ids in every saved artifact (model directory, events store, report, CSVs)
+    #: by HMAC-SHA256(key, id); the engine and the service still accept the raw ids
+    pseudonymize: bool = False
+    #: the HMAC key, at least 16 characters; a secret: give it as INTERESTLENS_PRIVACY__KEY.
+    #: It is never written into a model (a fingerprint of it is)
+    key: str | None = None
+    #: the key to move to, for ``interestlens rotate-key`` only (INTERESTLENS_PRIVACY__NEW_KEY;
+    #: a secret like ``key``)
+    new_key: str | None = None
+    #: when privacy is on, clusters with fewer users show no size, keyword, item list or label
+    #: (report, describe, /clusters), and medoid users are never shown
+    min_group_size: int = Field(10, ge=1)
+    #: privacy budget of the released cluster sizes and centroids (Laplace counts + Gaussian
+    #: sums of clipped vectors); None = no differentially private release
+    epsilon: float | None = Field(None, gt=0, allow_inf_nan=False)
+    #: the Gaussian mechanism's delta (the sums); well below 1 / number of users
+    delta: float = Field(1e-5, gt=0, lt=1, allow_inf_nan=False)
+    #: user vectors are scaled to at most this L2 norm before summing (the sums' sensitivity)
+    clip: float = Field(1.0, gt=0, allow_inf_nan=False)
+    #: released centroids live in this many public dimensions (the item vectors' mean and
+    #: principal axes): noise grows with the square root of the dimension. None = all
+    dimensions: int | None = Field(16, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.pseudonymize or self.epsilon is not None
+
+
 class Settings(_Section):
     #: seeds every random choice (k-means, splits, stability runs, the demo data)
     seed: int = 0
@@ -248,6 +350,8 @@ class Settings(_Section):
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     spark: SparkConfig = Field(default_factory=SparkConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @model_validator(mode="after")
     def _k_range(self) -> Settings:
@@ -292,7 +396,12 @@ def load_settings(
 
 
 #: settings never written into a saved model (model directories get copied and shared)
-SECRETS: tuple[tuple[str, str], ...] = (("serve", "api_key"), ("explain", "namer_api_key"))
+SECRETS: tuple[tuple[str, str], ...] = (
+    ("serve", "api_key"),
+    ("explain", "namer_api_key"),
+    ("privacy", "key"),
+    ("privacy", "new_key"),
+)
 
 
 def settings_to_dict(settings: Settings, *, include_secrets: bool = False) -> dict[str, Any]:

@@ -18,6 +18,12 @@ Layout (format version 1)::
     membership.npy          float32 (n_users, k) soft membership, where the method has one
     explanations.json       keywords, representative items, medoid users per cluster
     clusters_summary.json   users not clustered, metrics against known labels
+    cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
+                            previous model (fit --previous, refit); absent: ids = fit indices
+    cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
+                            clusters and the next free id (interestlens.timeline.identity)
+    privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
+    privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability
     recommender/            the fitted InterestRecommender (when recommend.enabled), its
                             chosen blend weights and tuning record included
@@ -55,7 +61,10 @@ from interestlens.persist import (
     write_npy,
     write_toml,
 )
-from interestlens.represent import WeightedMeanInterests
+from interestlens.privacy.dp import ClusterRelease
+from interestlens.represent import TextInterestBridge, WeightedMeanInterests
+
+BRIDGE_ARRAYS = ("coef", "intercept")
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -147,6 +156,7 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
             "dimension": int(model.item_vectors_.shape[1]),
             "represent": {"max_rating": representer.max_rating_},
             "fit_report": model.report_.to_dict(),
+            "privacy": getattr(model, "privacy_", None),
         },
     )
     write_toml(directory / "config.toml", settings_to_dict(settings))
@@ -173,6 +183,16 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
     if model.item_titles_ is not None:
         write_json(directory / "item_titles.json", model.item_titles_)
     model.clusters_.save(directory)
+    release = getattr(model, "privacy_release_", None)
+    if release is not None:
+        release.save(directory)
+    bridge = getattr(representer, "bridge_", None)
+    if bridge is not None:
+        scalars, arrays = bridge.state()
+        (directory / "bridge").mkdir(exist_ok=True)
+        write_json(directory / "bridge" / "bridge.json", scalars)
+        for name, array in arrays.items():
+            write_npy(directory / "bridge" / f"{name}.npy", array)
     if getattr(model, "recommender_", None) is not None:
         model.recommender_.save(directory / "recommender")
 
@@ -231,6 +251,24 @@ def load_model(directory: Path) -> InterestLens:
     representer.has_history_ = np.isin(representer.source_, ["history", "blend"])
     representer.has_text_ = np.isin(representer.source_, ["text", "blend"])
     representer.users_without_signal_ = np.flatnonzero(representer.source_ == "none")
+    representer.bridge_ = None
+    if (directory / "bridge" / "bridge.json").exists():
+        scalars = read_json(directory / "bridge" / "bridge.json")
+        if not isinstance(scalars, dict):
+            raise ModelFormatError(
+                f"{directory / 'bridge' / 'bridge.json'} holds {type(scalars).__name__}",
+                expected="a JSON object with the text bridge's settings",
+                fix="fit the model again",
+            )
+        arrays = {name: read_npy(directory / "bridge" / f"{name}.npy") for name in BRIDGE_ARRAYS}
+        try:
+            representer.bridge_ = TextInterestBridge.from_state(scalars, arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(
+                f"{directory / 'bridge'} cannot be restored ({type(exc).__name__}: {exc})",
+                expected="the text bridge written by 'interestlens fit'",
+                fix="fit the model again",
+            ) from exc
     model.representer_ = representer
     model.encoder_id_ = manifest["encoder"]
     model.dataset_name_ = manifest.get("dataset", "dataset")
@@ -245,6 +283,8 @@ def load_model(directory: Path) -> InterestLens:
             fix="fit the model again",
         )
     model.clusters_ = clusters
+    model.privacy_ = manifest.get("privacy")
+    model.privacy_release_ = ClusterRelease.load(directory)
     model.recommender_ = None
     if (directory / "recommender").is_dir():
         from interestlens.recommend.interest import InterestRecommender

@@ -8,7 +8,7 @@ running any code from it.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,19 @@ from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
-from interestlens.errors import NotFittedError
-from interestlens.interest_clusters import fit_interest_clusters
+from interestlens.errors import DataError, NotFittedError
+from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
+from interestlens.privacy import (
+    manifest_record,
+    pseudonymize_dataset,
+    pseudonymizer_for,
+    release_model_clusters,
+)
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
-from interestlens.represent import WeightedMeanInterests
+from interestlens.represent import TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
+from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
 
 
 @dataclass
@@ -144,11 +151,24 @@ class InterestLens:
         return encoder
 
     def fit(
-        self, dataset: Dataset, *, labels_true: Mapping[str, object] | None = None
+        self,
+        dataset: Dataset,
+        *,
+        labels_true: Mapping[str, object] | None = None,
+        previous: InterestLens | ClusterSnapshot | None = None,
+        ids_are_pseudonyms: bool = False,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
-        ARI/NMI/purity/pairwise F1 of the clustering against it."""
+        ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
+        or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
+        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
+        ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self._settings()
+        pseudonymizer = pseudonymizer_for(settings.privacy)
+        if pseudonymizer is not None and not ids_are_pseudonyms:
+            dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
+        self.privacy_ = manifest_record(pseudonymizer, settings.privacy)
         timings: dict[str, float] = {}
         report = FitReport(dataset=dataset.summary())
         interactions = dataset.interactions
@@ -204,6 +224,7 @@ class InterestLens:
             half_life_days=settings.interests.half_life_days,
             use_ratings=settings.interests.use_ratings,
             text_weight=settings.interests.text_weight,
+            bridge=TextInterestBridge() if settings.interests.bridge_text else None,
         ).fit(
             user_idx,
             item_idx,
@@ -239,15 +260,31 @@ class InterestLens:
             text_columns=text_columns,
             labels_true=labels_true,
             show_progress=self.show_progress,
+            fit_mask=self.representer_.has_history_ if settings.cluster.fit_on_behaviour else None,
         )
         self.item_titles_ = item_titles
+        self.identity_ = None
+        if previous is not None:
+            self.identity_ = align_to_previous(self, previous, settings.drift)
         timings["cluster_explain"] = time.perf_counter() - started
+        self.privacy_release_ = release_model_clusters(
+            settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_
+        )
 
         self.recommender_ = None
         if settings.recommend.enabled:
             started = time.perf_counter()
+            reveals = config_reveals = settings.recommend.user_text_reveals_items
+            if config_reveals is None:
+                reveals = dataset.notes.get("user_text_source") == "interactions"
             self.recommender_ = self._fit_recommender(
-                encoder, user_idx, item_idx, ratings, timestamps
+                encoder,
+                user_idx,
+                item_idx,
+                ratings,
+                timestamps,
+                user_text_reveals_items=reveals,
+                users=dataset.users,
             )
             timings["recommender"] = time.perf_counter() - started
 
@@ -265,6 +302,9 @@ class InterestLens:
         item_idx: np.ndarray,
         ratings: np.ndarray | None,
         timestamps: np.ndarray | None,
+        *,
+        user_text_reveals_items: bool = False,
+        users: pd.DataFrame | None = None,
     ) -> InterestRecommender:
         settings = self._settings()
         config = settings.recommend
@@ -292,11 +332,23 @@ class InterestLens:
             ease_neighbours=config.ease_neighbours or None,
             rating_power=config.rating_power,
             mmr_lambda=config.mmr_lambda,
+            validation=config.validation,
+            reference_z=config.reference_z,
+            user_text_reveals_items=bool(user_text_reveals_items),
             random_state=settings.seed,
             show_progress=self.show_progress,
         )
         recommender.fit(
-            values, item_texts=self.item_texts_, user_texts=self.user_texts_, timestamps=times
+            values,
+            item_texts=self.item_texts_,
+            user_texts=self.user_texts_,
+            timestamps=times,
+            # one meaning of "interest cluster": the recommender scores with the explained ones
+            user_clusters=self.clusters_.user_labels if config.use_interest_clusters else None,
+            # attribute columns of the users file (age band, occupation ...), row per user
+            user_attributes=None
+            if users is None
+            else users.drop_duplicates(USER_ID).set_index(USER_ID).reindex(self.user_ids_.ids),
         )
         return recommender.set_encoder(encoder)  # the remembered vectors are not needed now
 
@@ -315,7 +367,9 @@ class InterestLens:
         return texts
 
     def cluster_table(self) -> pd.DataFrame:
-        """One row per known user: ``user_id, cluster, label, probability, source``."""
+        """One row per known user: ``user_id, cluster, label[, probability], source,
+        placed_by[, confidence]``. ``placed_by``: ``fit`` (the clusterer was fitted on them),
+        ``predict`` (known only by text: assigned through the text bridge) or ``none``."""
         self.check_fitted()
         clusters = self.clusters_
         table = pd.DataFrame(
@@ -329,7 +383,126 @@ class InterestLens:
         if probability is not None:
             table["probability"] = np.round(probability, 4)
         table["source"] = self.representer_.source_
+        table["placed_by"] = clusters.placed_by()
+        if clusters.confidence is not None:
+            table["confidence"] = np.round(clusters.confidence, 4)
         return table
+
+    # --- placing users ----------------------------------------------------------------------
+
+    def transform(self, users: Sequence[str] | pd.DataFrame, *, encoder: Encoder | None = None):
+        """Interest vectors ``(n, d)`` of ``users``.
+
+        ``users``: known user ids (their fitted vectors), or a frame with any of the columns
+        ``user_id`` (a known user: their fitted vector, unless the row brings its own text or
+        items), ``text`` (what the person wrote), ``items`` (a list of item ids they interacted
+        with), ``ratings`` and ``timestamps`` (lists aligned with ``items``). A row with items is
+        the rating- and recency-weighted mean of their vectors (blended with the text); a row
+        with text only goes through the text bridge (:class:`~interestlens.represent.
+        TextInterestBridge`). ``encoder``: for texts, default the model's own (built on first
+        use). A row with nothing gives a zero vector.
+        """
+        self.check_fitted()
+        if not isinstance(users, pd.DataFrame):
+            ids = list(users)
+            return self.user_vectors_[self.user_ids_.indices(pd.Series(ids, dtype=object))]
+        rows = users.reset_index(drop=True)
+        texts = rows["text"].fillna("").astype(str).tolist() if "text" in rows else None
+        text_vectors: np.ndarray | None = None
+        if texts is not None and any(t.strip() for t in texts):
+            encoder = encoder if encoder is not None else self._text_encoder()
+            text_vectors, _ = embed_texts(encoder, texts, batch_size=64, show_progress=False)
+        out = np.zeros((len(rows), self.user_vectors_.shape[1]), dtype=np.float32)
+        for position in range(len(rows)):
+            items = _listed(rows, "items", position)
+            text_vector = None if text_vectors is None else text_vectors[position]
+            has_text = text_vector is not None and bool(np.linalg.norm(text_vector) > 0)
+            user_id = rows.at[position, "user_id"] if "user_id" in rows else None
+            if not items and not has_text and user_id is not None and not pd.isna(user_id):
+                out[position] = self.user_vectors_[self.user_ids_.index(str(user_id))]
+                continue
+            item_idx = self.item_ids_.indices(pd.Series(items, dtype=object)) if items else []
+            ratings = _listed(rows, "ratings", position)
+            timestamps = _listed(rows, "timestamps", position)
+            out[position] = self.representer_.transform_one(
+                np.asarray(item_idx, dtype=np.int64),
+                self.item_vectors_,
+                ratings=np.asarray(ratings, dtype=np.float64) if ratings else None,
+                timestamps=np.asarray(timestamps, dtype=np.float64) if timestamps else None,
+                text_vector=text_vector,
+            )
+        return out
+
+    def assign(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest interest cluster of each vector (-1 for a zero vector) and the confidence:
+        the softmax share of that cluster over the cosines to every centroid."""
+        self.check_fitted()
+        vectors = np.asarray(vectors, dtype=np.float32)
+        labels = np.full(len(vectors), -1, dtype=np.int64)
+        placed = np.linalg.norm(vectors, axis=1) > 0
+        if placed.any():
+            labels[placed] = self.clusters_.result.predict(vectors[placed])
+        # the centroids are in fit order; the ids people see may differ (stable across refits)
+        confidence = cluster_confidence(vectors, labels, self.clusters_.result.centroids)
+        return self.clusters_.to_ids(labels), confidence
+
+    def predict(
+        self, users: Sequence[str] | pd.DataFrame, *, encoder: Encoder | None = None
+    ) -> pd.DataFrame:
+        """Interest cluster of each of ``users`` (as :meth:`transform` takes them):
+        ``cluster, label, confidence, placed_by``. Known users keep the cluster they were given
+        at fit time (``placed_by`` ``fit`` or ``predict``); new rows are assigned now
+        (``history``, ``text`` through the bridge, or ``history+text``)."""
+        self.check_fitted()
+        frame = users if isinstance(users, pd.DataFrame) else pd.DataFrame({"user_id": list(users)})
+        frame = frame.reset_index(drop=True)
+        labels, confidence = self.assign(self.transform(frame, encoder=encoder))
+        placed_by = []
+        for position in range(len(frame)):
+            items = bool(_listed(frame, "items", position))
+            text = "text" in frame and str(frame.at[position, "text"] or "").strip() != ""
+            placed_by.append(
+                "history+text"
+                if items and text
+                else "history"
+                if items
+                else "text"
+                if text
+                else "none"
+            )
+        known = [
+            position
+            for position in range(len(frame))
+            if placed_by[position] == "none"
+            and "user_id" in frame
+            and not pd.isna(frame.at[position, "user_id"])
+        ]
+        if known:
+            index = self.user_ids_.indices(frame.loc[known, "user_id"].astype(str))
+            labels[known] = self.clusters_.user_labels[index]
+            if self.clusters_.confidence is not None:
+                confidence[known] = self.clusters_.confidence[index]
+            fitted = self.clusters_.placed_by()[index]
+            for position, how in zip(known, fitted, strict=True):
+                placed_by[position] = how
+        result = pd.DataFrame(
+            {
+                "cluster": labels,
+                "label": [self.clusters_.label_of(int(c)) for c in labels],
+                "confidence": np.round(confidence, 4),
+                "placed_by": placed_by,
+            }
+        )
+        if "user_id" in frame:
+            result.insert(0, "user_id", frame["user_id"].to_numpy())
+        return result
+
+    def _text_encoder(self) -> Encoder:
+        encoder = getattr(self, "_encoder_for_text", None)
+        if encoder is None:
+            encoder = self.build_encoder()
+            self._encoder_for_text = encoder
+        return encoder
 
     # --- persistence --------------------------------------------------------------------------
 
@@ -352,3 +525,19 @@ class InterestLens:
         from interestlens.model_dir import load_model
 
         return load_model(Path(directory))
+
+
+def _listed(frame: pd.DataFrame, column: str, position: int) -> list:
+    """The list in ``frame[column]`` at ``position`` ([] when the column or value is absent)."""
+    if column not in frame:
+        return []
+    value = frame.at[position, column]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        raise DataError(
+            f"{column}={value!r} in row {position} is a string",
+            expected=f"a list in the {column!r} column (e.g. ['i1', 'i2'])",
+            fix=f"give {column} as a Python list per row",
+        )
+    return list(value)

@@ -6,8 +6,10 @@
 * text vector: the user's own text (bio, tags, reviews) through the same encoder;
 * blend: ``(1 - text_weight) * history + text_weight * text``, L2-normalised.
 
-Users with text only get the text vector; users with history only get the history vector; users
-with neither get a zero vector and are listed in ``users_without_signal_`` — never dropped.
+Users with text only get the text vector — through a :class:`TextInterestBridge` when one is
+given (``bridge``), which maps their text to where a history like theirs would put them; users
+with history only get the history vector; users with neither get a zero vector and are listed
+in ``users_without_signal_`` — never dropped.
 """
 
 from __future__ import annotations
@@ -57,10 +59,12 @@ class WeightedMeanInterests:
         half_life_days: float | None = 365.0,
         use_ratings: bool = True,
         text_weight: float = 0.3,
+        bridge: TextInterestBridge | None = None,
     ):
         self.half_life_days = half_life_days
         self.use_ratings = use_ratings
         self.text_weight = text_weight
+        self.bridge = bridge
 
     def _check_params(self) -> None:
         if self.half_life_days is not None and self.half_life_days <= 0:
@@ -154,8 +158,15 @@ class WeightedMeanInterests:
             )
 
         both = has_history & has_text
+        text_only = ~has_history & has_text
         vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
-        vectors[~has_history & has_text] = text[~has_history & has_text]
+        self.bridge_: TextInterestBridge | None = None
+        if self.bridge is not None:
+            self.bridge_ = self.bridge.fit(text[both], history[both])
+        vectors[text_only] = (
+            self.bridge_.transform(text[text_only]) if self.bridge_ is not None else text[text_only]
+        )
+        self.bridged_ = text_only & (self.bridge_ is not None and self.bridge_.fitted_)
         if self.text_weight > 0:
             vectors[both] = l2_normalise(
                 (1 - self.text_weight) * history[both] + self.text_weight * text[both]
@@ -201,7 +212,8 @@ class WeightedMeanInterests:
         if text_vector is not None and np.linalg.norm(text_vector) > 0:
             text = l2_normalise(np.asarray(text_vector)[None, :])[0]
             if history is None:
-                return text
+                bridge = getattr(self, "bridge_", None)
+                return text if bridge is None else bridge.transform(text[None, :])[0]
             blended = (1 - self.text_weight) * history + self.text_weight * text
             return l2_normalise(blended[None, :])[0]
         if history is None:
@@ -213,3 +225,117 @@ class WeightedMeanInterests:
             source: int(np.sum(self.source_ == source))
             for source in (SOURCE_BLEND, SOURCE_HISTORY, SOURCE_TEXT, SOURCE_NONE)
         }
+
+
+#: fewer users with both their own text and a history than this cannot teach the bridge
+BRIDGE_MIN_USERS = 20
+#: ridge penalties the bridge chooses among by efficient leave-one-out cross-validation
+BRIDGE_ALPHAS: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
+
+
+class TextInterestBridge:
+    """A learned map from what users write to where their behaviour puts them.
+
+    A bio and the mean of the items someone chose sit in different regions of the embedding
+    space, even when they are about the same interest: clustering both kinds of vector
+    together separates users by where the vector came from, not by interest. The bridge is a
+    ridge regression from the user's text vector to their *history* interest vector, fitted on
+    the users who have both (penalty chosen by leave-one-out cross-validation, sklearn's
+    ``RidgeCV``); a user known only by text is placed at the (unit) prediction.
+
+    ``fit`` needs at least ``min_users`` users with both; with fewer, :meth:`fit` leaves the
+    bridge unfitted (``fitted_ = False``) and :meth:`transform` returns the text vectors
+    unchanged, which :attr:`fitted_` and the fit report make visible.
+    """
+
+    def __init__(
+        self, alphas: tuple[float, ...] = BRIDGE_ALPHAS, min_users: int = BRIDGE_MIN_USERS
+    ):
+        self.alphas = alphas
+        self.min_users = min_users
+
+    def fit(self, text_vectors: np.ndarray, interest_vectors: np.ndarray) -> TextInterestBridge:
+        """``text_vectors`` and ``interest_vectors``: one row each per user having both."""
+        from sklearn.linear_model import RidgeCV
+
+        text_vectors = np.asarray(text_vectors, dtype=np.float64)
+        interest_vectors = np.asarray(interest_vectors, dtype=np.float64)
+        if text_vectors.shape[0] != interest_vectors.shape[0]:
+            raise ParameterError(
+                f"text_vectors has {text_vectors.shape[0]} rows but interest_vectors has "
+                f"{interest_vectors.shape[0]}",
+                expected="one row of each per user having both text and a history",
+                fix="pass aligned rows",
+            )
+        self.n_users_ = int(text_vectors.shape[0])
+        self.fitted_ = self.n_users_ >= self.min_users
+        self.input_dimension_ = int(text_vectors.shape[1])
+        self.output_dimension_ = int(interest_vectors.shape[1])
+        if not self.fitted_:
+            self.coef_ = np.zeros((self.output_dimension_, self.input_dimension_), np.float32)
+            self.intercept_ = np.zeros(self.output_dimension_, np.float32)
+            self.alpha_ = float("nan")
+            self.fit_cosine_ = float("nan")
+            return self
+        ridge = RidgeCV(alphas=self.alphas).fit(l2_normalise(text_vectors), interest_vectors)
+        self.coef_ = np.asarray(ridge.coef_, dtype=np.float32)
+        self.intercept_ = np.asarray(ridge.intercept_, dtype=np.float32)
+        self.alpha_ = float(ridge.alpha_)
+        predicted = self.transform(text_vectors)
+        self.fit_cosine_ = float(np.mean(np.sum(predicted * l2_normalise(interest_vectors), 1)))
+        return self
+
+    def transform(self, text_vectors: np.ndarray) -> np.ndarray:
+        """Unit interest vectors of users known by these text vectors (zero rows stay zero)."""
+        if not hasattr(self, "fitted_"):
+            raise NotFittedError(
+                "TextInterestBridge is not fitted",
+                expected="fit() to be called first",
+                fix="call fit() or load a fitted model",
+            )
+        text_vectors = np.asarray(text_vectors, dtype=np.float32)
+        if text_vectors.ndim != 2 or text_vectors.shape[1] != self.input_dimension_:
+            raise ParameterError(
+                f"text vectors of shape {text_vectors.shape}",
+                expected=f"(n, {self.input_dimension_}) vectors from the model's encoder",
+                fix="encode the texts with the encoder the model was fitted with",
+            )
+        if not self.fitted_:
+            return l2_normalise(text_vectors)
+        empty = np.linalg.norm(text_vectors, axis=1) == 0
+        mapped = l2_normalise(l2_normalise(text_vectors) @ self.coef_.T + self.intercept_)
+        mapped[empty] = 0.0
+        return mapped.astype(np.float32)
+
+    def state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+        """Scalars (JSON) and arrays (``.npy``) that :meth:`from_state` restores."""
+        scalars = {
+            "fitted": bool(self.fitted_),
+            "n_users": self.n_users_,
+            "alpha": self.alpha_,
+            "fit_cosine": self.fit_cosine_,
+            "alphas": list(self.alphas),
+            "min_users": self.min_users,
+        }
+        return scalars, {"coef": self.coef_, "intercept": self.intercept_}
+
+    @classmethod
+    def from_state(
+        cls, scalars: dict[str, object], arrays: dict[str, np.ndarray]
+    ) -> TextInterestBridge:
+        bridge = cls(alphas=tuple(scalars["alphas"]), min_users=int(scalars["min_users"]))  # type: ignore[arg-type]
+        coef = np.asarray(arrays["coef"], dtype=np.float32)
+        intercept = np.asarray(arrays["intercept"], dtype=np.float32)
+        if coef.ndim != 2 or intercept.shape != (coef.shape[0],):
+            raise ParameterError(
+                f"bridge arrays of shapes {coef.shape} and {intercept.shape}",
+                expected="coef (d_out, d_in) and intercept (d_out,)",
+                fix="fit the model again",
+            )
+        bridge.coef_, bridge.intercept_ = coef, intercept
+        bridge.fitted_ = bool(scalars["fitted"])
+        bridge.n_users_ = int(scalars["n_users"])  # type: ignore[arg-type]
+        bridge.alpha_ = float(scalars["alpha"])  # type: ignore[arg-type]
+        bridge.fit_cosine_ = float(scalars["fit_cosine"])  # type: ignore[arg-type]
+        bridge.output_dimension_, bridge.input_dimension_ = (int(n) for n in coef.shape)
+        return bridge

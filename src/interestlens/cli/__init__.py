@@ -12,9 +12,12 @@ import typer
 
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
+from interestlens.cli.data import demo_data
 from interestlens.cli.inspection import clusters, describe, report
+from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.ranking import evaluate, recommend
 from interestlens.cli.service import refit, serve
+from interestlens.cli.timeline import drift, timeline
 from interestlens.errors import InterestLensError
 
 __all__ = ["app", "main", "read_id_list", "recommender_summary"]
@@ -33,6 +36,7 @@ for _command in (
     embed,
     fit,
     demo,
+    demo_data,
     clusters,
     report,
     recommend,
@@ -40,6 +44,11 @@ for _command in (
     serve,
     refit,
     describe,
+    timeline,
+    drift,
+    forget,
+    audit,
+    rotate_key,
 ):
     app.command()(_command)
 del _command

@@ -100,6 +100,13 @@ def fit(
         str | None,
         typer.Option("--spark-master", help="Spark master for --engine spark, e.g. local[2]."),
     ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            help="An earlier model directory: matching clusters keep its ids and labels.",
+        ),
+    ] = None,
 ) -> None:
     """Fit a model: texts → vectors → user interests, saved to a model directory."""
     from interestlens.pipeline import InterestLens
@@ -122,9 +129,14 @@ def fit(
     dataset = _read_dataset(
         settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )
-    model = InterestLens(settings, show_progress=not quiet).fit(dataset)
+    earlier = InterestLens.load(previous) if previous is not None else None
+    model = InterestLens(settings, show_progress=not quiet).fit(dataset, previous=earlier)
     path = model.save(out_dir)
     _print_fit(model, path, time.perf_counter() - started)
+    if model.identity_ is not None:
+        from interestlens.timeline.report import identity_line
+
+        out.print(identity_line(model.identity_), highlight=False)
 
 
 def demo(
@@ -137,6 +149,12 @@ def demo(
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
     quiet: QuietOption = False,
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift", help="The drifting year instead: interests grow, fade and split over time."
+        ),
+    ] = False,
 ) -> None:
     """Generate the built-in demo dataset (no download), fit a model on it and say where it went."""
     from interestlens.demo import run_demo
@@ -147,4 +165,9 @@ def demo(
         seed=seed,
         **_encoder_overrides(encoder, None, no_cache, cache_dir),
     )
+    if drift:
+        from interestlens.timeline.demo import run_drift_demo
+
+        run_drift_demo(out_dir, settings, console=out, show_progress=not quiet)
+        return
     run_demo(out_dir, settings, console=out, show_progress=not quiet)

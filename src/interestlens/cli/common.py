@@ -174,17 +174,34 @@ def _print_stats(title: str, stats: dict[str, Any]) -> None:
 
 
 def recommender_summary(recommender: Any) -> str:
-    """One line: what tuning chose (or that the documented defaults were used)."""
+    """What tuning chose per regime and why (blend kept, or the baseline it fell back to)."""
     tuned = {
-        regime: record["score"]
+        regime: record
         for regime, record in (recommender.tuning_ or {}).items()
         if "score" in record
     }
     chosen = f"{recommender.n_clusters_} affinity clusters, half-life {recommender.half_life_}"
     if not tuned:
         return f"default blend weights (tuning off), {chosen}"
-    scores = ", ".join(f"{regime} {score:.3f}" for regime, score in tuned.items())
-    return f"tuned on validation carved from training (NDCG@10: {scores}); {chosen}"
+    parts = []
+    for regime, record in tuned.items():
+        comparison = record.get("references") or {}
+        fallback = comparison.get("fallback")
+        if fallback:
+            parts.append(f"{regime}: {fallback} alone ({comparison.get('why', '')})")
+        else:
+            parts.append(f"{regime}: blend {record['score']:.3f}, {comparison.get('why', '')}")
+    skipped = [
+        f"{regime} not tuned ({record['skipped']})"
+        for regime, record in (recommender.tuning_ or {}).items()
+        if "skipped" in record
+    ]
+    protocol = getattr(recommender, "validation", "temporal")
+    return (
+        f"tuned for {protocol} hold-out on validation carved from training (NDCG@10) — "
+        + "; ".join(parts + skipped)
+        + f"; {chosen}"
+    )
 
 
 def _print_fit(model: Any, path: Path, seconds: float) -> None:

@@ -33,12 +33,19 @@ def report(
     output: Annotated[Path, typer.Option("--output", help="HTML file to write.")] = Path(
         "report.html"
     ),
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="The model this one was refitted from (the over-time section)."
+        ),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML page: interest map, cluster cards, k-selection curves."""
     from interestlens.pipeline import InterestLens
     from interestlens.report import write_report
 
-    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir)
+    earlier = InterestLens.load(previous) if previous is not None else None
+    path = write_report(InterestLens.load(model_dir), output, model_dir=model_dir, previous=earlier)
     out.print(f"Report written to {path.resolve()}")
 
 
@@ -55,7 +62,14 @@ def describe(model_dir: ModelOption) -> None:
         f"({result.k_source}); silhouette {result.scores.get('silhouette', float('nan')):.3f}; "
         f"stability (mean ARI over re-fits) " + ("n/a" if stability is None else f"{stability:.3f}")
     )
-    for explanation in sorted(model.clusters_.explanations, key=lambda e: -e.size):
+    from interestlens.privacy import privacy_facts, shown_explanations
+
+    privacy = model._settings().privacy
+    release = getattr(model, "privacy_release_", None)
+    explanations, n_withheld = shown_explanations(model.clusters_.explanations, privacy, release)
+    for name, value in privacy_facts(privacy, release, n_withheld).items():
+        out.print(f"  {name}: {value}")
+    for explanation in sorted(explanations, key=lambda e: -e.size):
         out.print(
             f"\n[bold]Cluster {explanation.cluster_id}: {explanation.label}[/] — "
             f"{explanation.size} users ({explanation.share:.1%})"
@@ -74,4 +88,5 @@ def describe(model_dir: ModelOption) -> None:
                 for o in explanation.over_represented_items
             )
         )
-        out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))
+        if not privacy.enabled:
+            out.print("  medoid users: " + ", ".join(m.user_id for m in explanation.medoid_users))

@@ -60,6 +60,13 @@ def recommend(
             "--unknown", help="Unknown user ids: 'error' (default) or 'popular' (fall back)."
         ),
     ] = "error",
+    raw_ids: Annotated[
+        bool,
+        typer.Option(
+            "--raw-ids",
+            help="Pseudonymized model: write the ids as given instead of their pseudonyms.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -80,7 +87,11 @@ def recommend(
             fix="pass --unknown popular to give unknown users the most popular items",
         )
     settings = _settings(config, quiet)
-    engine = RecommendationEngine.load(model_dir, settings=settings)
+    from interestlens.model_dir import read_manifest
+    from interestlens.privacy import model_pseudonymizer
+
+    pseudonymizer = model_pseudonymizer(settings.privacy, read_manifest(model_dir.expanduser()))
+    engine = RecommendationEngine.load(model_dir, settings=settings, pseudonymizer=pseudonymizer)
     length = k if k is not None else engine.settings.recommend.k
     ids = read_id_list(users, "user") if users is not None else engine.user_ids.ids
     wanted = read_id_list(candidates, "candidate item") if candidates is not None else None
@@ -92,6 +103,9 @@ def recommend(
         unknown=unknown,
         show_progress=not quiet,  # type: ignore[arg-type]
     )
+    if pseudonymizer is not None and not raw_ids:
+        # the file holds pseudonyms like the model (an id already a pseudonym stays as it is)
+        table["user_id"] = [engine.user_ids.key(u) for u in table["user_id"]]
     atomic_write_text(output, table.to_csv(index=False))
     out.print(
         f"Wrote {len(table)} recommendations for {len(ids)} users to {output} "
@@ -127,6 +141,22 @@ def evaluate(
         typer.Option("--segments", help="Comma-separated: warm, cold_users, cold_items."),
     ] = "warm,cold_users,cold_items",
     k: Annotated[int, typer.Option("-k", help="Cut-off of the ranking metrics.")] = 10,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Warm hold-out: 'temporal' (each user's latest interactions) or 'random' "
+            "(a seeded random share of each user's interactions); default "
+            "recommend.validation (temporal).",
+        ),
+    ] = None,
+    holdout_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--holdout-fraction",
+            help="Share of each user's interactions held out (default 0.2 temporal, 0.25 random).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     encoder: EncoderOption = None,
     encoder_model: ModelNameOption = None,
@@ -161,10 +191,19 @@ def evaluate(
         segments=[part.strip() for part in segments.split(",") if part.strip()],
         k=k,
         show_progress=not quiet,
+        split=split,
+        holdout_fraction=holdout_fraction,
     )
     paths = write_evaluation(result, out_dir)
     if model_dir is not None:
         write_evaluation(result, model_dir.expanduser())
+    protocol = result.setup["split"]
+    out.print(
+        f"Split: {protocol['protocol']}, {protocol['holdout_fraction']:g} of each user's "
+        f"interactions held out, seed {protocol['seed']}"
+        + (f" ({protocol['note']})" if protocol["note"] else ""),
+        highlight=False,
+    )
     for line in result.summary_lines():
         out.print(line, highlight=False)
     for name, table in result.tables.items():

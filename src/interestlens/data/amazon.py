@@ -189,4 +189,6 @@ def load_amazon(reviews: str | Path, meta: str | Path | None = None) -> Dataset:
     dataset.users = _user_texts(
         frame.assign(**{USER_ID: cleaned[USER_ID], TIMESTAMP: cleaned[TIMESTAMP]})
     )
+    # the user texts are reviews of the items they bought: text-only validation would leak
+    dataset.notes["user_text_source"] = "interactions"
     return dataset

@@ -156,6 +156,8 @@ def load_movielens(
         users = users[users != ""].reset_index()
         notes["items_with_tags"] = int((items["tags"] != "").sum())
         notes["users_with_tags"] = len(users)
+        # tags are written about the items a user watched: text-only validation would leak
+        notes["user_text_source"] = "interactions"
     else:
         notes["tags"] = "tags.csv absent: no tags and no users table"
 

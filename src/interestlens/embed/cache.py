@@ -223,6 +223,26 @@ class EmbeddingCache:
             cursor = connection.execute("DELETE FROM embeddings WHERE encoder = ?", (encoder,))
         return int(cursor.rowcount)
 
+    def holders(self, text: str) -> list[str]:
+        """The encoder identifiers that hold a vector of ``text``."""
+        with self._session() as connection:
+            rows = connection.execute(
+                "SELECT encoder FROM embeddings WHERE text_sha256 = ? ORDER BY encoder",
+                (text_key(text),),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def delete_texts(self, texts: Sequence[str]) -> int:
+        """Remove the vectors of ``texts`` under every encoder (an erasure request): the freed
+        pages are zeroed and the write-ahead log truncated, so no copy stays in the file."""
+        keys = [(text_key(text),) for text in ensure_texts(texts)]
+        with self._session() as connection:
+            connection.execute("PRAGMA secure_delete=ON")
+            cursor = connection.executemany("DELETE FROM embeddings WHERE text_sha256 = ?", keys)
+            deleted = int(cursor.rowcount)
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
+
     def __len__(self) -> int:
         return self.count()
 

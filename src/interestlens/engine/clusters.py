@@ -34,9 +34,19 @@ class ClustersMixin:
         vector = self.model.representer_.transform_one(
             items, self.item_vectors, ratings=ratings, timestamps=times, text_vector=text_vector
         )
-        if not np.linalg.norm(vector) > 0:
-            return -1
-        return int(self.model.clusters_.result.predict(vector[None, :].astype(np.float32))[0])
+        labels, _ = self.model.assign(vector[None, :])
+        return int(labels[0])
+
+    def interest_vector(self, user_id: str) -> np.ndarray:
+        """A known user's interest vector now (fitted history, events and own text)."""
+        user = self._user_index(user_id)
+        items, ratings, times = self._history(user)
+        text_vector = None
+        if self._user_text(user) is not None:
+            text_vector = self.model.user_text_vectors_[user]
+        return self.model.representer_.transform_one(
+            items, self.item_vectors, ratings=ratings, timestamps=times, text_vector=text_vector
+        )
 
     def user_cluster(self, user_id: str) -> UserCluster:
         user = self._user_index(user_id)
@@ -54,10 +64,27 @@ class ClustersMixin:
         )
 
     def clusters(self) -> list[ClusterSummary]:
-        return [self._summary(e) for e in sorted(self._explanations.values(), key=_by_id)]
+        """Every cluster that may be shown (with privacy on, small groups are left out)."""
+        summaries = [self._summary(e) for e in sorted(self._explanations.values(), key=_by_id)]
+        return [s for s in summaries if self._shown(s)]
+
+    def _shown(self, summary: ClusterSummary) -> bool:
+        if not self.privacy.enabled:
+            return True
+        # online events and forgetting change sizes after the fit: check the current one too
+        return (
+            summary.cluster_id not in self._withheld and summary.size >= self.privacy.min_group_size
+        )
 
     def cluster(self, cluster_id: int) -> ClusterSummary:
         explanation = self._explanations.get(int(cluster_id))
+        if explanation is not None and not self._shown(self._summary(explanation)):
+            raise UnknownIdError(
+                f"cluster {cluster_id} has fewer than {self.privacy.min_group_size} users: "
+                "its statistics are withheld",
+                expected=f"a cluster id among {[s.cluster_id for s in self.clusters()]}",
+                fix="list the clusters that may be shown with GET /clusters",
+            )
         if explanation is None:
             raise UnknownIdError(
                 f"no cluster {cluster_id}",
@@ -68,6 +95,9 @@ class ClustersMixin:
 
     def _summary(self, explanation: Any) -> ClusterSummary:
         size = int(np.sum(self.user_labels == explanation.cluster_id))
+        if self.privacy_release is not None:
+            # the released (noisy) size; the live count is not differentially private
+            size = self.privacy_release.size_of(explanation.cluster_id) or 0
         return ClusterSummary(
             cluster_id=int(explanation.cluster_id),
             label=explanation.label,

@@ -22,6 +22,7 @@ from interestlens.engine.reasons import ReasonsMixin
 from interestlens.engine.records import _Event
 from interestlens.engine.updates import OnlineUpdatesMixin
 from interestlens.errors import ModelFormatError, UnknownIdError
+from interestlens.privacy import Pseudonymizer, withheld_clusters
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.matrix import history_matrices
 
@@ -43,6 +44,7 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         *,
         encoder: Encoder | None = None,
         model_dir: Path | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
     ):
         model.check_fitted()
         recommender = getattr(model, "recommender_", None)
@@ -64,6 +66,10 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
 
         self.item_ids = IdMap.from_list(model.item_ids_.to_list(), kind="item")
         self.user_ids = IdMap.from_list(model.user_ids_.to_list(), kind="user")
+        if pseudonymizer is not None:
+            # raw ids in, pseudonyms inside: the model holds nothing else
+            pseudonymizer.check_manifest(self.manifest)
+            self.user_ids = pseudonymizer.wrap(self.user_ids)
         self.n_fitted_users = len(self.user_ids)
         titles = model.item_titles_ or item_names(model.item_texts_, len(self.item_ids))
         self.titles = [str(t) for t in titles]
@@ -88,6 +94,12 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         )
         self.user_source = np.asarray(model.representer_.source_, dtype=object).copy()
         self._explanations = {e.cluster_id: e for e in clusters.explanations}
+        self.privacy = self.settings.privacy
+        self.privacy_release = getattr(model, "privacy_release_", None)
+        #: clusters too small to describe (privacy on): no label, size or words are shown
+        self._withheld = withheld_clusters(
+            clusters.explanations, self.privacy, self.privacy_release
+        )
         self._lift = self._cluster_lift(frame, self.user_labels, len(self.item_ids))
 
         self._events: dict[int, list[_Event]] = {}
@@ -106,9 +118,11 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
         *,
         settings: Settings | None = None,
         encoder: Encoder | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
     ) -> RecommendationEngine:
         """Load a model directory. ``settings`` (e.g. the service's) override the saved
-        ``recommend.cache_k`` and encoder cache location; the fitted model is unchanged."""
+        ``recommend.cache_k`` and encoder cache location; the fitted model is unchanged.
+        ``pseudonymizer`` (for a pseudonymized model) lets callers use raw user ids."""
         from interestlens.pipeline import InterestLens
 
         model_dir = Path(model_dir).expanduser()
@@ -129,13 +143,17 @@ class RecommendationEngine(RankingMixin, ReasonsMixin, ClustersMixin, OnlineUpda
                     ),
                 }
             )
-        return cls(model, encoder=encoder, model_dir=model_dir)
+        return cls(model, encoder=encoder, model_dir=model_dir, pseudonymizer=pseudonymizer)
 
     @classmethod
     def from_model(
-        cls, model: InterestLens, *, encoder: Encoder | None = None
+        cls,
+        model: InterestLens,
+        *,
+        encoder: Encoder | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
     ) -> RecommendationEngine:
-        return cls(model, encoder=encoder)
+        return cls(model, encoder=encoder, pseudonymizer=pseudonymizer)
 
     def encoder(self) -> MemoEncoder:
         """The model's encoder (built on first use: loading weights takes seconds)."""

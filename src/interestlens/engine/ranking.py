@@ -28,12 +28,10 @@ class RankingMixin:
         with self._lock:
             fitted = user < self.n_fitted_users and user not in self._dropped
             if fitted and user not in self._events:
-                if values.nnz:
+                # users known only by their text are scored from their stored text vectors
+                # (the recommender's text-only regime); users with neither get popularity
+                if values.nnz or self._user_text(user) is not None:
                     return recommender.score(np.array([user]))[0], values
-                text = self._user_text(user)
-                if text is not None:
-                    self.encoder()
-                    return recommender.score_new(texts=[text])[0], values
                 return self._popularity_scores(), values
             if fitted:
                 return recommender.score_histories(values, times, np.array([user]))[0], values

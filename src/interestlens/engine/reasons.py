@@ -9,6 +9,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from interestlens.engine.records import Recommendation
+from interestlens.privacy import WITHHELD_LABEL
+from interestlens.recommend.interest.clusters import item_log_shares
 
 #: smoothing of a cluster's item shares toward the global share (interactions), as in the
 #: recommender's own cluster affinity
@@ -36,15 +38,12 @@ class ReasonsMixin:
             ),
             shape=(k, n_items),
         ).toarray()
-        total = max(counts.sum(), 1.0)
-        global_share = counts.sum(axis=0) / total
-        share = (counts + REASON_SHRINKAGE * global_share) / (
-            counts.sum(axis=1, keepdims=True) + REASON_SHRINKAGE
-        )
-        floor = 0.1 / total
-        return (np.log(share + floor) - np.log(global_share + floor)).astype(np.float32)
+        log_share, log_global, _ = item_log_shares(counts, REASON_SHRINKAGE)
+        return log_share - log_global[None, :]
 
     def _label(self, cluster: int) -> str:
+        if int(cluster) in self._withheld:
+            return WITHHELD_LABEL
         return self.model.clusters_.label_of(int(cluster))
 
     def _reason(

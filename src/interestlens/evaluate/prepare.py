@@ -38,6 +38,8 @@ class Segment:
     history: sp.csr_matrix | None = None
     texts: list[str] | None = None
     user_ids: list[str] = field(default_factory=list)
+    #: the users' attribute rows (aligned with ``users``), for attribute-reading models
+    attributes: pd.DataFrame | None = None
 
     @property
     def new_users(self) -> bool:
@@ -56,6 +58,8 @@ class PreparedSplit:
     segments: dict[str, Segment]
     notes: dict[str, int]
     split_summary: dict[str, Any] = field(default_factory=dict)
+    #: attribute rows aligned with the training matrix's rows (None: no attributes)
+    user_attributes: pd.DataFrame | None = None
 
     def test_matrix(self) -> sp.csr_matrix:
         """Relevant test items of warm users as a ``train``-shaped matrix (for tuning)."""
@@ -93,6 +97,7 @@ def prepare_split(
     user_text_column: str | Sequence[str] | None = None,
     train_weight: Weighting = "binary",
     relevance_threshold: float | None = None,
+    user_attributes: pd.DataFrame | None = None,
 ) -> PreparedSplit:
     """Map a :class:`Split` to indices and sort its test pairs into segments.
 
@@ -101,7 +106,8 @@ def prepare_split(
     Test pairs the user already has in training cannot be recommended with ``exclude_seen``
     and are left out (counted in ``notes``), as are pairs rated below
     ``relevance_threshold``. The item catalogue is ``items`` (in its order) plus any item of
-    the split missing from it.
+    the split missing from it. ``user_attributes`` (``user_id`` + attribute columns) gives
+    training users and cold users their attribute rows (all missing for users not in it).
     """
     for name, frame in (("train", split.train), ("test", split.test)):
         missing = [column for column in (USER_ID, ITEM_ID) if column not in frame.columns]
@@ -186,9 +192,39 @@ def prepare_split(
     segments[COLD_USERS] = _cold_user_segment(
         test.loc[~known_user], split, item_map, train_weight, user_text_lookup
     )
+    train_attributes = None
+    if user_attributes is not None:
+        train_attributes = _attribute_rows(user_attributes, user_map.to_list())
+        segments[COLD_USERS].attributes = _attribute_rows(
+            user_attributes, segments[COLD_USERS].user_ids
+        )
+        for known in (WARM_USERS, COLD_ITEMS):
+            rows = segments[known].users
+            segments[known].attributes = train_attributes.iloc[rows].reset_index(drop=True)
     return PreparedSplit(
-        user_map, item_map, train, item_texts, user_texts, segments, notes, split.summary()
+        user_map,
+        item_map,
+        train,
+        item_texts,
+        user_texts,
+        segments,
+        notes,
+        split.summary(),
+        user_attributes=train_attributes,
     )
+
+
+def _attribute_rows(table: pd.DataFrame, user_ids: Sequence[str]) -> pd.DataFrame:
+    """``table``'s attribute columns for ``user_ids``, in order (NaN rows for unknown users)."""
+    if USER_ID not in table.columns:
+        raise MissingColumnsError(
+            f"user_attributes columns {list(table.columns)} lack {USER_ID!r}",
+            expected="a users table with user_id and attribute columns",
+            fix="pass Dataset.users or a frame with a user_id column",
+        )
+    keyed = table.assign(**{USER_ID: table[USER_ID].astype(str)}).drop_duplicates(USER_ID)
+    rows = keyed.set_index(USER_ID).reindex(pd.Index(list(user_ids), dtype=object))
+    return rows.reset_index(drop=True)
 
 
 def _known_segment(name: str, rows: np.ndarray, cols: np.ndarray, train: sp.csr_matrix) -> Segment:

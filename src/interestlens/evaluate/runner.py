@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from interestlens.data.schema import USER_ID
 from interestlens.errors import ParameterError
 from interestlens.evaluate.metrics import (
     RANKING_METRICS,
@@ -30,6 +31,7 @@ from interestlens.evaluate.prepare import (
 )
 from interestlens.evaluate.splits import Split
 from interestlens.persist import write_json
+from interestlens.recommend.attribute_popularity import AttributeRecommender
 from interestlens.recommend.base import HISTORY, TEXT, Recommender, check_k, top_k
 from interestlens.recommend.matrix import Weighting
 
@@ -43,6 +45,10 @@ def skip_reason(model: Recommender, segment: Segment) -> str | None:
         return "no test interactions in this segment"
     if segment.name == COLD_ITEMS and not getattr(model, "handles_cold_items", False):
         return "the model cannot score items without interactions"
+    if isinstance(model, AttributeRecommender):
+        if segment.attributes is None:
+            return "the model needs user attributes; the users table has none"
+        return None
     if segment.new_users:
         needs = frozenset(getattr(model, "new_user_inputs", frozenset({HISTORY, TEXT})))
         available = set()
@@ -75,12 +81,21 @@ def _evaluate_segment(
         users = segment.users[start : start + batch_size]
         if segment.new_users:
             history = None if segment.history is None else segment.history[users]
-            texts = None if segment.texts is None else [segment.texts[u] for u in users]
-            scores = model.score_new(history, texts)
             exclude = history
         else:
-            scores = model.score(users)
             exclude = train[users]
+        if isinstance(model, AttributeRecommender):
+            assert segment.attributes is not None  # skip_reason said so
+            scores = model.score(segment.attributes.iloc[start : start + len(users)])
+        elif segment.new_users:
+            texts = None if segment.texts is None else [segment.texts[u] for u in users]
+            if getattr(model, "reads_attributes", False) and segment.attributes is not None:
+                rows = segment.attributes.iloc[start : start + len(users)]
+                scores = model.score_new(history, texts, _attribute_columns_only(rows))
+            else:
+                scores = model.score_new(history, texts)
+        else:
+            scores = model.score(users)
         exclude = exclude if exclude_seen else None
         ranked, _ = top_k(scores, k, exclude=exclude, candidates=segment.candidates)
         relevant = segment.relevant[start : start + batch_size]
@@ -104,6 +119,11 @@ def _evaluate_segment(
         values[f"diversity@{k}"] = _mean(per_user["diversity"])
     values["n_users"] = float(len(segment.users))
     return values
+
+
+def _attribute_columns_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The attribute rows without the id column."""
+    return frame.drop(columns=[USER_ID], errors="ignore").reset_index(drop=True)
 
 
 def _mean(parts: list[np.ndarray]) -> float:
@@ -143,6 +163,7 @@ def evaluate_models(
     exclude_seen: bool = True,
     batch_size: int = 512,
     show_progress: bool = False,
+    user_attributes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Fit every model on ``split.train`` (in place) and evaluate them on the same test pairs.
 
@@ -154,7 +175,9 @@ def evaluate_models(
     A model is skipped on ``cold_items`` when it cannot score items without interactions, and
     on ``cold_users`` when it needs an input (history, text) the cold users lack.
     Scores come from ``score``/``score_new`` and are ranked with the shared ``top_k`` helper,
-    so the lists are those ``recommend`` returns.
+    so the lists are those ``recommend`` returns. Models that score from user attributes
+    (:class:`~interestlens.recommend.attribute_popularity.AttributeRecommender`) are fitted on
+    ``user_attributes`` (``user_id`` + attribute columns) and skipped without it.
     """
     k = check_k(k)
     if not models:
@@ -180,6 +203,7 @@ def evaluate_models(
                 ("user_text_column", user_text_column is not None),
                 ("train_weight", train_weight != "binary"),
                 ("relevance_threshold", relevance_threshold is not None),
+                ("user_attributes", user_attributes is not None),
             )
             if given
         ]
@@ -199,6 +223,7 @@ def evaluate_models(
             user_text_column=user_text_column,
             train_weight=train_weight,
             relevance_threshold=relevance_threshold,
+            user_attributes=user_attributes,
         )
     if item_vectors is not None and item_vectors.shape[0] != len(prepared.item_map):
         raise ParameterError(
@@ -213,7 +238,25 @@ def evaluate_models(
     fit_seconds: dict[str, float] = {}
     for model_name, model in tqdm(models.items(), disable=not show_progress, desc="models"):
         started = time.perf_counter()
-        model.fit(prepared.train, item_texts=prepared.item_texts, user_texts=prepared.user_texts)
+        if isinstance(model, AttributeRecommender):
+            if prepared.user_attributes is None:
+                reason = "the model needs user attributes; the users table has none"
+                skipped += [
+                    {"model": model_name, "segment": name, "reason": reason} for name in segments
+                ]
+                continue
+            model.fit(prepared.train, prepared.user_attributes)
+        elif getattr(model, "reads_attributes", False) and prepared.user_attributes is not None:
+            model.fit(
+                prepared.train,
+                item_texts=prepared.item_texts,
+                user_texts=prepared.user_texts,
+                user_attributes=_attribute_columns_only(prepared.user_attributes),
+            )
+        else:
+            model.fit(
+                prepared.train, item_texts=prepared.item_texts, user_texts=prepared.user_texts
+            )
         fit_seconds[model_name] = round(time.perf_counter() - started, 3)
         for segment_name in segments:
             segment = prepared.segments[segment_name]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
 from interestlens.errors import (
@@ -223,13 +224,22 @@ def cold_user_holdout(
     *,
     seed: int = 0,
     history_per_user: int = 0,
+    history_order: Literal["earliest", "random"] = "earliest",
 ) -> Split:
     """A seeded share of users leaves training entirely.
 
     With ``history_per_user = h > 0`` each cold user's first ``h`` interactions (by timestamp
-    if present) go to ``Split.history`` (readable at query time, never trained on) and the rest
-    to test; only users with more than ``h`` interactions can be chosen.
+    if present; ``history_order="random"``: a seeded random ``h``, for a protocol where the
+    held-out interactions are missing rather than later ones) go to ``Split.history``
+    (readable at query time, never trained on) and the rest to test; only users with more
+    than ``h`` interactions can be chosen.
     """
+    if history_order not in ("earliest", "random"):
+        raise ParameterError(
+            f"history_order={history_order!r}",
+            expected="'earliest' or 'random'",
+            fix="pass history_order='earliest' (the default)",
+        )
     _check_frame(interactions, need_time=False)
     _check_fraction("user_fraction", user_fraction)
     if isinstance(history_per_user, bool) or history_per_user < 0:
@@ -248,6 +258,9 @@ def cold_user_holdout(
     if history_per_user:
         has_time = TIMESTAMP in interactions.columns and interactions[TIMESTAMP].notna().all()
         key = interactions[TIMESTAMP].to_numpy() if has_time else np.zeros(len(interactions))
+        if history_order == "random":
+            # a stream of its own, so that the choice of cold users does not change
+            key = np.random.default_rng([seed, 1]).random(len(interactions))
         position, _ = _per_user_order(interactions, key)
         is_history = is_cold & (position < history_per_user)
         history = interactions.loc[is_history].reset_index(drop=True)
@@ -257,7 +270,12 @@ def cold_user_holdout(
         kind="cold_users",
         cold_users=tuple(str(user) for user in cold),
         history=history,
-        params={"user_fraction": user_fraction, "seed": seed, "history_per_user": history_per_user},
+        params={
+            "user_fraction": user_fraction,
+            "seed": seed,
+            "history_per_user": history_per_user,
+            **({"history_order": history_order} if history_order != "earliest" else {}),
+        },
     )
 
 
@@ -321,4 +339,121 @@ def validation_split(
         test=split.test,
         kind=f"validation_{split.kind}",
         params=split.params,
+    )
+
+
+# --- one hold-out protocol for the evaluate job and for tuning --------------------------------
+
+HoldoutProtocol = Literal["temporal", "random"]
+HOLDOUT_PROTOCOLS: tuple[str, ...] = ("temporal", "random")
+#: the share each protocol holds out by default: the next 20 % of a user's interactions, or a
+#: random 25 % of them (the 75/25 split of public benchmark tables)
+DEFAULT_HOLDOUT_FRACTION: dict[str, float] = {"temporal": 0.2, "random": 0.25}
+
+
+@dataclass(frozen=True)
+class MatrixHoldout:
+    """A hold-out carved from a ``(n_users, n_items)`` matrix: ``train`` and ``held_out`` have
+    its shape and split its stored entries (values kept); ``train_times`` are the times of the
+    training entries (None when no times were given)."""
+
+    train: sp.csr_matrix
+    held_out: sp.csr_matrix
+    train_times: sp.csr_matrix | None
+    protocol: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def check_holdout(protocol: object, fraction: object) -> tuple[str, float]:
+    """``(protocol, fraction)`` checked; ``fraction=None`` takes the protocol's default."""
+    if protocol not in HOLDOUT_PROTOCOLS:
+        raise ParameterError(
+            f"protocol={protocol!r}",
+            expected="'temporal' (each user's latest interactions) or 'random' (a random share)",
+            fix="pass protocol='temporal' or protocol='random'",
+        )
+    if fraction is None:
+        return str(protocol), DEFAULT_HOLDOUT_FRACTION[str(protocol)]
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float | np.floating):
+        raise ParameterError(
+            f"fraction={fraction!r} is not a number",
+            expected="a share strictly between 0 and 1",
+            fix="pass fraction=0.25 or similar",
+        )
+    _check_fraction("fraction", float(fraction))
+    return str(protocol), float(fraction)
+
+
+def holdout_split(
+    interactions: pd.DataFrame | sp.spmatrix,
+    protocol: HoldoutProtocol = "temporal",
+    fraction: float | None = None,
+    seed: int = 0,
+    *,
+    times: sp.spmatrix | None = None,
+    min_train: int = 1,
+) -> Split | MatrixHoldout:
+    """Hold out ``fraction`` of each user's interactions the way ``protocol`` says.
+
+    ``"temporal"``: each user's latest ``fraction`` (by timestamp; the default 0.2);
+    ``"random"``: a seeded random ``fraction`` of each user's interactions (default 0.25).
+    Per user, ``round(n * fraction)`` (half up, at least 1) go to the hold-out while at least
+    ``min_train`` stay in training; users with ``n <= min_train`` stay wholly in training.
+
+    ``interactions`` is a frame (canonical columns; a temporal hold-out needs ``timestamp``)
+    and gives a :class:`Split`, or a sparse ``(n_users, n_items)`` matrix of the training
+    interactions (``times``: a matrix of the same shape and pattern, needed for ``"temporal"``)
+    and gives a :class:`MatrixHoldout`. A matrix is split as the frame of its entries in
+    row-major order would be, so a seed gives the same hold-out either way.
+    """
+    protocol, fraction = check_holdout(protocol, fraction)
+    if isinstance(interactions, pd.DataFrame):
+        if protocol == "temporal":
+            return temporal_holdout(interactions, fraction, min_train=min_train)
+        return random_holdout(interactions, fraction, seed=seed, min_train=min_train)
+    if not sp.issparse(interactions):
+        raise ParameterError(
+            f"interactions is a {type(interactions).__name__}",
+            expected="a pandas DataFrame or a scipy.sparse (n_users, n_items) matrix",
+            fix="pass Dataset.interactions or the training matrix",
+        )
+    matrix = sp.csr_matrix(interactions)
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    coo = matrix.tocoo()
+    frame = pd.DataFrame({USER_ID: coo.row, ITEM_ID: coo.col, "_value": coo.data})
+    if times is not None:
+        stamps = sp.csr_matrix(times)
+        if stamps.shape != matrix.shape:
+            raise ParameterError(
+                f"times has shape {stamps.shape} but interactions have shape {matrix.shape}",
+                expected="one time per stored interaction, in a matrix of the same shape",
+                fix="pass the times matrix built with the same id maps",
+            )
+        frame[TIMESTAMP] = np.asarray(stamps[coo.row, coo.col], dtype=np.float64).ravel()
+    elif protocol == "temporal":
+        raise ParameterError(
+            "protocol='temporal' on a matrix without times",
+            expected="times= a matrix of interaction times for a temporal hold-out",
+            fix="pass times=..., or protocol='random' when the data has no times",
+        )
+    split = holdout_split(frame, protocol, fraction, seed, min_train=min_train)
+    assert isinstance(split, Split)
+
+    def part(rows: pd.DataFrame, column: str) -> sp.csr_matrix:
+        values = rows[column].to_numpy()
+        built = sp.csr_matrix(
+            (values, (rows[USER_ID].to_numpy(), rows[ITEM_ID].to_numpy())),
+            shape=matrix.shape,
+            dtype=np.float64 if column == TIMESTAMP else matrix.dtype,
+        )
+        built.sort_indices()
+        return built
+
+    return MatrixHoldout(
+        train=part(split.train, "_value"),
+        held_out=part(split.test, "_value"),
+        train_times=part(split.train, TIMESTAMP) if times is not None else None,
+        protocol=protocol,
+        params=dict(split.params),
     )

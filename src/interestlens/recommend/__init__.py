@@ -6,6 +6,7 @@ Every model follows :class:`Recommender`: ``fit(csr_matrix, item_texts=, user_te
 """
 
 from interestlens.recommend.als import ALS
+from interestlens.recommend.attribute_popularity import AttributePopularity
 from interestlens.recommend.base import (
     HISTORY,
     TEXT,
@@ -28,6 +29,7 @@ __all__ = [
     "HISTORY",
     "TEXT",
     "WEIGHTINGS",
+    "AttributePopularity",
     "BaseRecommender",
     "ContentKNN",
     "FixedScores",

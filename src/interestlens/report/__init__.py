@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from interestlens.persist import atomic_write_text
+from interestlens.privacy import privacy_facts, shown_explanations
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
+from interestlens.timeline.report import over_time_section
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -39,6 +41,7 @@ def report_data_from_model(
     *,
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
+    previous: InterestLens | None = None,
 ) -> ReportData:
     model.check_fitted()
     clusters = model.clusters_
@@ -64,6 +67,9 @@ def report_data_from_model(
         hover.append("<br>".join(lines))
 
     stability = (result.stability or {}).get("mean_ari")
+    privacy = model._settings().privacy
+    release = getattr(model, "privacy_release_", None)
+    explanations, n_withheld = shown_explanations(clusters.explanations, privacy, release)
     cards = [
         ClusterCard(
             cluster_id=e.cluster_id,
@@ -79,8 +85,9 @@ def report_data_from_model(
             medoid_users=[m.user_id for m in e.medoid_users],
             mean_rating=e.mean_rating,
             stability=stability,
+            medoids_withheld=privacy.enabled,
         )
-        for e in clusters.explanations
+        for e in explanations
     ]
     selection = result.k_selection or {}
     elbow = selection.get("elbow_k")
@@ -100,24 +107,35 @@ def report_data_from_model(
             "encoder": model.encoder_id_.split("@")[0][:60],
         }
     )
+    facts.update(privacy_facts(privacy, release, n_withheld))
+    placed = clusters.placed_by()
+    if (placed == "predict").any():
+        facts["users placed from their text (bridge + predict)"] = str(
+            int((placed == "predict").sum())
+        )
     truth = clusters.truth_metrics or {}
     for name, key in TRUTH_FACTS.items():
         if isinstance(truth.get(key), float):
             facts[f"vs known labels: {name}"] = f"{truth[key]:.3f}"
+    user_ids, user_map, labels = model.user_ids_.ids, clusters.user_map, clusters.user_labels
+    if privacy.enabled:
+        # a point per person, with their id and words on hover, is not a group statistic
+        user_ids, user_map, labels, hover = [], np.zeros((0, 2), np.float32), labels[:0], []
     return ReportData(
         title=f"interestlens — interest clusters of {model.dataset_name_}",
         subtitle=f"{int(clustered.sum())} users in {result.n_clusters} interest clusters",
-        user_ids=model.user_ids_.ids,
-        user_map=clusters.user_map,
-        labels=np.where(clustered, clusters.user_labels, -1),
+        user_ids=user_ids,
+        user_map=user_map,
+        labels=np.where(labels >= 0, labels, -1),
         hover=hover,
         cards=cards,
         k_scores=_k_scores(selection),
         chosen_k=result.n_clusters if result.k_source == "auto" else None,
         k_rule=str(selection.get("rule", "")) + (f"; elbow at k = {elbow}" if elbow else ""),
         facts=facts,
-        tables=dict(tables or {}),
+        tables={**recommender_tables(model), **dict(tables or {})},
         evaluation=None if evaluation is None else dict(evaluation),
+        over_time=over_time_section(model, previous),
     )
 
 
@@ -128,6 +146,7 @@ def write_report(
     tables: Mapping[str, pd.DataFrame] | None = None,
     evaluation: Mapping[str, Any] | None = None,
     model_dir: str | Path | None = None,
+    previous: InterestLens | None = None,
 ) -> Path:
     """Write the HTML page. ``evaluation`` (an ``interestlens evaluate`` result, as
     :func:`~interestlens.evaluate.job.read_evaluation` returns it) adds the evaluation section;
@@ -138,5 +157,32 @@ def write_report(
             from interestlens.evaluate.job import read_evaluation
 
             evaluation = read_evaluation(saved)
-    data = report_data_from_model(model, tables=tables, evaluation=evaluation)
+    data = report_data_from_model(model, tables=tables, evaluation=evaluation, previous=previous)
     return atomic_write_text(Path(path), render_report(data))
+
+
+def recommender_tables(model: InterestLens) -> dict[str, pd.DataFrame]:
+    """The model card of the recommender: per regime, what tuning chose and why."""
+    recommender = getattr(model, "recommender_", None)
+    if recommender is None or not recommender.tuning_:
+        return {}
+    rows = []
+    for regime, record in recommender.tuning_.items():
+        if "skipped" in record:
+            rows.append({"regime": regime, "chosen": "defaults", "why": record["skipped"]})
+            continue
+        comparison = record.get("references") or {}
+        scores = comparison.get("scores", {})
+        weights = ", ".join(
+            f"{name} {weight:g}" for name, weight in record["weights"].items() if weight
+        )
+        rows.append(
+            {
+                "regime": regime,
+                "chosen": comparison.get("fallback") or f"blend ({weights})",
+                "validation NDCG@10": " · ".join(f"{k} {v:.3f}" for k, v in scores.items()),
+                "why": comparison.get("why", ""),
+            }
+        )
+    title = f"Recommender: tuned for {recommender.validation} hold-out"
+    return {title: pd.DataFrame(rows).fillna("")}

@@ -32,7 +32,22 @@ MODEL_COLOURS = {
     "EASE": "#2ca02c",
     "ALS": "#9467bd",
     "ContentKNN": "#ff7f0e",
+    "AttributePop": "#8c564b",
 }
+
+
+def split_protocol_line(data: Mapping[str, Any]) -> str:
+    """How the warm users' interactions were held out, in one sentence ('' when not recorded,
+    as in evaluations written before the protocol was)."""
+    split = data.get("setup", {}).get("split")
+    if not isinstance(split, Mapping):
+        return ""
+    line = (
+        f"Split protocol: {split.get('protocol')} ({split.get('holdout_fraction')} of each "
+        f"user's interactions held out, seed {split.get('seed')}; cold users' fold-in: "
+        f"{split.get('cold_user_fold_in')})"
+    )
+    return line + (f"; {split['note']}." if split.get("note") else ".")
 
 
 def _columns(data: Mapping[str, Any]) -> list[str]:
@@ -64,6 +79,7 @@ def evaluation_markdown(data: Mapping[str, Any]) -> str:
         f"Seed {data.get('seed')}, k = {data['k']}; "
         f"{dataset.get('interactions', '?')} interactions. "
         f"User texts: {data.get('setup', {}).get('user_texts', {}).get('reason', 'n/a')}.",
+        *([split_protocol_line(data)] if split_protocol_line(data) else []),
         "",
         *[f"- {line}" for line in data.get("summary", [])],
         "",
@@ -158,6 +174,7 @@ def evaluation_section_html(data: Mapping[str, Any], figure_html: str) -> str:
         '<section id="evaluation"><h2>Recommendation evaluation</h2>'
         f'<p class="note">Seed {data.get("seed")}; each segment is its own held-out split; '
         f"every model is fitted on the same training part. User texts: "
-        f"{html.escape(str(setup.get('user_texts', {}).get('reason', 'n/a')))}.</p>"
+        f"{html.escape(str(setup.get('user_texts', {}).get('reason', 'n/a')))}. "
+        f"{html.escape(split_protocol_line(data))}</p>"
         f"<ul>{summary}</ul>{figure_html}{tables}</section>"
     )

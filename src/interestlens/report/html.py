@@ -35,6 +35,8 @@ class ClusterCard:
     medoid_users: list[str]
     mean_rating: float | None = None
     stability: float | None = None
+    #: privacy on: no user is named; the central items stand for the cluster
+    medoids_withheld: bool = False
 
 
 @dataclass
@@ -55,6 +57,8 @@ class ReportData:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: an evaluation as read by interestlens.evaluate.job.read_evaluation (None: no section)
     evaluation: dict[str, Any] | None = None
+    #: the "interests over time" section (interestlens.timeline.report); None: no timestamps
+    over_time: str | None = None
 
 
 def _colour(cluster: int) -> str:
@@ -141,6 +145,9 @@ def _card_html(card: ClusterCard) -> str:
     if card.stability is not None:
         facts.append(f"stability {card.stability:.2f}")
     keywords = ", ".join(html.escape(k) for k in card.keywords) or "—"
+    medoids = html.escape(", ".join(card.medoid_users)) or "—"
+    if card.medoids_withheld:
+        medoids = "withheld (privacy on): the most central items above stand for the cluster"
     return f"""
 <div class="card" style="border-top: 6px solid {_colour(card.cluster_id)}">
   <h3>Cluster {card.cluster_id}: {html.escape(card.label)}</h3>
@@ -150,7 +157,7 @@ def _card_html(card: ClusterCard) -> str:
     <div><b>Most central items</b><ol>{items(card.central_items)}</ol></div>
     <div><b>Most over-represented items</b><ol>{items(card.overrepresented_items)}</ol></div>
   </div>
-  <p><b>Typical users (medoids):</b> {html.escape(", ".join(card.medoid_users)) or "—"}</p>
+  <p><b>Typical users (medoids):</b> {medoids}</p>
 </div>"""
 
 
@@ -193,7 +200,10 @@ def render_report(data: ReportData) -> str:
             for k, v in data.facts.items()
         )
         sections.append(f'<section><h2>Summary</h2><div class="facts-grid">{facts}</div></section>')
-    sections.append(f"<section>{_figure_html(map_figure(data, names), 'interest-map')}</section>")
+    if len(data.labels):  # empty with privacy on: no per-person points
+        sections.append(
+            f"<section>{_figure_html(map_figure(data, names), 'interest-map')}</section>"
+        )
     sections.append(f"<section>{_figure_html(sizes_figure(data), 'cluster-sizes')}</section>")
     k_figure = k_selection_figure(data)
     if k_figure is not None:
@@ -207,12 +217,14 @@ def render_report(data: ReportData) -> str:
     )
     if data.tables:
         tables = "".join(_table_html(title, frame) for title, frame in data.tables.items())
-        sections.append(f"<section><h2>Evaluation</h2>{tables}</section>")
+        sections.append(f"<section><h2>Model card and tables</h2>{tables}</section>")
     if data.evaluation is not None:
         from interestlens.report.evaluation import CHART_ID, evaluation_section_html, ndcg_figure
 
         chart = _figure_html(ndcg_figure(data.evaluation), CHART_ID)
         sections.append(evaluation_section_html(data.evaluation, chart))
+    if data.over_time is not None:
+        sections.append(data.over_time)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -49,6 +49,7 @@ from interestlens.serve.schemas import (
 )
 from interestlens.serve.service import Service
 from interestlens.serve.store import Event
+from interestlens.timeline.service import AdaptiveOut
 
 DESCRIPTION = """Recommendations, interest clusters and online updates from an interestlens model.
 
@@ -253,17 +254,18 @@ def create_app(
         """The k best unseen items for a known user, each with its cluster and a reason."""
         k = checked_k(k, settings)
         served = service.served
+        key = service.user_key(user_id)  # the pseudonym, when the model holds pseudonyms
         if candidates is None:
-            cached = served.responses.get(user_id, k)
+            cached = served.responses.get(key, k)
             if cached is not None:
                 return Response(cached, media_type="application/json")
         checked_id(user_id, "user_id")
         wanted = parse_candidates(candidates, settings)
-        token = served.responses.token(user_id)
-        recs = served.engine.recommend_user(user_id, k, wanted)
+        token = served.responses.token(key)
+        recs = served.engine.recommend_user(key, k, wanted)
         response = recommendations_body(user_id, k, recs)
         if wanted is None:
-            served.responses.put(user_id, k, response.body, token)
+            served.responses.put(key, k, response.body, token)
         return response
 
     @app.post(
@@ -306,10 +308,10 @@ def create_app(
     async def user_cluster(user_id: UserIdPath, service: ServiceDep) -> Response:
         """The user's interest cluster (updated online by events)."""
         checked_id(user_id, "user_id")
-        found = service.engine.user_cluster(user_id)
+        found = service.engine.user_cluster(service.user_key(user_id))
         return json_response(
             {
-                "user_id": found.user_id,
+                "user_id": user_id,
                 "cluster": found.cluster,
                 "label": found.label,
                 "probability": found.probability,
@@ -327,6 +329,21 @@ def create_app(
     async def clusters(service: ServiceDep) -> Response:
         """Every cluster: label, size, keywords, representative items."""
         return json_response({"clusters": [_cluster_dict(c) for c in service.engine.clusters()]})
+
+    @app.get(
+        "/adaptive",
+        response_model=AdaptiveOut,
+        responses=_errors(401),
+        dependencies=[Depends(read_access)],
+        tags=["clusters"],
+    )
+    async def adaptive(service: ServiceDep) -> Response:
+        """The adaptive centroids since the fit: how far each moved, the users it received,
+        those that fit badly, and the clusters flagged as candidate new interests."""
+        state = service.adaptive
+        if state is None:
+            return json_response({"enabled": False, "clusters": []})
+        return json_response({"enabled": True, **state.summary()})
 
     @app.get(
         "/clusters/{cluster_id}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,11 @@ from interestlens.embed.base import Encoder
 from interestlens.errors import DataFileNotFoundError
 from interestlens.model_dir import read_manifest, read_parquet, replace_directory
 from interestlens.persist import read_json, write_json
+from interestlens.privacy.keys import is_pseudonymized, model_pseudonymizer
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
 from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore
+from interestlens.timeline.service import previous_for_refit
 
 #: problems listed in the summary (the counts are always exact)
 MAX_LISTED_PROBLEMS = 20
@@ -56,6 +59,8 @@ class RefitSummary:
     n_items: int = 0
     n_interactions: int = 0
     folded_seq: int = 0
+    #: cluster ids against the refitted model: kept / born / split / merged / dissolved counts
+    cluster_ids: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -91,15 +96,19 @@ def _base_tables(model_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
 
 
 def build_refit_dataset(
-    model_dir: Path, store: EventStore | None, summary: RefitSummary
+    model_dir: Path,
+    store: EventStore | None,
+    summary: RefitSummary,
+    forget: Collection[str] = (),
 ) -> Dataset:
-    """The model's data plus the store's log entries it does not hold yet."""
+    """The model's data plus the store's log entries it does not hold yet; the users in
+    ``forget`` (ids as the model holds them) are left out as if the store had forgotten them."""
     items, users, interactions = _base_tables(model_dir)
     known_items = set(items[ITEM_ID])
     known_users = set(users[USER_ID]) | set(interactions[USER_ID])
     new_items: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    forgotten: set[str] = set()
+    forgotten: set[str] = {str(u) for u in forget}
     if store is not None:
         summary.already_folded = folded_seq(model_dir, store)
         summary.folded_seq = summary.already_folded
@@ -178,6 +187,8 @@ def refit_settings(saved: Settings, settings: Settings) -> Settings:
             "user_template": "{text}",
         }
     )
+    # the key is a secret, so the saved settings never hold it: the caller's does
+    privacy = saved.privacy.model_copy(update={"key": settings.privacy.key})
     encoder = saved.encoder.model_copy(
         update={
             "device": settings.encoder.device,
@@ -187,7 +198,7 @@ def refit_settings(saved: Settings, settings: Settings) -> Settings:
             "show_progress": settings.encoder.show_progress,
         }
     )
-    return saved.model_copy(update={"text": text, "encoder": encoder})
+    return saved.model_copy(update={"text": text, "encoder": encoder, "privacy": privacy})
 
 
 def refit_model(
@@ -198,6 +209,7 @@ def refit_model(
     events_db: Path | None = None,
     show_progress: bool = False,
     encoder: Encoder | None = None,
+    forget: Collection[str] = (),
 ) -> RefitSummary:
     """Fit ``model_dir``'s data plus the stored log into ``out`` (written atomically; ``out``
     may be ``model_dir`` itself). ``events_db`` defaults to the service's store for
@@ -207,7 +219,8 @@ def refit_model(
     started = time.perf_counter()
     model_dir = Path(model_dir).expanduser().resolve()
     out = Path(out).expanduser().resolve()
-    read_manifest(model_dir)
+    manifest = read_manifest(model_dir)
+    model_pseudonymizer(settings.privacy, manifest)  # the model's key, before any work
     db_path = Path(events_db).expanduser() if events_db is not None else None
     if db_path is not None and not db_path.exists():
         raise DataFileNotFoundError(
@@ -224,8 +237,10 @@ def refit_model(
     )
     store = EventStore(db_path) if db_path is not None else None
     try:
-        dataset = build_refit_dataset(model_dir, store, summary)
+        dataset = build_refit_dataset(model_dir, store, summary, forget)
         store_id = store.store_id if store is not None else None
+        # the refitted clusters keep the ids of the served ones (as the events had moved them)
+        previous = previous_for_refit(InterestLens.load(model_dir), store, settings.drift)
     finally:
         if store is not None:
             store.close()
@@ -233,7 +248,12 @@ def refit_model(
     saved = load_settings(model_dir / "config.toml", environ={})
     model = InterestLens(
         refit_settings(saved, settings), encoder=encoder, show_progress=show_progress
-    ).fit(dataset)
+    ).fit(dataset, previous=previous, ids_are_pseudonyms=is_pseudonymized(manifest))
+    if model.identity_ is not None:
+        summary.cluster_ids = {
+            **model.identity_.kinds(),
+            "users_kept_id": model.identity_.users_kept_id,
+        }
 
     # save next to ``out``, add the folded-log record, then rename into place in one step
     out.parent.mkdir(parents=True, exist_ok=True)

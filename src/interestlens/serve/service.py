@@ -27,9 +27,17 @@ from interestlens.errors import (
     UnknownIdError,
 )
 from interestlens.persist import read_json
+from interestlens.privacy import Pseudonymizer, model_pseudonymizer
+from interestlens.privacy.forget import embedding_cache_path, forget_cached_texts
 from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
 from interestlens.serve.store import default_events_path as default_events_path
 from interestlens.text import build_texts
+from interestlens.timeline.service import (
+    AdaptiveModel,
+    align_on_reload,
+    follow_events,
+    restore_adaptive,
+)
 
 logger = logging.getLogger("interestlens.serve")
 T = TypeVar("T")
@@ -226,6 +234,14 @@ class Service:
         # (and keeps its per-thread state warm) when one thread does all its work
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
         self.model_settings: Settings = settings
+        #: centroids following the events between refits (None when drift.adaptive is off)
+        self.adaptive: AdaptiveModel | None = None
+        self.pseudonymizer: Pseudonymizer | None = None
+
+    def user_key(self, user_id: str) -> str:
+        """The id the model and the store hold for a client's raw user id (its pseudonym when
+        the model is pseudonymized)."""
+        return user_id if self.pseudonymizer is None else self.pseudonymizer.pseudonym(user_id)
 
     @property
     def engine(self) -> RecommendationEngine:
@@ -238,6 +254,8 @@ class Service:
     def _load(self, model_dir: Path) -> tuple[RecommendationEngine, Settings, ReplayReport]:
         """A new engine with the log replayed up to now (all but the newest few entries)."""
         engine = RecommendationEngine.load(model_dir, settings=self.settings, encoder=self.encoder)
+        current = self.served.engine if self.served is not None else None
+        engine = align_on_reload(engine, current, self.adaptive, self.settings.drift)
         model_settings = load_settings(model_dir / "config.toml", environ={})
         report = ReplayReport()
         report.skipped_folded = folded_seq(model_dir, self.store)
@@ -280,7 +298,11 @@ class Service:
         report: ReplayReport,
         model_dir: Path,
     ) -> None:
+        # a pseudonymized model needs the key (checked against its fingerprint) before it serves
+        pseudonymizer = model_pseudonymizer(self.settings.privacy, engine.manifest)
         self.served = Served(engine, ResponseCache())
+        self.adaptive = restore_adaptive(engine, self.store, self.settings.drift)
+        self.pseudonymizer = pseudonymizer
         self.model_settings = model_settings
         self.model_dir = model_dir
         self.last_replay = report
@@ -302,7 +324,12 @@ class Service:
 
     def add_events(self, events: Sequence[Event]) -> list[int]:
         stamped = [
-            e if e.timestamp is not None else Event(e.user_id, e.item_id, e.rating, time.time())
+            Event(
+                self.user_key(e.user_id),
+                e.item_id,
+                e.rating,
+                e.timestamp if e.timestamp is not None else time.time(),
+            )
             for e in events
         ]
         with self.lock:
@@ -330,6 +357,9 @@ class Service:
                     [e.timestamp for e in user_events],
                 )
                 responses.invalidate_user(user_id)
+            if self.adaptive is not None:
+                latest = max(float(e.timestamp) for e in stamped)
+                follow_events(self.adaptive, engine, self.store, list(by_user), latest, seqs[-1])
         return seqs
 
     def item_text(self, item_id: str, fields: dict[str, Any]) -> str:
@@ -356,15 +386,20 @@ class Service:
         return seq
 
     def forget_user(self, user_id: str) -> tuple[bool, int]:
+        raw_id, user_id = user_id, self.user_key(user_id)
         with self.lock:
             engine = self.engine
             if not engine.has_user(user_id):
                 raise UnknownIdError(
-                    f"unknown user id {user_id!r}",
+                    f"unknown user id {raw_id!r}",
                     expected="a user the model knows",
                     fix="check the id; nothing was deleted",
                 )
+            index = engine.user_ids.get(user_id)
+            text = engine.user_texts[index] if index < len(engine.user_texts) else ""
             deleted = self.store.forget_user(user_id)
             forgotten = engine.forget_user(user_id)
             self._responses().invalidate_user(user_id)
+        if text.strip() and self.settings.encoder.cache:
+            forget_cached_texts(embedding_cache_path(self.settings), [text])
         return forgotten, deleted

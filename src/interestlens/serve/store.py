@@ -40,7 +40,21 @@ CREATE TABLE IF NOT EXISTS log (
 );
 CREATE INDEX IF NOT EXISTS log_user ON log (user_id) WHERE kind = 'event';
 CREATE UNIQUE INDEX IF NOT EXISTS log_item ON log (item_id) WHERE kind = 'item';
+CREATE TABLE IF NOT EXISTS adaptive (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fit_id TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    cluster INTEGER NOT NULL,
+    centroid BLOB NOT NULL,
+    mass REAL NOT NULL,
+    time REAL NOT NULL,
+    received INTEGER NOT NULL,
+    poor_fits INTEGER NOT NULL,
+    flagged INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS adaptive_fit ON adaptive (fit_id);
 """
+_ADAPTIVE_COLUMNS = ("cluster", "centroid", "mass", "time", "received", "poor_fits", "flagged")
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,19 @@ class EventStore:
             )
         return int(deleted)
 
+    def purge_user(self, user_id: str, *, upto: int) -> int:
+        """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a
+        refit has folded included), then rewrite the file so that no freed page keeps a copy.
+        Only for erasure: a model that has not folded the forgetting would not replay it."""
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM log WHERE user_id = ? AND seq <= ?", (user_id, upto)
+            ).rowcount
+        with self._lock:
+            self._connection.execute("VACUUM")
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(deleted)
+
     # --- reads --------------------------------------------------------------------------------
 
     def entries(self, *, after: int = 0, upto: int | None = None) -> list[LogEntry]:
@@ -203,6 +230,29 @@ class EventStore:
             "items": found.get(ITEM, 0),
             "forgotten": found.get(FORGET, 0),
         }
+
+    # --- adaptive centroids (interestlens.timeline.adaptive): aggregates only, no user ids ---
+
+    def append_adaptive(self, fit_id: str, event_seq: int, rows: Sequence[dict]) -> None:
+        """Store centroid updates of the model ``fit_id``, made after event ``event_seq``."""
+        if not rows:
+            return
+        with self._transaction() as connection:
+            connection.executemany(
+                "INSERT INTO adaptive (fit_id, event_seq, cluster, centroid, mass, time, "
+                "received, poor_fits, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(fit_id, event_seq, *(row[c] for c in _ADAPTIVE_COLUMNS)) for row in rows],
+            )
+
+    def adaptive_entries(self, fit_id: str) -> list[dict]:
+        """The centroid updates of model ``fit_id``, in the order they were made."""
+        with self._lock:
+            rows = self._connection.execute(
+                "SELECT cluster, centroid, mass, time, received, poor_fits, flagged "
+                "FROM adaptive WHERE fit_id = ? ORDER BY id",
+                (fit_id,),
+            ).fetchall()
+        return [dict(zip(_ADAPTIVE_COLUMNS, row, strict=True)) for row in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -89,6 +89,9 @@ def build_recommender(
         model.text_ = TextSpace(memo, random_state=settings.seed).fit(item_texts)
     model.item_names_ = item_names(item_texts, n_items)
     model.user_text_ = None
+    # the pipeline's clusters score the affinity component, as fit does when given them
+    model.user_clusters_ = np.asarray(user_labels, dtype=np.int64)
+    model.user_attributes_ = None
     model.weights_ = {regime: dict(w) for regime, w in SPARK_WEIGHTS.items()}
     model.n_clusters_ = k
     model.half_life_ = None
@@ -103,7 +106,8 @@ def build_recommender(
 
 
 def _core(model, settings, item_factors, user_labels, k, cluster_weights) -> InterestCore:  # type: ignore[no-untyped-def]
-    core = InterestCore(settings, model.text_)
+    core = InterestCore(settings, model.text_, model.user_clusters_, None)
+    core.attributes = None
     binary = sp.csr_matrix(model.weighted_ > 0, dtype=np.float32)
     counts = np.asarray(binary.sum(axis=0)).ravel()
     core.warm = counts > 0

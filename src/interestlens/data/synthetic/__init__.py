@@ -9,10 +9,11 @@ See :mod:`interestlens.data.synthetic.generator` for how the data is made.
 
 from __future__ import annotations
 
+from interestlens.data.synthetic.files import read_demo_truth, write_demo_files
 from interestlens.data.synthetic.generator import make_demo_dataset
 from interestlens.data.synthetic.truth import DemoTruth
 from interestlens.data.synthetic.vocab import THEMES
 
 THEME_NAMES: tuple[str, ...] = tuple(theme.name for theme in THEMES)
 
-__all__ = ["THEME_NAMES", "DemoTruth", "make_demo_dataset"]
+__all__ = ["THEME_NAMES", "DemoTruth", "make_demo_dataset", "read_demo_truth", "write_demo_files"]

@@ -15,6 +15,19 @@ How the data is made (all draws come from ``numpy.random.default_rng(seed)``):
   drawn with a Zipf-like popularity inside each theme. No (user, item) pair repeats. Ratings
   1–5 are higher for in-interest items; timestamps are increasing epoch seconds per user
   within 2023-01-01 plus 540 days.
+
+Variants, each off by default (the defaults make exactly the data above), drawn from streams
+of their own so that everything else stays as it is:
+
+* ``bio_only_share``: that share of the users is known only by a bio. Their interactions are
+  left out of ``interactions`` and they get a bio about their primary theme: a regular one, or
+  (half of them) a terse one ("Into hiking, especially wild camping."); with
+  ``foreign_bio_share`` that share of them write it in Spanish, German or Chinese instead.
+  ``DemoTruth.bio_only_users`` lists them; their interests are in the truth like everyone's.
+* ``attribute_strength``: ``users`` gains ``age_band, gender, occupation``, each drawn from a
+  distribution tied to the user's primary theme with that probability, else from one shared
+  by everybody (see :mod:`interestlens.data.synthetic.attributes`). ``bios=False`` drops the
+  ``bio`` column: a users file of attributes only.
 """
 
 from __future__ import annotations
@@ -27,9 +40,18 @@ import numpy as np
 import pandas as pd
 
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
-from interestlens.data.synthetic.text import make_bio, make_description, make_title, pick
+from interestlens.data.synthetic.attributes import make_attributes
+from interestlens.data.synthetic.text import (
+    make_bio,
+    make_description,
+    make_foreign_bio,
+    make_short_bio,
+    make_title,
+    pick,
+)
 from interestlens.data.synthetic.truth import DemoTruth
 from interestlens.data.synthetic.vocab import THEMES, Theme
+from interestlens.data.synthetic.vocab.languages import LANGUAGES
 from interestlens.errors import ParameterError
 
 START_EPOCH = 1_672_531_200  # 2023-01-01 00:00:00 UTC
@@ -49,19 +71,35 @@ MAX_ITEMS = 10_000
 MAX_USERS = 200_000
 # Mean rating for an item of the primary theme, of a secondary theme, and of any other theme.
 RATING_MEANS = (4.3, 3.8, 2.6)
+#: share of the bio-only users whose bio is a terse phrase rather than a sentence or two
+SHORT_BIO_SHARE = 0.5
 
 
 def make_demo_dataset(
-    *, seed: int = 0, n_items: int = 400, n_users: int = 600, n_themes: int = 10
+    *,
+    seed: int = 0,
+    n_items: int = 400,
+    n_users: int = 600,
+    n_themes: int = 10,
+    bio_only_share: float = 0.0,
+    foreign_bio_share: float = 0.0,
+    attribute_strength: float | None = None,
+    bios: bool = True,
 ) -> tuple[Dataset, DemoTruth]:
     """A small, readable, deterministic dataset with known interests, and its hidden truth.
 
     Ids are ``"i0001"``... and ``"u0001"``... (wider when the count needs it). ``items`` has
-    ``item_id, title, description, category, price``; ``users`` has ``user_id, bio``.
+    ``item_id, title, description, category, price``; ``users`` has ``user_id, bio`` (and
+    ``age_band, gender, occupation`` with ``attribute_strength``; no ``bio`` with
+    ``bios=False``). ``bio_only_share`` (from 0 to below 1) of the users have a bio and no
+    interactions; ``foreign_bio_share`` of those write it in another language.
     """
     _check_arguments(seed=seed, n_items=n_items, n_users=n_users, n_themes=n_themes)
-    # Independent streams: changing n_items does not change who the users are, and vice versa.
-    item_rng, user_rng, behaviour_rng = np.random.default_rng(seed).spawn(3)
+    _check_variants(bio_only_share, foreign_bio_share, attribute_strength, bios, n_users)
+    # Independent streams: changing n_items does not change who the users are, and vice versa;
+    # the variants' streams come after the first three, which therefore never change.
+    streams = np.random.default_rng(seed).spawn(5)
+    item_rng, user_rng, behaviour_rng, bio_only_rng, attribute_rng = streams
     themes = THEMES[:n_themes]
     item_ids = _make_ids("i", n_items)
     user_ids = _make_ids("u", n_users)
@@ -73,6 +111,17 @@ def make_demo_dataset(
     interactions = _make_interactions(behaviour_rng, interests, item_theme, item_ids, user_ids)
 
     names = [theme.name for theme in themes]
+    bio_only: list[str] = []
+    if bio_only_share > 0:
+        users, interactions, bio_only = _make_bio_only(
+            bio_only_rng, themes, interests, users, interactions, bio_only_share, foreign_bio_share
+        )
+    if attribute_strength is not None:
+        primary = np.array([pairs[0][0] for pairs in interests], dtype=np.int64)
+        attributes = make_attributes(attribute_rng, names, primary, attribute_strength)
+        users = pd.concat([users, attributes], axis=1)
+    if not bios:
+        users = users.drop(columns="bio")
     truth = DemoTruth(
         theme_names=names,
         item_theme={item: names[t] for item, t in zip(item_ids, item_theme, strict=True)},
@@ -84,13 +133,27 @@ def make_demo_dataset(
             for user, pairs in zip(user_ids, interests, strict=True)
         },
         item_crossover_theme={item_ids[i]: names[t] for i, t in crossover.items()},
+        bio_only_users=bio_only,
     )
     dataset = Dataset(
         interactions=interactions,
         items=items,
         users=users,
         name="demo",
-        notes={"source": "interestlens synthetic demo", "seed": int(seed), "themes": n_themes},
+        notes={
+            "source": "interestlens synthetic demo",
+            "seed": int(seed),
+            "themes": n_themes,
+            # the variants are noted only when asked for, so the default notes stay as they were
+            **({"bio_only_users": len(bio_only)} if bio_only else {}),
+            **({"foreign_bio_share": foreign_bio_share} if bio_only and foreign_bio_share else {}),
+            **(
+                {"attribute_strength": float(attribute_strength)}
+                if attribute_strength is not None
+                else {}
+            ),
+            **({"bios": False} if not bios else {}),
+        },
     )
     return dataset, truth
 
@@ -121,6 +184,86 @@ def _check_arguments(*, seed: object, n_items: object, n_users: object, n_themes
                 expected=f"{low} <= {name} <= {high} ({why})",
                 fix=f"pass {name} between {low} and {high}",
             )
+
+
+def _check_share(name: str, value: object, *, below_one: bool) -> float:
+    high = "below 1" if below_one else "at most 1"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(
+            f"{name}={value!r} is not a number",
+            expected=f"a share from 0 to {high}",
+            fix=f"pass {name}=0.2 or similar",
+        )
+    share = float(value)
+    if not (0.0 <= share < 1.0 if below_one else 0.0 <= share <= 1.0):
+        raise ParameterError(
+            f"{name}={value!r} is out of range",
+            expected=f"a share from 0 to {high}",
+            fix=f"pass {name}=0.2 or similar",
+        )
+    return share
+
+
+def _check_variants(
+    bio_only_share: object,
+    foreign_bio_share: object,
+    attribute_strength: object,
+    bios: object,
+    n_users: int,
+) -> None:
+    share = _check_share("bio_only_share", bio_only_share, below_one=True)
+    _check_share("foreign_bio_share", foreign_bio_share, below_one=False)
+    if attribute_strength is not None:
+        _check_share("attribute_strength", attribute_strength, below_one=False)
+    if not isinstance(bios, bool):
+        raise ParameterError(
+            f"bios={bios!r}", expected="True or False", fix="pass bios=False to drop the bio column"
+        )
+    if not bios and share > 0:
+        raise ParameterError(
+            f"bios=False with bio_only_share={bio_only_share}",
+            expected="bios for the users known only by a bio",
+            fix="keep bios=True, or set bio_only_share=0",
+        )
+    if not bios and attribute_strength is None:
+        raise ParameterError(
+            "bios=False without attribute_strength would leave users with no column at all",
+            expected="attribute_strength= a number from 0 to 1 when the bios are dropped",
+            fix="pass attribute_strength=0.3, or keep bios=True",
+        )
+    if share > 0 and n_users - round(share * n_users) < 1:
+        raise ParameterError(
+            f"bio_only_share={bio_only_share} of n_users={n_users} leaves no user with history",
+            expected="at least one user with interactions",
+            fix="lower bio_only_share or raise n_users",
+        )
+
+
+def _make_bio_only(
+    rng: np.random.Generator,
+    themes: tuple[Theme, ...],
+    interests: list[list[tuple[int, float]]],
+    users: pd.DataFrame,
+    interactions: pd.DataFrame,
+    share: float,
+    foreign_share: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Pick the users known only by a bio: drop their interactions, write their bios."""
+    count = round(share * len(users))
+    chosen = np.sort(rng.choice(len(users), size=count, replace=False))
+    bios = users["bio"].to_list()
+    for index in chosen:
+        order = [t for t, _ in interests[index]]
+        lead = themes[order[0]]
+        if rng.random() < foreign_share:
+            bios[index] = make_foreign_bio(rng, lead, pick(rng, LANGUAGES))
+        elif rng.random() < SHORT_BIO_SHARE:
+            bios[index] = make_short_bio(rng, lead)
+        else:
+            bios[index] = make_bio(rng, [themes[t] for t in order[:2]])
+    ids = users[USER_ID].to_numpy()[chosen].tolist()
+    kept = interactions.loc[~interactions[USER_ID].isin(ids)].reset_index(drop=True)
+    return users.assign(bio=bios), kept, ids
 
 
 def _make_ids(prefix: str, count: int) -> list[str]:

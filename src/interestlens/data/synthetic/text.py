@@ -12,6 +12,7 @@ from typing import TypeVar
 import numpy as np
 
 from interestlens.data.synthetic.vocab import CITIES, Kind, Theme
+from interestlens.data.synthetic.vocab.languages import FOREIGN_BIO_TEMPLATES, FOREIGN_TOPICS
 
 T = TypeVar("T")
 
@@ -124,3 +125,32 @@ def make_bio(rng: np.random.Generator, themes: Sequence[Theme]) -> str:
         city=pick(rng, CITIES),
     )
     return ". ".join(capitalise(part) for part in bio.split(". "))
+
+
+# Terse bios, as people write them in a profile field ("Into astronomy, especially telescopes").
+SHORT_BIO_TEMPLATES = (
+    "Into {topic}, especially {topic2}.",
+    "{topic} fan.",
+    "{persona}.",
+    "Mostly {activity}.",
+    "Big on {topic}.",
+)
+
+
+def make_short_bio(rng: np.random.Generator, theme: Theme) -> str:
+    """One short phrase about ``theme`` alone."""
+    topic, other_topic = pick_two(rng, theme.topics)
+    bio = pick(rng, SHORT_BIO_TEMPLATES).format(
+        topic=topic,
+        topic2=other_topic,
+        persona=pick(rng, theme.personas),
+        activity=pick(rng, theme.activities),
+    )
+    return capitalise(bio)
+
+
+def make_foreign_bio(rng: np.random.Generator, theme: Theme, language: str) -> str:
+    """A one-line bio about ``theme`` in ``language`` (one of ``vocab.languages.LANGUAGES``)."""
+    topic, other_topic = FOREIGN_TOPICS[theme.name][language]
+    template = pick(rng, FOREIGN_BIO_TEMPLATES[language])
+    return capitalise(template.format(topic=topic, topic2=other_topic))

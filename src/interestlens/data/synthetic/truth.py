@@ -25,6 +25,7 @@ class DemoTruth:
     ``user_themes[user]`` lists ``(theme, weight)`` pairs, primary first, weights summing to 1.
     ``item_crossover_theme`` names, for the few items whose text borrows words from a second
     theme, that second theme; ``item_theme`` is still the item's one true theme.
+    ``bio_only_users`` lists the users known only by a bio (no interactions in the dataset).
     """
 
     theme_names: list[str]
@@ -32,6 +33,7 @@ class DemoTruth:
     user_primary_theme: dict[str, str]
     user_themes: dict[str, list[tuple[str, float]]]
     item_crossover_theme: dict[str, str] = field(default_factory=dict)
+    bio_only_users: list[str] = field(default_factory=list)
 
     def primary_labels(self, user_ids: Iterable[object]) -> np.ndarray:
         """Index into :attr:`theme_names` of each user's primary theme, for ARI and the like."""
@@ -41,7 +43,9 @@ class DemoTruth:
         )
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        """Tables ``themes``, ``items``, ``users`` and ``user_themes`` (long form), e.g. for CSV."""
+        """Tables ``themes``, ``items``, ``users`` and ``user_themes`` (long form), e.g. for CSV.
+
+        With bio-only users, ``users`` has a ``known_by`` column (``history`` or ``bio``)."""
         user_theme_rows = [
             (user, theme, weight, rank)
             for user, pairs in self.user_themes.items()
@@ -70,6 +74,11 @@ class DemoTruth:
             ),
         }
         frames["users"]["n_themes"] = frames["users"]["n_themes"].astype(np.int64)
+        if self.bio_only_users:
+            bio_only = set(self.bio_only_users)
+            frames["users"]["known_by"] = [
+                "bio" if user in bio_only else "history" for user in frames["users"]["user_id"]
+            ]
         frames["user_themes"] = frames["user_themes"].astype(
             {"weight": np.float64, "rank": np.int64}
         )
@@ -88,6 +97,12 @@ class DemoTruth:
                     fix="pass the dict that DemoTruth.to_frames() returned, or its CSV copies",
                 )
         items = frames["items"].fillna({"crossover_theme": ""})
+        users = frames["users"]
+        bio_only = (
+            users.loc[users["known_by"].astype(str) == "bio", "user_id"].astype(str).tolist()
+            if "known_by" in users.columns
+            else []
+        )
         user_themes: dict[str, list[tuple[str, float]]] = {}
         for row in (
             frames["user_themes"].sort_values(["user_id", "rank"], kind="stable").itertuples()
@@ -111,4 +126,50 @@ class DemoTruth:
                 for item, theme in zip(items["item_id"], items["crossover_theme"], strict=True)
                 if theme
             },
+            bio_only_users=bio_only,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON types, e.g. for ``truth.json``; :meth:`from_dict` reads it back."""
+        return {
+            "theme_names": list(self.theme_names),
+            "item_theme": dict(self.item_theme),
+            "item_crossover_theme": dict(self.item_crossover_theme),
+            "user_primary_theme": dict(self.user_primary_theme),
+            "user_themes": {
+                user: [[theme, weight] for theme, weight in pairs]
+                for user, pairs in self.user_themes.items()
+            },
+            "bio_only_users": list(self.bio_only_users),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> DemoTruth:
+        """Inverse of :meth:`to_dict`."""
+        needed = ("theme_names", "item_theme", "user_primary_theme", "user_themes")
+        missing = [key for key in needed if not isinstance(data, Mapping) or key not in data]
+        if missing:
+            raise MissingColumnsError(
+                f"truth lacks {missing}",
+                expected=f"a mapping with keys {list(needed)} (from DemoTruth.to_dict)",
+                fix="write the truth with DemoTruth.to_dict(), e.g. 'interestlens demo-data'",
+            )
+        user_themes = data["user_themes"]
+        assert isinstance(user_themes, Mapping)
+        return cls(
+            theme_names=[str(name) for name in data["theme_names"]],  # type: ignore[attr-defined]
+            item_theme={str(k): str(v) for k, v in data["item_theme"].items()},  # type: ignore[attr-defined]
+            user_primary_theme={
+                str(k): str(v)
+                for k, v in data["user_primary_theme"].items()  # type: ignore[attr-defined]
+            },
+            user_themes={
+                str(user): [(str(theme), float(weight)) for theme, weight in pairs]
+                for user, pairs in user_themes.items()
+            },
+            item_crossover_theme={
+                str(k): str(v)
+                for k, v in data.get("item_crossover_theme", {}).items()  # type: ignore[attr-defined]
+            },
+            bio_only_users=[str(user) for user in data.get("bio_only_users", [])],  # type: ignore[attr-defined]
         )

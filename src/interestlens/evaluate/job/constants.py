@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from interestlens.evaluate.prepare import COLD_ITEMS, COLD_USERS, WARM_USERS
+from interestlens.evaluate.splits import DEFAULT_HOLDOUT_FRACTION, HOLDOUT_PROTOCOLS
 
 OURS = "interestlens"
 BASELINES: tuple[str, ...] = ("MostPop", "ItemKNN", "EASE", "ALS", "ContentKNN")
 MODELS: tuple[str, ...] = (OURS, *BASELINES)
+#: popularity within the user's attribute groups: compared by default when the users table has
+#: attribute columns (it has nothing to read otherwise), and on request
+ATTRIBUTE_POP = "AttributePop"
+ALL_MODELS: tuple[str, ...] = (*MODELS, ATTRIBUTE_POP)
 WARM, COLD_USERS_TEXT = "warm", "cold_users_text"
 SEGMENTS: tuple[str, ...] = (WARM, COLD_USERS, COLD_ITEMS)
 SEGMENT_TITLES = {
@@ -17,9 +22,14 @@ SEGMENT_TITLES = {
 }
 #: share held out in every split, fold-in interactions per cold user, EASE's l2 candidates
 TEST_FRACTION, HISTORY_PER_USER = 0.2, 3
+#: the warm users' hold-out under ``--split random``: a random 25 % of each user's interactions
+#: (the 75/25 split of public benchmark tables)
+RANDOM_TEST_FRACTION = DEFAULT_HOLDOUT_FRACTION["random"]
+#: the hold-out protocols of ``--split``
+SPLIT_PROTOCOLS: tuple[str, ...] = HOLDOUT_PROTOCOLS
 EASE_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0, 500.0, 1000.0)
 #: InterestRecommender's blend regime for each segment
-REGIME = {WARM: "warm", COLD_USERS: "cold_users", COLD_USERS_TEXT: "cold_users"}
+REGIME = {WARM: "warm", COLD_USERS: "cold_users", COLD_USERS_TEXT: "cold_text"}
 REGIME[COLD_ITEMS] = "cold_items"
 #: the runner's segment (of a PreparedSplit) that each job segment is scored on
 RUNNER_SEGMENT = {WARM: WARM_USERS, COLD_USERS: COLD_USERS, COLD_USERS_TEXT: COLD_USERS}

@@ -8,45 +8,62 @@ import scipy.sparse as sp
 
 from interestlens.config import Settings
 from interestlens.embed.base import Encoder
+from interestlens.evaluate.job.constants import ATTRIBUTE_POP
 from interestlens.recommend import ALS, EASE, ContentKNN, ItemKNN, MostPop
+from interestlens.recommend.attribute_popularity import AttributePopularity
 from interestlens.recommend.interest import InterestRecommender
 
 
 def baseline_models(ease_l2: float, seed: int = 0) -> dict[str, Any]:
-    """Unfitted baselines by name (:data:`BASELINES` order), EASE with ``ease_l2``."""
+    """Unfitted baselines by name (:data:`BASELINES` order, then the attribute baseline),
+    EASE with ``ease_l2``."""
     return {
         "MostPop": MostPop(),
         "ItemKNN": ItemKNN(n_neighbors=100),
         "EASE": EASE(l2=ease_l2),
         "ALS": ALS(factors=64, regularization=0.05, iterations=15, random_state=seed),
         "ContentKNN": ContentKNN(),
+        ATTRIBUTE_POP: AttributePopularity(),
     }
 
 
 def interest_model(
     settings: Settings,
     encoder: Encoder,
-    regime: str,
+    regime: str | tuple[str, ...],
     times: sp.csr_matrix | None,
     *,
     chosen_by: InterestRecommender | None = None,
+    protocol: str | None = None,
+    texts_from_interactions: bool = False,
 ) -> InterestRecommender:
     """InterestRecommender as ``settings.recommend`` describes it; only ``regime`` is tuned
-    (each split serves one regime), on validation parts carved from its training matrix.
+    (each split serves one regime, or several: the cold-user split serves the fold-in and the
+    text-only users), on validation parts carved from its training matrix.
     ``chosen_by``: a model fitted on the same matrix whose chosen settings are reused (no
-    second tuning)."""
+    second tuning). ``protocol``: the evaluation's hold-out protocol, which the model's
+    validation follows (default ``settings.recommend.validation``).
+    ``texts_from_interactions``: the users' texts are those of their interactions (reviews,
+    tags), so a text-only validation would read its targets; ``user_text_reveals_items``
+    then defaults to true, as ``fit`` does for such data."""
     config = settings.recommend
     params: dict[str, Any] = dict(
-        tune=(regime,) if config.tune else False,
+        tune=((regime,) if isinstance(regime, str) else regime) if config.tune else False,
         n_clusters=tuple(config.n_clusters),
         ease_l2=config.ease_l2,
         rating_power=config.rating_power,
         mmr_lambda=config.mmr_lambda,
+        validation=config.validation,
+        reference_z=config.reference_z,
         interaction_times=times,
         random_state=settings.seed,
     )
     if "ease_neighbours" in InterestRecommender._get_param_names():
         params["ease_neighbours"] = config.ease_neighbours or None
+    if protocol is not None:
+        params["validation"] = protocol
+    reveals = config.user_text_reveals_items
+    params["user_text_reveals_items"] = texts_from_interactions if reveals is None else reveals
     if chosen_by is not None:
         params.update(
             tune=False,

@@ -14,6 +14,7 @@ from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
 from interestlens.evaluate.job.constants import (
     EASE_LAMBDAS,
     HISTORY_PER_USER,
+    RANDOM_TEST_FRACTION,
     TEST_FRACTION,
     WARM,
 )
@@ -21,10 +22,10 @@ from interestlens.evaluate.prepare import COLD_USERS, PreparedSplit
 from interestlens.evaluate.prepare import prepare_split as prepare_indexed
 from interestlens.evaluate.splits import (
     Split,
+    check_holdout,
     cold_item_holdout,
     cold_user_holdout,
-    random_holdout,
-    temporal_holdout,
+    holdout_split,
     validation_split,
 )
 from interestlens.recommend import EASE
@@ -35,16 +36,48 @@ def has_all_times(interactions: pd.DataFrame) -> bool:
     return TIMESTAMP in interactions.columns and bool(interactions[TIMESTAMP].notna().all())
 
 
-def build_split(name: str, interactions: pd.DataFrame, seed: int) -> Split | str:
-    """The split of segment ``name``, or a sentence saying why the data cannot give one."""
+def split_protocol(
+    interactions: pd.DataFrame, protocol: str = "temporal", fraction: float | None = None
+) -> tuple[str, float, str]:
+    """The hold-out protocol the data allows for ``protocol``, its fraction, and a note.
+
+    ``"temporal"`` on interactions without a timestamp on every row falls back to
+    ``"random"`` (as the job always did); the note says so.
+    """
+    protocol, _ = check_holdout(protocol, fraction)
+    note = ""
+    if protocol == "temporal" and not has_all_times(interactions):
+        note = "not every interaction has a timestamp: a random hold-out instead"
+        # the share asked for a temporal hold-out is kept
+        fraction = TEST_FRACTION if fraction is None else fraction
+        protocol = "random"
+    if fraction is None:
+        fraction = TEST_FRACTION if protocol == "temporal" else RANDOM_TEST_FRACTION
+    return protocol, check_holdout(protocol, fraction)[1], note
+
+
+def build_split(
+    name: str,
+    interactions: pd.DataFrame,
+    seed: int,
+    *,
+    protocol: str = "temporal",
+    fraction: float = TEST_FRACTION,
+) -> Split | str:
+    """The split of segment ``name``, or a sentence saying why the data cannot give one.
+
+    ``protocol`` (from :func:`split_protocol`): the warm users' hold-out (``fraction`` of each
+    user's interactions) and the cold users' fold-in (their earliest interactions, or random
+    ones); the cold user and cold item shares stay at :data:`TEST_FRACTION`.
+    """
     counts = interactions[USER_ID].value_counts()
     if name == WARM:
         found = int((counts >= 2).sum())
         if found < 2:
             return f"{found} users have 2 or more interactions; at least 2 are needed"
-        if has_all_times(interactions):
-            return temporal_holdout(interactions, TEST_FRACTION)
-        return random_holdout(interactions, TEST_FRACTION, seed=seed)
+        split = holdout_split(interactions, protocol, fraction, seed)  # type: ignore[arg-type]
+        assert isinstance(split, Split)
+        return split
     if name == COLD_USERS:
         found = int((counts > HISTORY_PER_USER).sum())
         if found < 3 or len(counts) - round(found * TEST_FRACTION) < 2:
@@ -53,7 +86,11 @@ def build_split(name: str, interactions: pd.DataFrame, seed: int) -> Split | str
                 f"needed (20% of them become cold users, the others stay in training)"
             )
         return cold_user_holdout(
-            interactions, TEST_FRACTION, seed=seed, history_per_user=HISTORY_PER_USER
+            interactions,
+            TEST_FRACTION,
+            seed=seed,
+            history_per_user=HISTORY_PER_USER,
+            history_order="random" if protocol == "random" else "earliest",
         )
     found = int(interactions[ITEM_ID].nunique())
     if found < 3:
@@ -85,11 +122,17 @@ def prepare_job(
     default_l2: float = 500.0,
     lambdas: Sequence[float] = EASE_LAMBDAS,
     seed: int = 0,
+    protocol: str = "temporal",
+    user_attributes: pd.DataFrame | None = None,
 ) -> SplitJob:
-    """``items``: ``item_id, text``; ``users``: ``user_id, text`` (None: no user text)."""
+    """``items``: ``item_id, text``; ``users``: ``user_id, text`` (None: no user text);
+    ``user_attributes``: ``user_id`` + attribute columns (None: no attributes). EASE's l2 is
+    tuned on a validation part carved from training with the same ``protocol``."""
     common: dict[str, Any] = dict(items=items, item_text_column="text")
     if users is not None:
         common.update(users=users, user_text_column="text")
+    if user_attributes is not None:
+        common.update(user_attributes=user_attributes)
     binary = prepare_indexed(split, train_weight="binary", **common)
     with_ratings = use_ratings and RATING in split.train.columns
     with_ratings = with_ratings and bool(split.train[RATING].notna().all())
@@ -99,7 +142,7 @@ def prepare_job(
     if not tune_ease:
         job.ease_note = "not tuned"
         return job
-    method = "temporal" if has_all_times(split.train) else "random"
+    method = "temporal" if protocol == "temporal" and has_all_times(split.train) else "random"
     validation = validation_split(split, method, fraction=TEST_FRACTION, seed=seed)
     tuned = prepare_indexed(validation, items=items)
     target = tuned.test_matrix()
@@ -142,5 +185,10 @@ def text_only(prepared: PreparedSplit) -> PreparedSplit:
         history=None,
         texts=[texts[i] for i in rows],
         user_ids=[segment.user_ids[i] for i in rows] if segment.user_ids else [],
+        attributes=(
+            None
+            if segment.attributes is None
+            else segment.attributes.iloc[rows].reset_index(drop=True)
+        ),
     )
     return replace(prepared, segments={**prepared.segments, COLD_USERS: only})

@@ -111,3 +111,21 @@ def split_user_texts(
         return profiles
     allowed = split.train if split.history is None else pd.concat([split.train, split.history])
     return interaction_user_texts(pair_texts, allowed)  # type: ignore[arg-type]
+
+
+def attribute_frame(dataset: Dataset | None) -> tuple[pd.DataFrame | None, str]:
+    """``user_id`` + the users table's attribute columns (None when it has none), and why.
+
+    ``dataset`` is None when the users table may not be used (its texts were built from
+    interactions, or user texts are off): attributes follow the same leak rules as texts.
+    """
+    from interestlens.recommend.attribute_popularity import attribute_columns
+
+    if dataset is None or dataset.users is None:
+        return None, "no users table the evaluation may read"
+    columns, skipped = attribute_columns(dataset.users)
+    if not columns:
+        why = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
+        return None, "the users table has no attribute columns" + (f" ({why})" if why else "")
+    frame = dataset.users[[USER_ID, *columns]].astype({USER_ID: str})
+    return frame, "categorical and binned numeric columns of the users table"

@@ -9,17 +9,29 @@ recency), ``blend`` (normalisation, blend, weight search, MMR), ``tuning`` and `
 (``add_items``, ``score_histories``, ``most_similar_item``).
 """
 
-from interestlens.recommend.interest.core import COMPONENTS
+from interestlens.recommend.interest.core import COMPONENTS, REFERENCES
 from interestlens.recommend.interest.model import InterestRecommender
-from interestlens.recommend.interest.settings import DEFAULT_WEIGHTS
-from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+from interestlens.recommend.interest.settings import ANCHORS, DEFAULT_WEIGHTS, REGIME_REFERENCES
+from interestlens.recommend.interest.tuning import (
+    COLD_ITEMS,
+    COLD_TEXT,
+    COLD_USERS,
+    PROTOCOLS,
+    REGIMES,
+    WARM,
+)
 
 __all__ = [
+    "ANCHORS",
     "COLD_ITEMS",
+    "COLD_TEXT",
     "COLD_USERS",
     "COMPONENTS",
     "DEFAULT_WEIGHTS",
+    "PROTOCOLS",
+    "REFERENCES",
     "REGIMES",
+    "REGIME_REFERENCES",
     "WARM",
     "InterestRecommender",
 ]

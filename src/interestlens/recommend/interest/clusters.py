@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from interestlens.cluster import KMeansClusterer
 from interestlens.embed.base import l2_normalise
+from interestlens.errors import ParameterError
 
 
 @dataclass
@@ -73,42 +74,89 @@ def fit_cluster_affinity(
     *,
     shrinkage: float,
     random_state: int,
+    labels: np.ndarray | None = None,
 ) -> ClusterAffinity:
-    """k-means on the users with a non-zero vector, then per-cluster item shares."""
+    """k-means on the users with a non-zero vector, then per-cluster item shares.
+
+    ``labels``: clusters found elsewhere (the pipeline's explained interest clusters, -1 for
+    users in none); they are used as they are, ``n_clusters`` is then ignored and each centroid
+    is the unit mean of its members' vectors.
+    """
+    if labels is not None:
+        return _affinity_from_labels(vectors, weights, np.asarray(labels), shrinkage)
     has_signal = np.linalg.norm(vectors, axis=1) > 0
     rows = np.flatnonzero(has_signal)
     # more clusters than distinct users cannot be filled (k-means would warn and leave some empty)
     distinct = len(np.unique(vectors[rows].round(6), axis=0)) if len(rows) else 0
     k = max(1, min(n_clusters, distinct))
-    labels = np.full(len(vectors), -1, dtype=np.int64)
+    fitted_labels = np.full(len(vectors), -1, dtype=np.int64)
     if len(rows) == 0:
         centroids = np.zeros((1, vectors.shape[1]), dtype=np.float32)
     elif k == 1:
-        labels[rows] = 0
+        fitted_labels[rows] = 0
         centroids = l2_normalise(vectors[rows].mean(axis=0, keepdims=True))
     else:
         model = KMeansClusterer(k, backend="sklearn", random_state=random_state)
         model.fit(vectors[rows])
-        labels[rows] = model.labels_
+        fitted_labels[rows] = model.labels_
         centroids = l2_normalise(model.centroids_)
+    return _affinity(centroids, fitted_labels, weights, shrinkage)
+
+
+def _affinity_from_labels(
+    vectors: np.ndarray, weights: sp.csr_matrix, labels: np.ndarray, shrinkage: float
+) -> ClusterAffinity:
+    if labels.shape != (len(vectors),):
+        raise ParameterError(
+            f"user_clusters has shape {labels.shape}",
+            expected=f"one cluster per user: ({len(vectors)},), -1 for users in none",
+            fix="pass the pipeline's clusters_.user_labels for the users of the matrix",
+        )
+    labels = labels.astype(np.int64)
+    k = max(int(labels.max()) + 1, 1) if len(labels) else 1
+    members = np.flatnonzero(labels >= 0)
+    sums = sp.csr_matrix(
+        (np.ones(len(members), dtype=np.float32), (labels[members], members)),
+        shape=(k, len(vectors)),
+    )
+    centroids = l2_normalise(np.asarray(sums @ vectors))
+    return _affinity(centroids, labels, weights, shrinkage)
+
+
+def _affinity(
+    centroids: np.ndarray, labels: np.ndarray, weights: sp.csr_matrix, shrinkage: float
+) -> ClusterAffinity:
     k = len(centroids)
+    rows = np.flatnonzero(labels >= 0)
     members = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(vectors))
+        (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(labels))
     )
     counts = np.asarray((members @ weights).todense(), dtype=np.float64)
+    log_share, log_global, floor = item_log_shares(counts, shrinkage)
+    return ClusterAffinity(
+        centroids=centroids.astype(np.float32),
+        labels=labels,
+        log_share=log_share,
+        log_global=log_global,
+        sizes=np.bincount(labels[rows], minlength=k),
+        log_floor=floor,
+    )
+
+
+def item_log_shares(counts: np.ndarray, shrinkage: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Shrunk log share of each item in each cluster, the global log share, and the log floor
+    (see the module docstring). ``counts``: ``(k, n_items)`` interaction weight per cluster.
+    The lift is ``log_share - log_global``; scoring and the engine's reasons both use this."""
     total = counts.sum()
     # a tenth of one interaction: the floor that keeps logs of unseen items finite
     floor = 0.1 / max(total, 1.0)
     global_share = counts.sum(axis=0) / max(total, 1e-12)
     cluster_total = counts.sum(axis=1, keepdims=True)
     share = (counts + shrinkage * global_share[None, :]) / (cluster_total + shrinkage + 1e-12)
-    return ClusterAffinity(
-        centroids=centroids.astype(np.float32),
-        labels=labels,
-        log_share=np.log(share + floor).astype(np.float32),
-        log_global=np.log(global_share + floor).astype(np.float32),
-        sizes=np.bincount(labels[rows], minlength=k),
-        log_floor=float(np.float32(np.log(floor))),
+    return (
+        np.log(share + floor).astype(np.float32),
+        np.log(global_share + floor).astype(np.float32),
+        float(np.float32(np.log(floor))),
     )
 
 

@@ -17,24 +17,37 @@ Components, each a dense ``(n_users, n_items)`` score before per-user normalisat
     their own text) and each item, in the dense and the TF-IDF space.
 ``popularity``
     ``log(1 + users)``; cold items use the popularity prior predicted from text.
+``attribute_popularity``
+    Popularity within the user's attribute groups (age band, occupation, ...; see
+    :class:`interestlens.recommend.AttributePopularity`), shrunk to global popularity for small
+    groups; global popularity for users whose attributes are unknown. Only with attributes.
 ``trend``
     Popularity around the user's own time: ``log(1 + kernel-weighted interactions)`` over
     time bins holding equal shares of the training interactions, with a Gaussian kernel of
     ``trend_window`` (a share of the interactions) centred on the user's latest interaction
     (new users: the latest training time). Needs interaction times; zero without them.
+
+Reference components (:data:`REFERENCES`) are the plain baselines the blend must beat on
+validation, computed exactly as those baselines rank: ``ease`` (EASE queried with the user's
+binary history, as :class:`interestlens.recommend.EASE` scores), ``content`` (cosine of the
+unit TF-IDF mean of the user's items, or of the user's own text when they have no history, to
+each item, as :class:`interestlens.recommend.ContentKNN` scores). The tuner falls back to one
+of them, alone, where the blend does not beat it (see :mod:`.search`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 
 from interestlens.embed.base import l2_normalise
+from interestlens.recommend.attribute_popularity import AttributePopularity
 from interestlens.recommend.ease import EASE
 from interestlens.recommend.interest.clusters import (
     ClusterAffinity,
@@ -44,6 +57,7 @@ from interestlens.recommend.interest.clusters import (
 )
 from interestlens.recommend.interest.coldstart import ColdItemMapping, fit_cold_item_mapping
 from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.ranking import top_k
 
 COMPONENTS: tuple[str, ...] = (
     "collaborative",
@@ -53,10 +67,13 @@ COMPONENTS: tuple[str, ...] = (
     "lexical",
     "popularity",
     "trend",
+    "attribute_popularity",
 )
 #: time bins of the trend component, each holding the same share of training interactions
 TREND_BINS = 50
-TEXT_COMPONENTS = frozenset({"semantic", "lexical"})
+TEXT_COMPONENTS = frozenset({"semantic", "lexical", "content"})
+#: plain baselines, computed like the library's baselines; only ever used alone (a fallback)
+REFERENCES: tuple[str, ...] = ("ease", "content", "popularity", "attribute_popularity")
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,8 @@ class CoreSettings:
     random_state: int
     #: keep this many EASE weights per target item (sparse); 0 keeps the dense matrix
     ease_neighbours: int = 0
+    #: text-only users: this many items closest to their text stand in for a history
+    pseudo_history: int = 20
 
 
 @dataclass
@@ -83,6 +102,15 @@ class Query:
     text_lexical: sp.csr_matrix | None = None
     #: each user's "now" for the trend component (None: the latest training time)
     reference_time: np.ndarray | None = None
+    #: what the users really did (binary), before recency, rating weights or a pseudo-history
+    #: from text; the reference components read it (None: ``history > 0``)
+    observed: sp.csr_matrix | None = None
+    #: the users' attribute rows (age band, occupation, ...); None: no attributes known
+    attributes: pd.DataFrame | None = None
+
+    def observed_binary(self) -> sp.csr_matrix:
+        source = self.observed if self.observed is not None else self.history
+        return sp.csr_matrix(source > 0, dtype=np.float32)
 
     @property
     def has_text(self) -> np.ndarray:
@@ -99,9 +127,20 @@ class Query:
 class InterestCore:
     """Everything learned from one interaction matrix (and the shared item text space)."""
 
-    def __init__(self, settings: CoreSettings, text: TextSpace | None):
+    def __init__(
+        self,
+        settings: CoreSettings,
+        text: TextSpace | None,
+        user_clusters: np.ndarray | None = None,
+        user_attributes: pd.DataFrame | None = None,
+    ):
         self.settings = settings
         self.text = text
+        #: one attribute row per user of the matrix (only the attribute columns), or None
+        self.user_attributes = user_attributes
+        #: the pipeline's explained interest clusters (one per user, -1: none), used instead of
+        #: the core's own k-means so that scoring and explanations mean the same clusters
+        self.user_clusters = user_clusters
         self._transposes: dict[str, tuple[sp.spmatrix, sp.csr_matrix]] = {}
 
     def fit(
@@ -148,6 +187,11 @@ class InterestCore:
             )
             self.factors[self.cold_items] = self.cold_mapping.factors
             self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+        self.attributes: AttributePopularity | None = None
+        if self.user_attributes is not None:
+            self.attributes = AttributePopularity(columns=list(self.user_attributes.columns)).fit(
+                binary, self.user_attributes
+            )
         self._fit_trend(binary, times)
         query = train_users if train_users is not None else Query(weights)
         vectors = self.interest_vectors(query)
@@ -160,6 +204,7 @@ class InterestCore:
                 int(k),
                 shrinkage=settings.cluster_shrinkage,
                 random_state=settings.random_state,
+                labels=self.user_clusters,
             )
             lift = fitted.lift
             if self.cold_mapping is not None:
@@ -214,6 +259,37 @@ class InterestCore:
         blended = sp.diags(1.0 - share) @ history + sp.diags(share) @ text
         return sp.csr_matrix(normalize(blended), dtype=np.float32)
 
+    def attribute_popularity(self, attributes: pd.DataFrame | None, n_users: int) -> np.ndarray:
+        """Log of the attribute-conditioned popularity (:class:`AttributePopularity`); users
+        without known attributes get the global share. Cold items take the popularity prior
+        predicted from their text, in the same units."""
+        n_items = len(self.warm)
+        if self.attributes is None:
+            return np.broadcast_to(self.popularity, (n_users, n_items)).astype(np.float32)
+        if attributes is None:
+            attributes = pd.DataFrame(
+                {c: [None] * n_users for c in self.attributes.columns_}, dtype=object
+            )
+        n_fitted = max(self.attributes.n_users_, 1)
+        floor = 0.1 / n_fitted
+        share = self.attributes.score(attributes)
+        out = np.log(share + floor)
+        if len(self.cold_items):
+            prior = np.expm1(self.popularity[self.cold_items]) / n_fitted
+            out[:, self.cold_items] = np.log(prior + floor)[None, :]
+        return out.astype(np.float32)
+
+    def content_profile(self, query: Query) -> sp.csr_matrix:
+        """ContentKNN's profile: the unit TF-IDF mean of the items the user interacted with, or
+        the user's own text where they have no history."""
+        assert self.text is not None
+        observed = query.observed_binary()
+        profile = observed @ self.text.lexical_
+        if query.text_lexical is not None:
+            no_history = (observed.getnnz(axis=1) == 0).astype(np.float32)
+            profile = profile + sp.diags(no_history) @ query.text_lexical
+        return sp.csr_matrix(normalize(profile), dtype=np.float32)
+
     def _text_share(self, query: Query) -> np.ndarray:
         has_history = query.history.getnnz(axis=1) > 0
         has_text = query.has_text
@@ -237,6 +313,34 @@ class InterestCore:
             self.clusters[k].centroids,
             top=settings.top_clusters,
             temperature=settings.membership_temperature,
+        )
+
+    def with_pseudo_history(self, query: Query) -> Query:
+        """Text-only users (text, no history): the ``pseudo_history`` warm items closest to
+        their text (joint dense + LSA space) stand in for a history, weighted by similarity
+        relative to the closest; ``observed`` keeps what they really did (nothing)."""
+        if self.text is None or query.text_dense is None or query.text_lexical is None:
+            return query
+        rows = (query.history.getnnz(axis=1) == 0) & query.has_text
+        if not rows.any():
+            return query
+        index = np.flatnonzero(rows)
+        joint = self.text.joint_users(query.text_dense[index], query.text_lexical[index])
+        similarity = joint @ self.text.joint_.T
+        similarity[:, ~self.warm] = -np.inf
+        items, values = top_k(similarity, self.settings.pseudo_history)
+        keep = (items >= 0) & (values > 0)
+        top = np.where(keep, values, 0.0).max(axis=1, keepdims=True)
+        scaled = np.where(keep, values / np.where(top > 0, top, 1.0), 0.0)
+        pseudo = sp.csr_matrix(
+            (scaled[keep], (index[np.nonzero(keep)[0]], items[keep])),
+            shape=query.history.shape,
+            dtype=np.float32,
+        )
+        return replace(
+            query,
+            history=sp.csr_matrix(query.history + pseudo, dtype=np.float32),
+            observed=query.observed_binary(),
         )
 
     # --- component scores ------------------------------------------------------------------
@@ -274,8 +378,19 @@ class InterestCore:
         if self.text is not None and "lexical" in names:
             by_term = self._transposed("lexical", self.text.lexical_)
             out["lexical"] = (self.lexical_profile(query) @ by_term).toarray()
+        if "ease" in names:
+            out["ease"] = (
+                np.zeros((n_users, n_items), dtype=np.float32)
+                if self.ease is None
+                else self.ease.score_new(query.observed_binary())
+            )
+        if self.text is not None and "content" in names:
+            by_term = self._transposed("lexical", self.text.lexical_)
+            out["content"] = (self.content_profile(query) @ by_term).toarray()
         if "popularity" in names:
             out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
+        if "attribute_popularity" in names:
+            out["attribute_popularity"] = self.attribute_popularity(query.attributes, n_users)
         if "trend" in names and self.trend_edges is not None:
             out["trend"] = self.trend(query.reference_time, n_users)
         return {name: np.asarray(value, dtype=np.float32) for name, value in out.items()}

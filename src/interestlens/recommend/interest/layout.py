@@ -9,7 +9,6 @@ swapped file raises :class:`ModelFormatError` naming the file.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import scipy.sparse as sp
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import atomic_write_bytes, read_json, read_npy
+from interestlens.persist import read_json, read_npy
 
 FORMAT = "interestlens.InterestRecommender"
 VERSION = 1
@@ -36,8 +35,10 @@ PARTS = (
     "text",
     "lsa",
     "user_text",
+    "attributes",
 )
 LEARNED = (
+    "clusters_given",
     "weights_",
     "n_clusters_",
     "half_life_",
@@ -82,13 +83,6 @@ SHAPES: dict[str, tuple[str | int, ...]] = {
     "user_text_dense": ("n_users", "text_dimension"),
     "user_text_lexical": ("n_users", "n_terms"),
 }
-
-
-def write_csr(path: Path, matrix: sp.spmatrix) -> Path:
-    """``scipy.sparse.save_npz`` (uncompressed: loads faster) written atomically."""
-    buffer = io.BytesIO()
-    sp.save_npz(buffer, sp.csr_matrix(matrix), compressed=False)
-    return atomic_write_bytes(path, buffer.getvalue())
 
 
 class Reader:

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.errors import ParameterError
+from interestlens.recommend.attribute_popularity import attribute_columns
 from interestlens.recommend.base import (
     HISTORY,
     TEXT,
@@ -28,6 +30,7 @@ from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.core import (
     COMPONENTS,
+    REFERENCES,
     TEXT_COMPONENTS,
     CoreSettings,
     InterestCore,
@@ -46,9 +49,15 @@ from interestlens.recommend.interest.reasons import (
     most_similar_rated,
     reason,
 )
-from interestlens.recommend.interest.search import CarveSettings, SearchSpace, tune_regime
+from interestlens.recommend.interest.search import (
+    REFERENCE_Z,
+    CarveSettings,
+    SearchSpace,
+    tune_regime,
+)
 from interestlens.recommend.interest.settings import (
     ANCHORS,
+    REGIME_REFERENCES,
     SMALL_DATA,
     check_settings,
     cluster_candidates,
@@ -57,7 +66,57 @@ from interestlens.recommend.interest.settings import (
     start_weights,
 )
 from interestlens.recommend.interest.text import TextSpace
-from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+from interestlens.recommend.interest.tuning import (
+    COLD_ITEMS,
+    COLD_TEXT,
+    COLD_USERS,
+    REGIMES,
+    WARM,
+)
+
+
+def query_rows(query: Query, rows: np.ndarray) -> Query:
+    """The users ``rows`` of ``query``."""
+    return Query(
+        query.history[rows],
+        None if query.text_dense is None else query.text_dense[rows],
+        None if query.text_lexical is None else query.text_lexical[rows],
+        None if query.reference_time is None else query.reference_time[rows],
+        None if query.observed is None else query.observed[rows],
+        None if query.attributes is None else query.attributes.iloc[rows].reset_index(drop=True),
+    )
+
+
+def checked_attributes(
+    attributes: pd.DataFrame | None, n_rows: int, columns: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The attribute columns of ``attributes`` (one row per user), or None when it has none.
+
+    ``columns``: those a fitted model reads (missing ones are an error); None chooses them
+    (:func:`~interestlens.recommend.attribute_popularity.attribute_columns`).
+    """
+    if attributes is None:
+        return None
+    if not isinstance(attributes, pd.DataFrame) or len(attributes) != n_rows:
+        got = len(attributes) if isinstance(attributes, pd.DataFrame) else type(attributes)
+        raise ParameterError(
+            f"user attributes: {got} rows",
+            expected=f"a DataFrame with one attribute row per user ({n_rows})",
+            fix="align the users table with the users scored (reindex it by their ids)",
+        )
+    frame = attributes.reset_index(drop=True)
+    if columns is None:
+        columns, _ = attribute_columns(frame)
+        if not columns:
+            return None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"user attributes lack the columns {missing}",
+            expected=f"the attribute columns the model was fitted with: {list(columns)}",
+            fix="pass rows with those columns (unknown values may be None)",
+        )
+    return frame[list(columns)].astype(object)
 
 
 class InterestRecommender(BaseRecommender):
@@ -108,6 +167,9 @@ class InterestRecommender(BaseRecommender):
 
     new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY, TEXT})
     handles_cold_items: ClassVar[bool] = True
+    #: fit takes ``user_attributes`` and score_new ``attributes`` (the evaluation runner and
+    #: the pipeline pass them when the users table has attribute columns)
+    reads_attributes: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -135,6 +197,9 @@ class InterestRecommender(BaseRecommender):
         cold_item_fraction: float = 0.2,
         max_validation_users: int = 2000,
         validation_repeats: int | None = None,
+        validation: str = "temporal",
+        reference_z: float = REFERENCE_Z,
+        user_text_reveals_items: bool = False,
         interaction_times: sp.csr_matrix | None = None,
         random_state: int = 0,
         show_progress: bool = False,
@@ -162,6 +227,9 @@ class InterestRecommender(BaseRecommender):
         self.cold_item_fraction = cold_item_fraction
         self.max_validation_users = max_validation_users
         self.validation_repeats = validation_repeats
+        self.validation = validation
+        self.reference_z = reference_z
+        self.user_text_reveals_items = user_text_reveals_items
         self.interaction_times = interaction_times
         self.random_state = random_state
         self.show_progress = show_progress
@@ -175,14 +243,28 @@ class InterestRecommender(BaseRecommender):
         item_texts: Sequence[str] | None = None,
         user_texts: Sequence[str] | None = None,
         timestamps: sp.csr_matrix | None = None,
+        user_clusters: np.ndarray | None = None,
+        user_attributes: pd.DataFrame | None = None,
     ) -> Self:
         """Fit on ``interactions`` (binary, counts or ratings); ``timestamps``: the time of each
-        interaction (same shape, same stored entries; overrides ``interaction_times``)."""
+        interaction (same shape, same stored entries; overrides ``interaction_times``).
+
+        ``user_clusters``: the interest clusters people see (one per user, -1 for none, e.g.
+        ``InterestLens.clusters_.user_labels``); the cluster component then scores with them
+        (``n_clusters`` is not searched) instead of clusters of its own.
+
+        ``user_attributes``: one row per user of the matrix (e.g. age band, gender,
+        occupation; free-text and id-like columns are left out, see
+        :func:`~interestlens.recommend.attribute_popularity.attribute_columns`); they give the
+        ``attribute_popularity`` component, a reference new users' blends must beat.
+        """
         self._fit_timestamps = timestamps if timestamps is not None else self.interaction_times
+        self._fit_user_clusters = user_clusters
+        self._fit_user_attributes = user_attributes
         try:
             return super().fit(interactions, item_texts=item_texts, user_texts=user_texts)
         finally:
-            del self._fit_timestamps
+            del self._fit_timestamps, self._fit_user_clusters, self._fit_user_attributes
 
     def _fit(self, interactions, item_texts, user_texts) -> None:
         settings = check_settings(self)
@@ -197,9 +279,19 @@ class InterestRecommender(BaseRecommender):
         if user_texts is not None and self.text_ is not None:
             self.user_text_ = self.text_.encode_users(user_texts)
 
+        self.user_clusters_ = None
+        if self._fit_user_clusters is not None:
+            self.user_clusters_ = np.asarray(self._fit_user_clusters, dtype=np.int64)
+            if self.user_clusters_.shape != (interactions.shape[0],):
+                raise ParameterError(
+                    f"user_clusters has shape {self.user_clusters_.shape}",
+                    expected=f"one cluster per user of the matrix: ({interactions.shape[0]},)",
+                    fix="pass clusters_.user_labels of the pipeline fitted on the same users",
+                )
+        self.user_attributes_ = checked_attributes(self._fit_user_attributes, interactions.shape[0])
         regimes = regimes_to_tune(self)
         self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
-        self.n_clusters_ = cluster_candidates(self)[0]
+        self.n_clusters_ = self._cluster_options()[0]
         self.half_life_ = half_life_candidates(self)[0] if times is not None else None
         self.tuning_: dict[str, Any] = {}
         progress = tqdm(regimes, desc="tuning", disable=not self.show_progress)
@@ -211,9 +303,9 @@ class InterestRecommender(BaseRecommender):
         self.times_ = times
         self.weighted_ = weights
         train_users = Query(weights, *(self.user_text_ or (None, None)))
-        self.core_ = InterestCore(settings, self.text_).fit(
-            weights, [self.n_clusters_], train_users=train_users, times=times
-        )
+        self.core_ = InterestCore(
+            settings, self.text_, self.user_clusters_, self.user_attributes_
+        ).fit(weights, [self.n_clusters_], train_users=train_users, times=times)
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
         self.cluster_labels_ = self.clusters_.labels
 
@@ -234,14 +326,16 @@ class InterestRecommender(BaseRecommender):
         settings: CoreSettings,
     ) -> dict[str, Any]:
         first_tuned = not any("score" in record for record in self.tuning_.values())
+        available = self._component_names(times, references=True)
         space = SearchSpace(
             names=self._component_names(times),
             anchor=ANCHORS[regime],
-            cluster_options=cluster_candidates(self) if first_tuned else [self.n_clusters_],
+            cluster_options=self._cluster_options() if first_tuned else [self.n_clusters_],
             half_lives=(
                 half_life_candidates(self) if regime == WARM and times is not None else [None]
             ),
             cold_weights=self.weights_[COLD_ITEMS],
+            references=[name for name in REGIME_REFERENCES[regime] if name in available],
         )
         small = weights.nnz < SMALL_DATA
         # small data gives noisy validation parts, and which items are held out sways the
@@ -253,9 +347,20 @@ class InterestRecommender(BaseRecommender):
             max_users=self.max_validation_users,
             repeats=int(repeats),
             seed=int(self.random_state),
+            protocol=str(self.validation),
         )
         record = tune_regime(
-            regime, weights, times, settings=settings, text=self.text_, space=space, carving=carving
+            regime,
+            weights,
+            times,
+            settings=settings,
+            text=self.text_,
+            space=space,
+            carving=carving,
+            user_text=self.user_text_,
+            user_clusters=self.user_clusters_,
+            user_attributes=self.user_attributes_,
+            reference_z=float(self.reference_z),
         )
         if "skipped" not in record:
             if first_tuned:
@@ -264,8 +369,18 @@ class InterestRecommender(BaseRecommender):
                 self.half_life_ = record["half_life"]
         return record
 
-    def _component_names(self, times: sp.csr_matrix | None) -> list[str]:
-        names = list(COMPONENTS)
+    def _cluster_options(self) -> list[int]:
+        if self.user_clusters_ is not None:
+            labels = self.user_clusters_
+            return [max(int(labels.max()) + 1, 1) if len(labels) else 1]
+        return cluster_candidates(self)
+
+    def _component_names(self, times: sp.csr_matrix | None, references: bool = False) -> list[str]:
+        """The blend's components available on this data; with ``references`` also the plain
+        baselines a regime may fall back to."""
+        names = list(dict.fromkeys([*COMPONENTS, *REFERENCES])) if references else list(COMPONENTS)
+        if getattr(self, "user_attributes_", None) is None:
+            names.remove("attribute_popularity")
         if self.text_ is None:
             names = [n for n in names if n not in TEXT_COMPONENTS]
         if times is None:
@@ -292,7 +407,7 @@ class InterestRecommender(BaseRecommender):
         """Components with a weight in ``regime`` (or, where there are cold items, in the cold-item
         blend): the others would be computed only to be multiplied by zero — for a new user's
         single request that was half the scoring time."""
-        names = self._component_names(self.times_)
+        names = self._component_names(self.times_, references=True)
         has_cold = len(self.core_.cold_items) > 0
         used = [
             name
@@ -305,49 +420,85 @@ class InterestRecommender(BaseRecommender):
     def _warm_query(self, users: np.ndarray) -> Query:
         history = self.weighted_[users]
         times = self.times_[users] if self.times_ is not None else None
+        observed = self.interactions_[users]
         history = recency(history, times, self.half_life_)
+        attributes = None
+        if self.user_attributes_ is not None:
+            attributes = self.user_attributes_.iloc[users].reset_index(drop=True)
         if self.user_text_ is None:
-            return Query(history, reference_time=latest(times))
+            return Query(
+                history, reference_time=latest(times), observed=observed, attributes=attributes
+            )
         dense, lexical = self.user_text_
-        return Query(history, dense[users], lexical[users], latest(times))
+        return Query(
+            history, dense[users], lexical[users], latest(times), observed, attributes=attributes
+        )
 
-    def _new_query(self, history: sp.csr_matrix | None, texts: list[str] | None, n: int) -> Query:
+    def _new_query(
+        self,
+        history: sp.csr_matrix | None,
+        texts: list[str] | None,
+        n: int,
+        attributes: pd.DataFrame | None = None,
+    ) -> Query:
         if history is None:
             history = sp.csr_matrix((n, self.n_items_), dtype=np.float32)
         weights = rating_weights(history, self.max_value_, self.rating_power)
+        observed = sp.csr_matrix(history > 0, dtype=np.float32)
         if texts is None or self.text_ is None:
-            return Query(weights)
+            return Query(weights, observed=observed, attributes=attributes)
         dense, lexical = self.text_.encode_users(texts)
-        query = Query(weights, dense, lexical)
-        text_only = (weights.getnnz(axis=1) == 0) & query.has_text
-        if text_only.any():
-            query.history = self._pseudo_history(weights, query, text_only)
-        return query
+        query = Query(weights, dense, lexical, observed=observed, attributes=attributes)
+        return self.core_.with_pseudo_history(query)
 
-    def _pseudo_history(self, weights: sp.csr_matrix, query: Query, rows: np.ndarray):
-        """Text-only users: the items closest to their text stand in for a history."""
-        assert self.text_ is not None and query.text_dense is not None
-        assert query.text_lexical is not None
-        index = np.flatnonzero(rows)
-        joint = self.text_.joint_users(query.text_dense[index], query.text_lexical[index])
-        similarity = joint @ self.text_.joint_.T
-        similarity[:, ~self.core_.warm] = -np.inf
-        items, values = top_k(similarity, self.pseudo_history)
-        keep = (items >= 0) & (values > 0)
-        top = np.where(keep, values, 0.0).max(axis=1, keepdims=True)
-        scaled = np.where(keep, values / np.where(top > 0, top, 1.0), 0.0)
-        pseudo = sp.csr_matrix(
-            (scaled[keep], (index[np.nonzero(keep)[0]], items[keep])),
-            shape=weights.shape,
-            dtype=np.float32,
-        )
-        return sp.csr_matrix(weights + pseudo, dtype=np.float32)
+    def score_new(
+        self,
+        history: sp.csr_matrix | None = None,
+        texts: Sequence[str] | None = None,
+        attributes: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """As :meth:`BaseRecommender.score_new`; ``attributes``: the new users' attribute rows
+        (same columns as at fit time, one row per user; unknown values count as unknown)."""
+        self._check_fitted()
+        history, texts, n_new = self._check_new(history, texts)
+        rows = None
+        if attributes is not None and self.user_attributes_ is not None:
+            rows = checked_attributes(attributes, n_new, self.user_attributes_.columns)
+        scores = self._score_new(history, texts, n_new, rows)
+        return np.asarray(scores, dtype=np.float32).reshape(n_new, self.n_items_)
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
-        return self._blend(self._warm_query(users), WARM)
+        """Known users with a history use the ``warm`` blend; known users without one (only
+        their own text, e.g. from the users file) are scored as text-only users (``cold_text``)
+        from their stored text vectors; users with neither get the ``cold_text`` blend of
+        nothing, which ranks by its popularity-like components."""
+        query = self._warm_query(users)
+        no_history = query.observed_binary().getnnz(axis=1) == 0
+        if not no_history.any():
+            return self._blend(query, WARM)
+        scores = np.empty((len(users), self.n_items_), dtype=np.float32)
+        warm = np.flatnonzero(~no_history)
+        if len(warm):
+            scores[warm] = self._blend(query_rows(query, warm), WARM)
+        cold = np.flatnonzero(no_history)
+        text_query = self.core_.with_pseudo_history(query_rows(query, cold))
+        scores[cold] = self._blend(text_query, COLD_TEXT)
+        return scores
 
-    def _score_new(self, history, texts, n_new: int) -> np.ndarray:
-        return self._blend(self._new_query(history, texts, n_new), COLD_USERS)
+    def _score_new(self, history, texts, n_new: int, attributes=None) -> np.ndarray:
+        """New users with some history use the ``cold_users`` blend; users known only by their
+        text the ``cold_text`` blend (tuned on text-only validation users)."""
+        query = self._new_query(history, texts, n_new, attributes)
+        text_only = (query.observed_binary().getnnz(axis=1) == 0) & query.has_text
+        if not text_only.any():
+            return self._blend(query, COLD_USERS)
+        if text_only.all():
+            return self._blend(query, COLD_TEXT)
+        scores = np.empty((n_new, self.n_items_), dtype=np.float32)
+        for rows, regime in ((~text_only, COLD_USERS), (text_only, COLD_TEXT)):
+            index = np.flatnonzero(rows)
+            scores[index] = self._blend(query_rows(query, index), regime)
+        return scores
 
     # --- recommending with diversification -------------------------------------------------
 

@@ -91,6 +91,8 @@ def _extend_core(core: InterestCore, n_new: int) -> None:
     )
     factors[new] = new_factors
     popularity[new] = new_popularity
+    if core.attributes is not None:
+        core.attributes.add_empty_items(n_new)
     mapping = core.cold_mapping
     n_cold = mapping.neighbours.shape[1]
     old_columns = sp.vstack([mapping.neighbours, sp.csr_matrix((n_new, n_cold), dtype=np.float32)])

@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from interestlens.embed.base import Encoder
 from interestlens.errors import ModelFormatError, ParameterError
-from interestlens.persist import read_json, write_json, write_npy
+from interestlens.persist import read_json, write_csr, write_json, write_npy
+from interestlens.recommend.attribute_popularity import (
+    load_attribute_popularity,
+    save_attribute_popularity,
+)
 from interestlens.recommend.ease import EASE
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.coldstart import ColdItemMapping
@@ -42,7 +47,6 @@ from interestlens.recommend.interest.layout import (
     VERSION,
     VOCABULARY,
     Reader,
-    write_csr,
 )
 from interestlens.recommend.interest.settings import check_settings
 from interestlens.recommend.interest.text import TextSpace
@@ -93,6 +97,7 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
         "tuple_params": sorted(name for name, value in params.items() if isinstance(value, tuple)),
         "learned": _plain(
             {
+                "clusters_given": getattr(model, "user_clusters_", None) is not None,
                 "weights_": model.weights_,
                 "n_clusters_": model.n_clusters_,
                 "half_life_": model.half_life_,
@@ -119,10 +124,18 @@ def save(model: InterestRecommender, directory: str | Path) -> Path:
             "text": text is not None,
             "lsa": text is not None and text.lsa_axes_ is not None,
             "user_text": model.user_text_ is not None,
+            "attributes": core.attributes is not None,
         },
         "shapes": _shapes(arrays, model),
         "arrays": listing,
     }
+    if core.attributes is not None and model.user_attributes_ is not None:
+        save_attribute_popularity(core.attributes, directory / ATTRIBUTES_DIR)
+        table = model.user_attributes_
+        write_json(
+            directory / USER_ATTRIBUTES,
+            {str(c): [_plain_value(v) for v in table[c].tolist()] for c in table.columns},
+        )
     # the manifest goes last: a directory without it was never completely written
     write_json(directory / MANIFEST, manifest)
     return directory
@@ -281,9 +294,17 @@ def load(
             reader.array("user_text_dense"),
             reader.array("user_text_lexical", sparse=True),
         )
+    model.user_attributes_ = None
+    if parts["attributes"]:
+        model.user_attributes_ = _user_attributes(reader, model.n_users_)
     model.core_ = _core(reader, model, parts, learned)
+    if parts["attributes"]:
+        model.core_.user_attributes = model.user_attributes_
+        model.core_.attributes = load_attribute_popularity(reader.directory / ATTRIBUTES_DIR)
     model.clusters_ = model.core_.clusters[model.n_clusters_]
     model.cluster_labels_ = model.clusters_.labels
+    # the pipeline's clusters, when the model scored with them (see InterestRecommender.fit)
+    model.user_clusters_ = model.cluster_labels_ if learned["clusters_given"] else None
     return model
 
 
@@ -379,6 +400,33 @@ def _text_space(reader: Reader, model: InterestRecommender, encoder: Encoder | N
     return space
 
 
+ATTRIBUTES_DIR = "attributes"
+USER_ATTRIBUTES = "user_attributes.json"
+
+
+def _plain_value(value: Any) -> Any:
+    """An attribute value as JSON: numbers and strings as they are, missing as null."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, int | float | str) else str(value)
+
+
+def _user_attributes(reader: Reader, n_users: int) -> pd.DataFrame:
+    path = reader.directory / USER_ATTRIBUTES
+    columns = read_json(path)
+    if not isinstance(columns, dict) or any(
+        not isinstance(v, list) or len(v) != n_users for v in columns.values()
+    ):
+        raise ModelFormatError(
+            f"{path} does not hold one list of {n_users} values per attribute column",
+            expected="the user attributes written by InterestRecommender.save",
+            fix=FIT_AGAIN,
+        )
+    return pd.DataFrame(columns, dtype=object)
+
+
 def _core(
     reader: Reader, model: InterestRecommender, parts: dict[str, bool], learned: dict[str, Any]
 ) -> InterestCore:
@@ -387,6 +435,7 @@ def _core(
     core.cold_items = np.flatnonzero(~core.warm)
     core.popularity = reader.array("popularity")
     core.factors = np.ascontiguousarray(reader.array("factors"))
+    core.attributes = None
     core.ease = None
     if parts["ease"]:
         ease = EASE(l2=core.settings.ease_l2)

@@ -5,7 +5,16 @@ the carve's training part and the query users' components are z-scored once; eve
 vector tried is then a cheap weighted sum and one NDCG@10 per validation user, pooled over
 the carves. ``half_life`` (warm regime, with times) is chosen first with the anchor alone,
 then the weights by :func:`.blend.coordinate_ascent`, then ``n_clusters`` among the
-candidates at those weights (the winner's weights are refined once more).
+candidates at those weights (the winner's weights are refined once more). A half-life or a
+cluster count other than the first candidate is taken only for a significant paired gain over
+it (``z``), like every weight.
+
+Last, the blend must beat the plain baselines it contains. Each reference of the regime
+(:data:`.core.REFERENCES` available there: EASE alone for known users, popularity for new
+users, TF-IDF kNN where there is item text) is scored alone on the same validation users; the
+blend is kept only when it is better than the best of them by ``reference_z`` paired standard
+errors. Otherwise the regime *is* that reference (its weight 1, every other weight 0, no
+recency), and the record says so (``fallback``).
 """
 
 from __future__ import annotations
@@ -15,14 +24,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
-from interestlens.recommend.interest.blend import coordinate_ascent, standardise
-from interestlens.recommend.interest.core import COMPONENTS, CoreSettings, InterestCore, Query
+from interestlens.recommend.interest.blend import (
+    SIGNIFICANCE_Z,
+    coordinate_ascent,
+    significantly_better,
+    standardise,
+)
+from interestlens.recommend.interest.core import (
+    COMPONENTS,
+    REFERENCES,
+    CoreSettings,
+    InterestCore,
+    Query,
+)
 from interestlens.recommend.interest.history import latest, recency
 from interestlens.recommend.interest.text import TextSpace
 from interestlens.recommend.interest.tuning import (
     COLD_ITEMS,
+    COLD_TEXT,
     COLD_USERS,
     Carve,
     ValidationScorer,
@@ -30,6 +52,9 @@ from interestlens.recommend.interest.tuning import (
 )
 
 VALIDATION_K = 10
+#: the blend must beat the best plain reference by this many paired standard errors (one-sided
+#: 95 %): a blend that is only as good as a baseline it contains is not worth its complexity
+REFERENCE_Z = 1.645
 
 
 @dataclass(frozen=True)
@@ -41,6 +66,7 @@ class SearchSpace:
     cluster_options: list[int]
     half_lives: list[float | None]
     cold_weights: Mapping[str, float]  # blend of cold-item columns outside the cold-item regime
+    references: list[str] = ()  # type: ignore[assignment]  # plain baselines the blend must beat
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,7 @@ class CarveSettings:
     max_users: int
     repeats: int
     seed: int
+    protocol: str = "temporal"
 
 
 class _Fold:
@@ -65,10 +92,21 @@ class _Fold:
 
     def query_for(self, half_life: float | None) -> Query:
         part = self.part
+        attributes = None
+        if self.core.user_attributes is not None:
+            rows = part.query_rows()
+            attributes = self.core.user_attributes.iloc[rows].reset_index(drop=True)
         if part.regime == COLD_USERS:
-            return Query(part.history)
+            return Query(part.history, attributes=attributes)
+        if part.regime == COLD_TEXT:
+            query = Query(part.history, part.text_dense, part.text_lexical, attributes=attributes)
+            return self.core.with_pseudo_history(query)
         times = part.times[part.users] if part.times is not None else None
-        return Query(recency(part.history, times, half_life), reference_time=latest(times))
+        return Query(
+            recency(part.history, times, half_life),
+            reference_time=latest(times),
+            attributes=attributes,
+        )
 
     def set_components(self, half_life: float | None, k: int, names: Sequence[str]) -> None:
         self.query = self.query_for(half_life)
@@ -79,6 +117,13 @@ class _Fold:
         assert self.query is not None
         raw = self.core.components(self.query, k, ["affinity"])["affinity"]
         return standardise(raw, self.warm)
+
+    def add_references(self, k: int, names: Sequence[str]) -> None:
+        assert self.query is not None
+        missing = [name for name in names if name not in self.components]
+        raw = self.core.components(self.query, k, missing)
+        for name, values in raw.items():
+            self.components[name] = standardise(values, self.warm)
 
 
 def _objective(
@@ -119,9 +164,14 @@ def tune_regime(
     text: TextSpace | None,
     space: SearchSpace,
     carving: CarveSettings,
+    user_text: tuple[np.ndarray, sp.csr_matrix] | None = None,
+    user_clusters: np.ndarray | None = None,
+    user_attributes: pd.DataFrame | None = None,
+    z: float = SIGNIFICANCE_Z,
+    reference_z: float = REFERENCE_Z,
 ) -> dict[str, Any]:
-    """Search ``regime``'s blend; the record holds ``weights``, ``n_clusters``, ``half_life``
-    and the scores seen, or ``skipped`` with the reason."""
+    """Search ``regime``'s blend; the record holds ``weights``, ``n_clusters``, ``half_life``,
+    the scores seen and the reference comparison, or ``skipped`` with the reason."""
     folds: list[_Fold] = []
     for repeat in range(carving.repeats):
         part = carve(
@@ -132,10 +182,14 @@ def tune_regime(
             history_per_user=carving.history_per_user,
             max_users=carving.max_users,
             seed=carving.seed + repeat,
+            protocol=carving.protocol,
+            user_text=user_text,
         )
         if isinstance(part, str):
             return {"skipped": part}
-        core = InterestCore(settings, text).fit(part.train, space.cluster_options, times=part.times)
+        core = InterestCore(settings, text, user_clusters, user_attributes).fit(
+            part.train, space.cluster_options, times=part.times
+        )
         folds.append(_Fold(part, core))
     names, anchor = space.names, space.anchor
     first_k = space.cluster_options[0]
@@ -145,52 +199,112 @@ def tune_regime(
         "repeats": len(folds),
         "metric": f"ndcg@{VALIDATION_K}",
         "anchor": anchor,
+        "protocol": carving.protocol,
     }
 
     def objective() -> Callable[[Mapping[str, float]], np.ndarray]:
         return _objective(folds, regime, space.cold_weights)
 
     half_life_scores: dict[str, float] = {}
-    best_half_life, best_start = space.half_lives[0], -np.inf
+    per_user: dict[str, np.ndarray] = {}
     for half_life in space.half_lives:
         for fold in folds:
             fold.set_components(half_life, first_k, names)
-        score = float(objective()(start).mean())
-        half_life_scores[str(half_life)] = score
-        if score > best_start + 1e-12:
-            best_half_life, best_start = half_life, score
+        per_user[str(half_life)] = objective()(start)
+        half_life_scores[str(half_life)] = float(per_user[str(half_life)].mean())
+    # recency must earn its place: the first candidate (None, no recency, by default) stays
+    # unless another is significantly better on this protocol's validation
+    best_half_life = space.half_lives[0]
+    for half_life in space.half_lives[1:]:
+        if significantly_better(per_user[str(half_life)], per_user[str(best_half_life)], z):
+            best_half_life = half_life
     if len(space.half_lives) > 1:
         record["half_life_scores"] = half_life_scores
         for fold in folds:
             fold.set_components(best_half_life, first_k, names)
 
-    found, score, trace = coordinate_ascent(names, objective(), start, anchor=anchor)
+    found, score, trace = coordinate_ascent(names, objective(), start, anchor=anchor, z=z)
     chosen_k = first_k
-    if len(space.cluster_options) > 1:
+    if len(space.cluster_options) > 1 and "affinity" in names:
         # other k are compared at the weights found for the first, and the winner's weights
         # are refined once more: a full search per k would cost k times as much
         cluster_scores = {str(first_k): score}
+        best_users = objective()(found)
         affinities = {first_k: [fold.components["affinity"] for fold in folds]}
         for k in space.cluster_options[1:]:
             affinities[k] = [fold.affinity(k) for fold in folds]
             for fold, affinity in zip(folds, affinities[k], strict=True):
                 fold.components["affinity"] = affinity
-            cluster_scores[str(k)] = float(objective()(found).mean())
-        chosen_k = int(max(cluster_scores, key=lambda k: cluster_scores[k]))
+            users_k = objective()(found)
+            cluster_scores[str(k)] = float(users_k.mean())
+            if significantly_better(users_k, best_users, z):
+                chosen_k, best_users = k, users_k
         record["n_clusters_scores"] = cluster_scores
         for fold, affinity in zip(folds, affinities[chosen_k], strict=True):
             fold.components["affinity"] = affinity
         if chosen_k != first_k:
             found, score, more = coordinate_ascent(
-                names, objective(), found, anchor=anchor, passes=1
+                names, objective(), found, anchor=anchor, passes=1, z=z
             )
             trace += more
+    chosen_half_life = best_half_life
+    if space.references:
+        comparison = _compare_references(folds, regime, space, chosen_k, found, reference_z)
+        record["references"] = comparison
+        if comparison["fallback"] is not None:
+            everything = dict.fromkeys([*COMPONENTS, *REFERENCES])
+            found = {name: float(name == comparison["fallback"]) for name in everything}
+            score = comparison["scores"][comparison["fallback"]]
+            chosen_half_life = None
     record.update(
         start_score=half_life_scores[str(best_half_life)],
         score=score,
-        weights={name: found.get(name, 0.0) for name in COMPONENTS},
+        weights={name: found.get(name, 0.0) for name in dict.fromkeys([*COMPONENTS, *REFERENCES])},
         n_clusters=chosen_k,
-        half_life=best_half_life,
+        half_life=chosen_half_life,
         evaluations=len(trace) + len(space.half_lives) + len(space.cluster_options) - 1,
     )
     return record
+
+
+def _compare_references(
+    folds: list[_Fold],
+    regime: str,
+    space: SearchSpace,
+    k: int,
+    blend_weights: Mapping[str, float],
+    reference_z: float,
+) -> dict[str, Any]:
+    """The blend against each plain reference alone, per validation user, on the same folds.
+
+    ``fallback`` names the reference the regime falls back to (None: the blend is kept).
+    """
+    for fold in folds:
+        fold.add_references(k, space.references)
+    blend_users = _objective(folds, regime, space.cold_weights)(blend_weights)
+    scores: dict[str, float] = {"blend": float(blend_users.mean())}
+    per_user: dict[str, np.ndarray] = {}
+    for name in space.references:
+        users = _objective(folds, regime, space.cold_weights)({name: 1.0})
+        per_user[name] = users
+        scores[name] = float(users.mean())
+    best = max(per_user, key=lambda name: scores[name])
+    keep = significantly_better(blend_users, per_user[best], reference_z)
+    gain = blend_users - per_user[best]
+    error = float(gain.std(ddof=1) / np.sqrt(gain.size)) if gain.size > 1 else float("nan")
+    return {
+        "scores": scores,
+        "best_reference": best,
+        "gain_over_best": float(gain.mean()) if gain.size else 0.0,
+        "gain_standard_error": error,
+        "z": reference_z,
+        "fallback": None if keep else best,
+        "why": (
+            f"the blend beats {best} by {gain.mean():+.4f} NDCG@{VALIDATION_K} "
+            f"(> {reference_z} standard errors of {error:.4f})"
+            if keep
+            else f"the blend does not beat {best} significantly "
+            f"({gain.mean():+.4f} NDCG@{VALIDATION_K}, standard error {error:.4f}): "
+            f"falls back to {best} alone"
+        ),
+    }

@@ -7,8 +7,15 @@ from typing import Any
 import numpy as np
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.interest.core import COMPONENTS, CoreSettings
-from interestlens.recommend.interest.tuning import COLD_ITEMS, COLD_USERS, REGIMES, WARM
+from interestlens.recommend.interest.core import COMPONENTS, REFERENCES, CoreSettings
+from interestlens.recommend.interest.tuning import (
+    COLD_ITEMS,
+    COLD_TEXT,
+    COLD_USERS,
+    PROTOCOLS,
+    REGIMES,
+    WARM,
+)
 
 #: blend weights where a regime is neither tuned nor given: rounded from the weights chosen on
 #: validation by benchmarks/recommend_benchmark.py (MovieLens, Amazon; results/recommend.md)
@@ -31,6 +38,17 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
         "popularity": 1.0,
         "trend": 0.5,
     },
+    # text-only new users: until tuned on this data's text-only users, as the new users with
+    # history (their text becomes a pseudo-history)
+    COLD_TEXT: {
+        "collaborative": 1.0,
+        "factors": 0.1,
+        "affinity": 0.2,
+        "semantic": 0.2,
+        "lexical": 0.3,
+        "popularity": 1.0,
+        "trend": 0.5,
+    },
     COLD_ITEMS: {
         "collaborative": 1.0,
         "factors": 1.0,
@@ -45,7 +63,22 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 #: averages 3 validation carves
 SMALL_DATA = 50_000
 #: the weight that stays at 1 while the others are searched
-ANCHORS = {WARM: "collaborative", COLD_USERS: "collaborative", COLD_ITEMS: "popularity"}
+ANCHORS = {
+    WARM: "collaborative",
+    COLD_USERS: "collaborative",
+    COLD_TEXT: "popularity",
+    COLD_ITEMS: "popularity",
+}
+#: the plain baselines each regime's blend must beat on validation (else it falls back to the
+#: best of them): EASE alone for known users; popularity, attribute popularity (with user
+#: attributes) and EASE on the few interactions for new users; popularity, attribute popularity
+#: and TF-IDF kNN on their words for text-only users; TF-IDF kNN for new items
+REGIME_REFERENCES: dict[str, tuple[str, ...]] = {
+    WARM: ("ease", "popularity"),
+    COLD_USERS: ("ease", "popularity", "attribute_popularity", "content"),
+    COLD_TEXT: ("popularity", "attribute_popularity", "content"),
+    COLD_ITEMS: ("content",),
+}
 
 
 def check_settings(model: Any) -> CoreSettings:
@@ -97,6 +130,7 @@ def check_settings(model: Any) -> CoreSettings:
             "in (0, 1)",
         ),
         ("cold_user_history", model.cold_user_history, model.cold_user_history >= 1, ">= 1"),
+        ("reference_z", model.reference_z, model.reference_z >= 0, ">= 0"),
     ):
         if not ok:
             raise ParameterError(
@@ -115,6 +149,13 @@ def check_settings(model: Any) -> CoreSettings:
             expected="None or 0 (dense EASE) or how many weights to keep per item",
             fix="pass ease_neighbours=256, or None for the dense matrix",
         )
+    if model.validation not in PROTOCOLS:
+        raise ParameterError(
+            f"validation={model.validation!r}",
+            expected=f"one of {list(PROTOCOLS)}: 'temporal' tunes for the next interactions, "
+            "'random' for missing ones",
+            fix="pass validation='temporal' (the default) or validation='random'",
+        )
     cluster_candidates(model)
     half_life_candidates(model)
     return CoreSettings(
@@ -128,6 +169,7 @@ def check_settings(model: Any) -> CoreSettings:
         trend_window=float(model.trend_window),
         random_state=int(model.random_state),
         ease_neighbours=int(neighbours or 0),
+        pseudo_history=int(model.pseudo_history),
     )
 
 
@@ -177,19 +219,26 @@ def regimes_to_tune(model: Any) -> list[str]:
             fix="pass tune=True to tune every regime",
         )
     given = set(model.weights or {})
+    if model.user_text_reveals_items:
+        # users' texts are about the items they chose (reviews, tags): a text-only validation
+        # would read its own targets
+        given.add(COLD_TEXT)
     # weights given by the caller are used as they are
     return [regime for regime in REGIMES if regime in wanted and regime not in given]
 
 
 def start_weights(model: Any, regime: str) -> dict[str, float]:
     given = (model.weights or {}).get(regime)
+    if given is None and regime == COLD_TEXT:
+        given = (model.weights or {}).get(COLD_USERS)
+    names = list(dict.fromkeys([*COMPONENTS, *REFERENCES]))
     if given is None:
-        return dict(DEFAULT_WEIGHTS[regime])
-    unknown = [name for name in given if name not in COMPONENTS]
+        return {name: DEFAULT_WEIGHTS[regime].get(name, 0.0) for name in names}
+    unknown = [name for name in given if name not in names]
     if unknown:
         raise ParameterError(
             f"weights[{regime!r}] names unknown components {unknown}",
-            expected=f"some of {list(COMPONENTS)}",
+            expected=f"some of {names}",
             fix="drop the unknown names",
         )
-    return {name: float(given.get(name, 0.0)) for name in COMPONENTS}
+    return {name: float(given.get(name, 0.0)) for name in names}

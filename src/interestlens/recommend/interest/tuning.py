@@ -1,10 +1,14 @@
 """Validation parts carved out of the *training* matrix, one per regime the blend serves.
 
-* ``warm``: each user's latest ``validation_fraction`` of interactions (by time when times are
-  known, else a seeded random share), through :func:`interestlens.evaluate.validation_split`;
+* ``warm``: each user's next ``validation_fraction`` of interactions under the ``temporal``
+  protocol (their latest, by time; a seeded random share when times are unknown) or a seeded
+  random share under the ``random`` protocol (missing interactions, as random hold-out
+  benchmarks hide them), through :func:`interestlens.evaluate.validation_split`;
 * ``cold_users``: a seeded share of users leaves the matrix; their first
   ``history_per_user`` interactions are their query, the rest the targets
   (:func:`interestlens.evaluate.cold_user_holdout`);
+* ``cold_text``: a seeded share of the users who have their own text leaves the matrix; the
+  query is their text alone, the targets everything they did (text-only new users);
 * ``cold_items``: a seeded share of items loses every interaction; the users who had them must
   find them among the held-out items (:func:`interestlens.evaluate.cold_item_holdout`).
 
@@ -23,8 +27,10 @@ from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
 
 WARM = "warm"
 COLD_USERS = "cold_users"
+COLD_TEXT = "cold_text"
 COLD_ITEMS = "cold_items"
-REGIMES: tuple[str, ...] = (WARM, COLD_USERS, COLD_ITEMS)
+REGIMES: tuple[str, ...] = (WARM, COLD_USERS, COLD_TEXT, COLD_ITEMS)
+PROTOCOLS: tuple[str, ...] = ("temporal", "random")
 _WEIGHT = "weight"
 
 
@@ -43,6 +49,14 @@ class Carve:
     history: sp.csr_matrix
     relevant: sp.csr_matrix
     candidates: np.ndarray | None = None
+    #: the query users' own text (cold_text: their whole query)
+    text_dense: np.ndarray | None = None
+    text_lexical: sp.csr_matrix | None = None
+    #: the query users' rows in the full matrix (for their attributes); None: ``users``
+    rows: np.ndarray | None = None
+
+    def query_rows(self) -> np.ndarray:
+        return self.users if self.rows is None else self.rows
 
     def summary(self) -> dict[str, int]:
         return {
@@ -85,8 +99,14 @@ def carve(
     history_per_user: int,
     max_users: int,
     seed: int,
+    protocol: str = "temporal",
+    user_text: tuple[np.ndarray, sp.csr_matrix] | None = None,
 ) -> Carve | str:
-    """The validation part of ``regime``, or a sentence saying why there is none."""
+    """The validation part of ``regime``, or a sentence saying why there is none.
+
+    ``protocol``: how the warm part hides interactions (``temporal`` or ``random``);
+    ``user_text``: the users' own (dense, lexical) text vectors, needed by ``cold_text``.
+    """
     from interestlens.evaluate.splits import (
         cold_item_holdout,
         cold_user_holdout,
@@ -100,9 +120,8 @@ def carve(
         counts = frame[USER_ID].value_counts()
         if (counts > 1).sum() == 0:
             return "no user has two interactions to split"
-        split = validation_split(
-            frame, "temporal" if with_times else "random", fraction=fraction, seed=seed
-        )
+        method = "temporal" if with_times and protocol == "temporal" else "random"
+        split = validation_split(frame, method, fraction=fraction, seed=seed)
         train = _matrix(split.train, shape, _WEIGHT)
         relevant = _matrix(split.test, shape, "")
         users = _sample(np.flatnonzero(relevant.getnnz(axis=1) > 0), max_users, seed)
@@ -140,7 +159,10 @@ def carve(
             np.arange(len(cold)),
             _matrix(fold_in.assign(**renumber), new_shape, _WEIGHT),
             _matrix(test.assign(**renumber), new_shape, ""),
+            rows=np.asarray(cold),
         )
+    if regime == COLD_TEXT:
+        return _text_only_carve(weights, times, user_text, fraction, max_users, seed)
     if regime == COLD_ITEMS:
         n_items = frame[ITEM_ID].nunique()
         if n_items < 4:
@@ -162,6 +184,55 @@ def carve(
             np.unique(split.test[ITEM_ID].to_numpy()),
         )
     raise ValueError(regime)
+
+
+#: fewer text-only validation users than this say too little to tune on
+MIN_TEXT_USERS = 20
+
+
+def _text_only_carve(
+    weights: sp.csr_matrix,
+    times: sp.csr_matrix | None,
+    user_text: tuple[np.ndarray, sp.csr_matrix] | None,
+    fraction: float,
+    max_users: int,
+    seed: int,
+) -> Carve | str:
+    if user_text is None:
+        return "the users have no text of their own"
+    dense, lexical = user_text
+    has_text = (np.linalg.norm(dense, axis=1) > 0) | (lexical.getnnz(axis=1) > 0)
+    eligible = np.flatnonzero(has_text & (weights.getnnz(axis=1) > 0))
+    count = min(max(round(len(eligible) * fraction), MIN_TEXT_USERS), len(eligible))
+    if count < MIN_TEXT_USERS:
+        return (
+            f"only {len(eligible)} users have both their own text and interactions "
+            f"(at least {MIN_TEXT_USERS} are needed)"
+        )
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(eligible, size=count, replace=False))
+    chosen = _sample(chosen, max_users, seed)
+    keep = np.ones(weights.shape[0], dtype=np.float32)
+    keep[chosen] = 0.0
+    mask = sp.diags(keep)
+    train = sp.csr_matrix(mask @ weights, dtype=np.float32)
+    train.eliminate_zeros()
+    train_times = None
+    if times is not None:
+        train_times = sp.csr_matrix(mask @ times, dtype=np.float64)
+        train_times.eliminate_zeros()
+    n_items = weights.shape[1]
+    return Carve(
+        COLD_TEXT,
+        train,
+        train_times,
+        np.arange(len(chosen)),
+        sp.csr_matrix((len(chosen), n_items), dtype=np.float32),
+        sp.csr_matrix(weights[chosen] > 0, dtype=np.float32),
+        text_dense=dense[chosen],
+        text_lexical=sp.csr_matrix(lexical[chosen]),
+        rows=chosen,
+    )
 
 
 class ValidationScorer:
