@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from interestlens.config import Settings
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.embed.memo import MemoEncoder
-from interestlens.recommend.interest import COLD_ITEMS, COLD_USERS, WARM, InterestRecommender
+from interestlens.recommend.interest import COLD_ITEMS, REGIMES, InterestRecommender
 from interestlens.recommend.interest.clusters import ClusterAffinity
 from interestlens.recommend.interest.coldstart import fit_cold_item_mapping
 from interestlens.recommend.interest.core import InterestCore, Query
@@ -38,10 +38,14 @@ from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.interest.settings import DEFAULT_WEIGHTS, check_settings
 from interestlens.recommend.interest.text import TextSpace
 
+#: every regime's default weights without EASE; ALS factors anchor the user regimes
 SPARK_WEIGHTS: dict[str, dict[str, float]] = {
-    WARM: {**DEFAULT_WEIGHTS[WARM], "collaborative": 0.0, "factors": 1.0},
-    COLD_USERS: {**DEFAULT_WEIGHTS[COLD_USERS], "collaborative": 0.0, "factors": 1.0},
-    COLD_ITEMS: {**DEFAULT_WEIGHTS[COLD_ITEMS], "collaborative": 0.0},
+    regime: {
+        **DEFAULT_WEIGHTS[regime],
+        "collaborative": 0.0,
+        **({} if regime == COLD_ITEMS else {"factors": 1.0}),
+    }
+    for regime in REGIMES
 }
 
 
@@ -97,7 +101,7 @@ def build_recommender(
     model.half_life_ = None
     model.tuning_ = {
         regime: {"skipped": "Spark engine: default weights, ALS factors as the anchor"}
-        for regime in (WARM, COLD_USERS, COLD_ITEMS)
+        for regime in REGIMES
     }
     model.core_ = _core(model, core_settings, item_factors, user_labels, k, cluster_weights)
     model.clusters_ = model.core_.clusters[k]
