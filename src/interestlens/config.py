@@ -279,6 +279,40 @@ class LimitsConfig(_Section):
         return self
 
 
+class SparkConfig(_Section):
+    """The Spark engine (``interestlens fit --engine spark``, :mod:`interestlens.spark`)."""
+
+    #: Spark master URL for a session the job starts itself (spark-submit passes its own)
+    master: str = "local[2]"
+    #: partitions of shuffles (joins, aggregations): about 2-4 per executor core
+    shuffle_partitions: int = Field(8, ge=1)
+    #: heap of the driver JVM of a session the job starts itself (in local mode the executors
+    #: run inside it); spark-submit sets its own with --driver-memory
+    driver_memory: str = "2g"
+    #: users drawn (seeded) to choose k with the single-machine rule and fit the 2-D map
+    sample_size: int = Field(20_000, ge=10)
+    #: "sample": the single-machine k-means of the sample gives the centroids (every user is
+    #: then assigned in one pass); "mllib": MLlib k-means (k-means|| seeding) on every user,
+    #: with the k chosen on the sample
+    centroids: Literal["sample", "mllib"] = "sample"
+    #: any explanation statistic (cluster size, item counts, keywords) over fewer users is
+    #: suppressed
+    min_group_size: int = Field(5, ge=1)
+    #: candidate items per cluster for the batch recommendations
+    candidates_per_cluster: int = Field(200, ge=1)
+    #: MLlib ALS (implicit feedback): rank, iterations, regularisation, confidence scale
+    als_rank: int = Field(32, ge=1)
+    als_iterations: int = Field(10, ge=1)
+    als_reg: float = Field(0.05, ge=0)
+    als_alpha: float = Field(10.0, gt=0)
+    #: weights of the z-scored ALS score and cluster lift in the batch recommendations
+    als_weight: float = Field(1.0, ge=0)
+    affinity_weight: float = Field(0.5, ge=0)
+    #: where the batch recommendations go (a Parquet directory, any Hadoop URI);
+    #: empty = <model dir>/recommendations.parquet
+    recommendations_path: str = ""
+
+
 class DriftConfig(_Section):
     """Interests over time: stable cluster ids across refits, the timeline, drift findings
     (``interestlens timeline`` / ``drift``) and the service's adaptive centroids."""
@@ -366,6 +400,7 @@ class Settings(_Section):
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    spark: SparkConfig = Field(default_factory=SparkConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)

@@ -93,6 +93,13 @@ def fit(
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
     quiet: QuietOption = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="single (this machine, default) or spark.")
+    ] = "single",
+    spark_master: Annotated[
+        str | None,
+        typer.Option("--spark-master", help="Spark master for --engine spark, e.g. local[2]."),
+    ] = None,
     previous: Annotated[
         Path | None,
         typer.Option(
@@ -113,8 +120,15 @@ def fit(
         seed=seed,
         **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
         **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+        **({"spark.master": spark_master} if spark_master else {}),
     )
     started = time.perf_counter()
+    if engine != "single":
+        from interestlens.spark.command import fit_command
+
+        data_options = (interactions, items, users, movielens, tmdb, amazon, amazon_meta)
+        fit_command(engine, settings, out_dir, data_options, console=out, quiet=quiet)
+        return
     dataset = _read_dataset(
         settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )

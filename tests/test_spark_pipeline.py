@@ -1,0 +1,238 @@
+"""The Spark engine in local mode (local[2]) on the demo data: it agrees with the single-machine
+path, its model directory loads and serves unchanged, and bad input gets clear errors.
+
+One SparkSession and one Spark fit (through ``interestlens fit --engine spark`` on Parquet
+directories) per module. Skipped, with the reason, without PySpark or a Java runtime.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (extra [spark])")
+if shutil.which("java") is None:
+    pytest.skip(
+        "no Java runtime ('java' not on PATH): Spark needs Java 17+", allow_module_level=True
+    )
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from interestlens.cli import main  # noqa: E402
+from interestlens.config import Settings, settings_to_dict  # noqa: E402
+from interestlens.data.synthetic import make_demo_dataset  # noqa: E402
+from interestlens.engine import RecommendationEngine  # noqa: E402
+from interestlens.errors import (  # noqa: E402
+    DataFileNotFoundError,
+    EmptyDataError,
+    MissingColumnsError,
+    ParameterError,
+    UnknownIdError,
+)
+from interestlens.persist import write_toml  # noqa: E402
+from interestlens.pipeline import InterestLens  # noqa: E402
+from interestlens.spark.frames import from_dataset, index_data, read_table  # noqa: E402
+from interestlens.spark.recommend import COLUMNS  # noqa: E402
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+]
+
+
+def _settings(cache: Path) -> Settings:
+    return Settings(
+        encoder={"kind": "hashing", "cache_dir": str(cache), "show_progress": False},
+        cluster={"k_max": 12, "stability_runs": 0},
+        recommend={"tune": False},
+        spark={"master": "local[2]", "shuffle_partitions": 2, "als_iterations": 5},
+    )
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from interestlens.spark.session import spark_session
+
+    session = spark_session(Settings().spark.model_copy(update={"shuffle_partitions": 2}))
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return make_demo_dataset(seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(spark, demo, tmp_path_factory):
+    """The Spark fit through the CLI on Parquet directories, and the single-machine fit."""
+    root = tmp_path_factory.mktemp("spark")
+    dataset, _ = demo
+    settings = _settings(root / "cache")
+    for name, frame in (
+        ("interactions", dataset.interactions),
+        ("items", dataset.items),
+        ("users", dataset.users),
+    ):
+        folder = root / name
+        folder.mkdir()
+        half = len(frame) // 2  # two parts, as Spark writes them
+        frame.iloc[:half].to_parquet(folder / "part-00000.parquet", index=False)
+        frame.iloc[half:].to_parquet(folder / "part-00001.parquet", index=False)
+    config = root / "settings.toml"
+    write_toml(config, settings_to_dict(settings))
+    code = main(
+        [
+            "fit", "--engine", "spark", "--spark-master", "local[2]", "--quiet",
+            "--interactions", str(root / "interactions"), "--items", str(root / "items"),
+            "--users", str(root / "users"), "--config", str(config), "--out", str(root / "model"),
+        ]
+    )  # fmt: skip
+    assert code in (0, None)
+    single = InterestLens(settings).fit(dataset)
+    return root / "model", single, settings
+
+
+def test_clusters_agree_with_the_single_machine_path(fitted):
+    model_dir, single, _ = fitted
+    spark_model = InterestLens.load(model_dir)
+    assert spark_model.clusters_.result.n_clusters == single.clusters_.result.n_clusters
+    ours = dict(zip(spark_model.user_ids_.ids, spark_model.clusters_.user_labels, strict=True))
+    theirs = dict(zip(single.user_ids_.ids, single.clusters_.user_labels, strict=True))
+    assert set(ours) == set(theirs)
+    users = sorted(ours)
+    ari = adjusted_rand_score([theirs[u] for u in users], [ours[u] for u in users])
+    print(f"ARI Spark vs single machine: {ari:.3f}")
+    assert ari >= 0.95
+
+
+def test_interest_vectors_match_the_single_machine_ones(fitted):
+    model_dir, single, _ = fitted
+    spark_model = InterestLens.load(model_dir)
+    rows = spark_model.user_ids_.indices(single.user_ids_.ids)
+    cosine = np.einsum("ij,ij->i", single.user_vectors_, spark_model.user_vectors_[rows])
+    assert cosine.min() > 0.999
+    assert list(spark_model.representer_.source_[rows]) == list(single.representer_.source_)
+
+
+def test_every_user_gets_a_parquet_list_with_the_recommend_columns(fitted, demo):
+    model_dir, single, _ = fitted
+    dataset, _ = demo
+    recs = pd.read_parquet(str(model_dir) + ".recommendations.parquet")
+    assert list(recs.columns) == COLUMNS
+    assert recs["user_id"].nunique() == len(single.user_ids_)
+    assert recs.groupby("user_id")["rank"].apply(lambda r: sorted(r) == list(range(1, 11))).all()
+    seen = set(zip(dataset.interactions["user_id"], dataset.interactions["item_id"], strict=True))
+    assert not any(pair in seen for pair in zip(recs["user_id"], recs["item_id"], strict=True))
+    engine = RecommendationEngine.from_model(single)
+    users = sorted(recs["user_id"].unique())[:100]
+    overlap = np.mean(
+        [
+            len(
+                {r.item_id for r in engine.recommend_user(u, 10)}
+                & set(recs.loc[recs["user_id"] == u, "item_id"])
+            )
+            / 10
+            for u in users
+        ]
+    )
+    print(f"overlap@10, Spark batch lists vs the single-machine engine: {overlap:.2f}")
+    assert overlap >= 0.3
+
+
+def test_the_model_directory_loads_and_serves(fitted, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from interestlens.serve import create_app
+
+    model_dir, single, settings = fitted
+    engine = RecommendationEngine.load(model_dir)
+    user = single.user_ids_.ids[0]
+    recs = engine.recommend_user(user, 5)
+    assert len(recs) == 5 and recs[0].rank == 1 and recs[0].reason
+    assert engine.recommend_new(text="hiking boots and a tent", k=3)
+    served = settings.model_copy(
+        update={"serve": settings.serve.model_copy(update={"events_db": str(tmp_path / "e.db")})}
+    )
+    with TestClient(create_app(model_dir, served)) as client:
+        answer = client.get(f"/users/{user}/recommendations", params={"k": 5})
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["items"]) == 5
+        assert client.get("/clusters").status_code == 200
+
+
+def test_recommend_describe_and_report_read_it_unchanged(fitted, tmp_path, capsys):
+    model_dir, single, _ = fitted
+    users = tmp_path / "users.txt"
+    users.write_text("\n".join(single.user_ids_.ids[:3]))
+    output = tmp_path / "recs.csv"
+    assert main(["recommend", "--model", str(model_dir), "--users", str(users), "-k", "4",
+                 "--output", str(output)]) in (0, None)  # fmt: skip
+    table = pd.read_csv(output)
+    assert list(table.columns) == COLUMNS and len(table) == 12
+    assert main(["describe", "--model", str(model_dir)]) in (0, None)
+    assert "k = " in capsys.readouterr().out
+    report = tmp_path / "report.html"
+    assert main(["report", "--model", str(model_dir), "--output", str(report)]) in (0, None)
+    assert report.stat().st_size > 10_000
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_empty_interactions_are_refused(spark, demo):
+    dataset, _ = demo
+    data = from_dataset(spark, dataset)
+    data.interactions = data.interactions.limit(0)
+    with pytest.raises(EmptyDataError, match="interactions table has no rows"):
+        index_data(data)
+
+
+def test_a_missing_column_is_named(spark, demo):
+    dataset, _ = demo
+    data = from_dataset(spark, dataset)
+    data.interactions = data.interactions.drop("item_id")
+    with pytest.raises(MissingColumnsError, match="no column 'item_id'"):
+        index_data(data)
+
+
+def test_unknown_items_stop_the_fit_or_are_dropped_and_counted(spark, demo):
+    dataset, _ = demo
+    extra = pd.DataFrame(
+        {"user_id": ["u0001"], "item_id": ["nowhere"], "rating": [5.0], "timestamp": [1e9]}
+    )
+    with_unknown = dataset.interactions.assign(rating=lambda f: f["rating"].astype(float))
+    data = from_dataset(spark, dataset)
+    data.interactions = data.interactions.unionByName(
+        spark.createDataFrame(extra.astype({"timestamp": float}))
+    )
+    with pytest.raises(
+        UnknownIdError, match=r"1 interactions name items not in the items table: 'nowhere'"
+    ):
+        index_data(data)
+    indexed = index_data(data, on_unknown="drop")
+    assert data.notes["dropped_unknown_item_interactions"] == 1
+    assert indexed.interactions_indexed.count() == len(with_unknown)
+
+
+def test_more_clusters_than_users_is_refused():
+    from interestlens.spark.cluster import fit_sample
+
+    settings = Settings(cluster={"k": 50})
+    vectors = np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32)
+    with pytest.raises(ParameterError, match="n_samples=10 should be >= n_clusters=50"):
+        fit_sample(vectors, settings, n_signal=10)
+
+
+def test_a_missing_path_and_an_unknown_engine_are_one_line_errors(spark, tmp_path, capsys):
+    with pytest.raises(DataFileNotFoundError, match="does not exist"):
+        read_table(spark, tmp_path / "nothing.parquet", "interactions")
+    code = main(["fit", "--engine", "flink", "--interactions", "x", "--items", "y",
+                 "--out", str(tmp_path / "m")])  # fmt: skip
+    assert code == 2
+    assert "--engine flink" in capsys.readouterr().err
