@@ -2,7 +2,7 @@
 
 MovieLens ml-latest-small, temporal holdout (each user's latest 20 % of interactions), binary
 training matrix; EASE alone (``l2`` fixed at 200, the value ``EASE.tune_lambda`` picked for
-this split in ``benchmarks/results/recommend_movielens.json``), warm-user NDCG@10 and
+this split in ``benchmarks/results/recommend_movielens_temporal.json``), warm-user NDCG@10 and
 Recall@10 for the dense ``B`` and for ``EASE.prune(n)`` with n in 512/256/128/64 neighbours per
 target item. Times: one dense fit, each prune, and scoring every test user (batches of 512).
 Bytes: the weights in memory (dense array, or CSR data + indices + indptr) and as written by

@@ -1421,9 +1421,12 @@ def _fuzz_loader(bench: Bench, scale: int) -> Outcome:
 def _schemathesis(bench: Bench, scale: int) -> Outcome:
     import schemathesis
 
+    from interestlens.serve import create_app
     from test_serve_schemathesis import exercise
 
-    app = bench.client.app
+    # an app of its own: schemathesis runs the app's lifespan, whose shutdown closes the
+    # service (store, scoring pool) that the other cases' client still uses
+    app = create_app(bench.good, bench.settings())
     api = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures: list[str] = []
     calls: list[int] = []

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
                     shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-            except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+            except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:
                 raise damaged(f"has no valid .npy header ({exc})") from None
             offset = handle.tell()
     except OSError as exc:
@@ -233,7 +234,13 @@ def npz_members(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
                             shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
                         else:
                             shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-                    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+                    except (
+                        ValueError,
+                        EOFError,
+                        SyntaxError,
+                        TypeError,
+                        tokenize.TokenError,
+                    ) as exc:
                         problem = f"member {info.filename!r} has no valid header ({exc})"
                         raise damaged(problem) from None
                     offset = handle.tell()
