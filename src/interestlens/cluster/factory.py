@@ -51,7 +51,7 @@ def make_estimator(config: ClusterConfig, seed: int, n_clusters: int | None = No
     k = n_clusters if n_clusters is not None else (config.k or config.k_min)
     method = config.method
     if method == "kmeans":
-        return KMeansClusterer(k, random_state=seed)
+        return KMeansClusterer(k, n_init=config.n_init, random_state=seed)
     if method == "minibatch-kmeans":
         return MiniBatchKMeansClusterer(k, random_state=seed)
     if method == "agglomerative":
