@@ -140,6 +140,30 @@ def read_json(path: str | Path) -> Any:
         ) from None
 
 
+#: what numpy's header parser raises on a damaged header (its tokenizer included)
+_HEADER_ERRORS = (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError)
+
+
+def _array_header(handle: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from the ``.npy`` header at the handle's position (format 1 or 2); the
+    handle is left at the start of the data. Raises one of :data:`_HEADER_ERRORS`."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    return shape, dtype
+
+
+def _data_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes an array of ``shape`` and ``dtype`` holds, in Python integers (an absurd shape
+    cannot overflow)."""
+    needed = dtype.itemsize
+    for n in shape:
+        needed *= n
+    return needed
+
+
 def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of a ``.npy`` file from its header, checked against the file's size
     before any array is allocated: an empty file, a zip archive (``.npz``) under a ``.npy``
@@ -164,12 +188,8 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
                 raise damaged("is a zip archive (.npz), not a .npy array")
             handle.seek(0)
             try:
-                version = np.lib.format.read_magic(handle)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-            except (ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:
+                shape, dtype = _array_header(handle)
+            except _HEADER_ERRORS as exc:
                 raise damaged(f"has no valid .npy header ({exc})") from None
             offset = handle.tell()
     except OSError as exc:
@@ -178,9 +198,7 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
         raise damaged(f"holds Python objects (dtype {dtype}), which would need pickle")
     if not all(isinstance(n, int) and n >= 0 for n in shape):
         raise damaged(f"has the shape {shape!r}, which is not a tuple of sizes")
-    needed = dtype.itemsize
-    for n in shape:
-        needed *= n  # Python integers: an absurd shape cannot overflow here
+    needed = _data_bytes(shape, dtype)
     if needed != size - offset:
         raise damaged(
             f"declares a {dtype} array of shape {tuple(shape)} ({needed} bytes) but holds "
@@ -229,26 +247,14 @@ def npz_members(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
                     raise damaged(f"holds {info.filename!r}, which is not a .npy member")
                 with archive.open(info) as handle:
                     try:
-                        version = np.lib.format.read_magic(handle)
-                        if version == (1, 0):
-                            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-                        else:
-                            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-                    except (
-                        ValueError,
-                        EOFError,
-                        SyntaxError,
-                        TypeError,
-                        tokenize.TokenError,
-                    ) as exc:
+                        shape, dtype = _array_header(handle)
+                    except _HEADER_ERRORS as exc:
                         problem = f"member {info.filename!r} has no valid header ({exc})"
                         raise damaged(problem) from None
                     offset = handle.tell()
                 if dtype.hasobject:
                     raise damaged(f"member {info.filename!r} holds Python objects")
-                needed = dtype.itemsize
-                for n in shape:
-                    needed *= n
+                needed = _data_bytes(shape, dtype)
                 if needed != info.file_size - offset:
                     raise damaged(
                         f"member {info.filename!r} declares shape {tuple(shape)} ({needed} "

@@ -7,6 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from interestlens.errors import ParameterError
+from interestlens.text import ensure_texts
+
 
 @runtime_checkable
 class Encoder(Protocol):
@@ -45,3 +48,16 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (matrix / norms).astype(np.float32, copy=False)
+
+
+def encode_arguments(
+    texts: Sequence[str], batch_size: int | None, default_batch_size: int
+) -> tuple[list[str], int]:
+    """What every model encoder's ``encode`` checks first: the texts as a list of strings
+    (:func:`interestlens.text.ensure_texts`) and the batch size (``default_batch_size`` when
+    None), which must be at least 1."""
+    texts = ensure_texts(texts)
+    batch_size = default_batch_size if batch_size is None else batch_size
+    if batch_size < 1:
+        raise ParameterError(f"batch_size={batch_size}", expected="an int >= 1")
+    return texts, batch_size

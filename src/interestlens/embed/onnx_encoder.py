@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import l2_normalise
+from interestlens.embed.base import encode_arguments, l2_normalise
 from interestlens.embed.layout import PoolingMode, SentenceLayout, read_layout
 from interestlens.embed.onnx_export import (
     FLOAT32,
@@ -307,10 +307,7 @@ class OnnxEncoder:
         batch_size: int | None = None,
         show_progress: bool = False,
     ) -> np.ndarray:
-        texts = ensure_texts(texts)
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if batch_size < 1:
-            raise ParameterError(f"batch_size={batch_size}", expected="an int >= 1")
+        texts, batch_size = encode_arguments(texts, batch_size, self.batch_size)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         session = self.session()

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from interestlens.embed.base import l2_normalise
-from interestlens.errors import EncoderError, ParameterError
+from interestlens.embed.base import encode_arguments, l2_normalise
+from interestlens.errors import EncoderError
 from interestlens.text import ensure_texts
 
 if TYPE_CHECKING:
@@ -281,10 +281,7 @@ class SentenceTransformerEncoder:
         batch_size: int | None = None,
         show_progress: bool = False,
     ) -> np.ndarray:
-        texts = ensure_texts(texts)
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if batch_size < 1:
-            raise ParameterError(f"batch_size={batch_size}", expected="an int >= 1")
+        texts, batch_size = encode_arguments(texts, batch_size, self.batch_size)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._loaded().encode(

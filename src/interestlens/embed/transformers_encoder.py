@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import l2_normalise
+from interestlens.embed.base import encode_arguments, l2_normalise
 from interestlens.embed.sentence import ModelSource, quiet_model_loading, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
 from interestlens.text import ensure_texts
@@ -129,10 +129,7 @@ class TransformersEncoder:
         batch_size: int | None = None,
         show_progress: bool = False,
     ) -> np.ndarray:
-        texts = ensure_texts(texts)
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if batch_size < 1:
-            raise ParameterError(f"batch_size={batch_size}", expected="an int >= 1")
+        texts, batch_size = encode_arguments(texts, batch_size, self.batch_size)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch

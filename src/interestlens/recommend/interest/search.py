@@ -281,11 +281,13 @@ def _compare_references(
     """
     for fold in folds:
         fold.add_references(k, space.references)
-    blend_users = _objective(folds, regime, space.cold_weights)(blend_weights)
+    # the components no longer change here: their stacks are built once for every weighting
+    objective = _objective(folds, regime, space.cold_weights)
+    blend_users = objective(blend_weights)
     scores: dict[str, float] = {"blend": float(blend_users.mean())}
     per_user: dict[str, np.ndarray] = {}
     for name in space.references:
-        users = _objective(folds, regime, space.cold_weights)({name: 1.0})
+        users = objective({name: 1.0})
         per_user[name] = users
         scores[name] = float(users.mean())
     best = max(per_user, key=lambda name: scores[name])

@@ -38,17 +38,6 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
         "popularity": 1.0,
         "trend": 0.5,
     },
-    # text-only new users: until tuned on this data's text-only users, as the new users with
-    # history (their text becomes a pseudo-history)
-    COLD_TEXT: {
-        "collaborative": 1.0,
-        "factors": 0.1,
-        "affinity": 0.2,
-        "semantic": 0.2,
-        "lexical": 0.3,
-        "popularity": 1.0,
-        "trend": 0.5,
-    },
     COLD_ITEMS: {
         "collaborative": 1.0,
         "factors": 1.0,
@@ -59,6 +48,9 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
         "trend": 0.0,
     },
 }
+# text-only new users: until tuned on this data's text-only users, as the new users with
+# history (their text becomes a pseudo-history)
+DEFAULT_WEIGHTS[COLD_TEXT] = dict(DEFAULT_WEIGHTS[COLD_USERS])
 #: below this many interactions (and always for cold items), ``validation_repeats=None``
 #: averages 3 validation carves
 SMALL_DATA = 50_000
