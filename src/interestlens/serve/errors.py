@@ -26,6 +26,7 @@ from interestlens.errors import (
     UnknownIdError,
 )
 from interestlens.serve.jsonio import dumps, json_response
+from interestlens.serve.schemas import ErrorOut
 
 logger = logging.getLogger("interestlens.serve")
 
@@ -66,12 +67,31 @@ class InvalidRequestError(ServiceError, InvalidValueError):
     status_code = 422
 
 
+#: the error statuses the endpoints document in the OpenAPI schema, each with the error body
+DOCUMENTED_ERRORS: dict[int, str] = {
+    401: "Missing or wrong X-API-Key.",
+    403: "No API key configured for mutations.",
+    404: "Unknown user, item or cluster.",
+    413: "Body larger than serve.max_body_bytes.",
+    422: "Invalid path, query or body.",
+}
+
+
+def error_responses(*codes: int, conflict: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of an endpoint that may answer ``codes`` (and 409 when ``conflict``
+    says why): each with the :class:`ErrorOut` body."""
+    documented: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": DOCUMENTED_ERRORS[code]} for code in codes
+    }
+    if conflict is not None:
+        documented[409] = {"model": ErrorOut, "description": conflict}
+    return documented
+
+
 def status_for(error: InterestLensError) -> int:
     """The 4xx status an error answers with."""
-    if isinstance(error, ServiceError):
-        return error.status_code
     status = getattr(error, "status_code", None)
-    if isinstance(status, int):  # storage errors: 507 disk full, 503 unavailable
+    if isinstance(status, int):  # the service's own errors; storage: 507 disk full, 503
         return status
     if isinstance(error, UnknownIdError):
         return 404
@@ -206,25 +226,12 @@ def install_error_handlers(app: FastAPI) -> None:
             error.status_code = exc.status_code
         return error_response(error)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        body = {
-            "error": {
-                "type": "InternalServerError",
-                "problem": f"the service failed on {request.method} {request.url.path} "
-                f"({type(exc).__name__})",
-                "expected": "a successful answer",
-                "fix": "this is a bug in interestlens: report it with the server log",
-            }
-        }
-        return json_response(body, status_code=500)
-
 
 class CatchAll:
-    """Pure ASGI middleware: an unexpected exception becomes the JSON 500 here, inside
-    Starlette's ServerErrorMiddleware, so it is not re-raised to the server (which would
-    close the keep-alive connection). Logged with its traceback."""
+    """Pure ASGI middleware, the outermost one: an unexpected exception (from an endpoint or
+    another middleware) becomes the JSON 500 here, inside Starlette's ServerErrorMiddleware, so
+    it is not re-raised to the server (which would close the keep-alive connection). Logged
+    with its traceback."""
 
     def __init__(self, app: ASGIApp):
         self.app = app

@@ -20,6 +20,7 @@ import pandas as pd
 
 from interestlens.config import Settings, load_settings
 from interestlens.data.schema import ITEM_ID
+from interestlens.embed import EmbeddingCache, cache_path
 from interestlens.embed.base import Encoder
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
@@ -30,9 +31,15 @@ from interestlens.errors import (
 )
 from interestlens.persist import read_json
 from interestlens.privacy import Pseudonymizer, model_pseudonymizer
-from interestlens.privacy.forget import embedding_cache_path, forget_cached_texts
-from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
-from interestlens.serve.store import default_events_path as default_events_path
+from interestlens.serve.store import (
+    EVENT,
+    FORGET,
+    ITEM,
+    Event,
+    EventStore,
+    LogEntry,
+    default_events_path,
+)
 from interestlens.text import build_texts
 from interestlens.timeline.service import (
     AdaptiveModel,
@@ -285,11 +292,15 @@ class Service:
         the model is pseudonymized)."""
         return user_id if self.pseudonymizer is None else self.pseudonymizer.pseudonym(user_id)
 
-    @property
-    def engine(self) -> RecommendationEngine:
+    def served_now(self) -> Served:
+        """The engine and response cache now served (a reload swaps both at once)."""
         if self.served is None:
             raise RuntimeError("the service is not started: call start() first")
-        return self.served.engine
+        return self.served
+
+    @property
+    def engine(self) -> RecommendationEngine:
+        return self.served_now().engine
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -393,10 +404,6 @@ class Service:
         self.last_replay = report
         self.loaded_at = time.time()
 
-    def _responses(self) -> ResponseCache:
-        assert self.served is not None
-        return self.served.responses
-
     async def run_scoring(self, call: Callable[[], T]) -> T:
         """Run ``call`` (which embeds text) on the one scoring thread, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._scoring, call)
@@ -418,7 +425,8 @@ class Service:
             for e in events
         ]
         with self.lock:
-            engine, responses = self.engine, self._responses()
+            served = self.served_now()
+            engine, responses = served.engine, served.responses
             unknown = list(
                 dict.fromkeys(e.item_id for e in stamped if not engine.has_item(e.item_id))
             )
@@ -464,14 +472,15 @@ class Service:
 
     def add_item(self, item_id: str, text: str, title: str | None) -> int:
         with self.lock:
-            engine = self.engine
+            served = self.served_now()
+            engine = served.engine
             engine.check_new_item(item_id, text)  # refused before anything is stored
             # embed before storing: an encoder failure then stores nothing (the engine's
             # encoder remembers recent texts, so add_item does not encode twice)
             engine.encoder().encode([text])
             seq = self.store.append_item(item_id, text, title)
             engine.add_item(item_id, text)
-            self._responses().clear()
+            served.responses.clear()
         if self.settings.serve.precompute:
             self._rerank_soon()
         return seq
@@ -493,18 +502,16 @@ class Service:
                 if not self._rerank_wanted:
                     return
                 self._rerank_wanted = False
-            served = self.served
-            if served is None:
-                return
             try:
-                served.engine.precompute()
+                self.engine.precompute()
             except InterestLensError as exc:  # the lists are then ranked per request
                 logger.warning("ranking the lists again after a new item failed: %s", exc)
 
     def forget_user(self, user_id: str) -> tuple[bool, int]:
         raw_id, user_id = user_id, self.user_key(user_id)
         with self.lock:
-            engine = self.engine
+            served = self.served_now()
+            engine = served.engine
             if not engine.has_user(user_id):
                 raise UnknownIdError(
                     f"unknown user id {raw_id!r}",
@@ -515,7 +522,14 @@ class Service:
             text = engine.user_texts[index] if index < len(engine.user_texts) else ""
             deleted = self.store.forget_user(user_id)
             forgotten = engine.forget_user(user_id)
-            self._responses().invalidate_user(user_id)
+            served.responses.invalidate_user(user_id)
         if text.strip() and self.settings.encoder.cache:
-            forget_cached_texts(embedding_cache_path(self.settings), [text])
+            self._forget_cached_text(text)
         return forgotten, deleted
+
+    def _forget_cached_text(self, text: str) -> None:
+        """Delete the vector of the forgotten user's text from the embedding cache."""
+        path = cache_path(self.settings.encoder)
+        if path.exists():
+            with EmbeddingCache(path) as cache:
+                cache.delete_texts([text])

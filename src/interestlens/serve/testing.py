@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 
 from interestlens.config import Settings, load_settings
+from interestlens.data.synthetic import make_demo_dataset
 from interestlens.errors import InterestLensError
+from interestlens.pipeline import InterestLens
 
 #: a key for tests and benchmarks only
 TEST_API_KEY = "test-key-not-secret"
@@ -47,9 +49,6 @@ def build_demo_model(
     settings: Settings | None = None,
 ) -> Path:
     """Fit and save a demo model into ``directory`` (reused when it holds one already)."""
-    from interestlens.data.synthetic import make_demo_dataset
-    from interestlens.pipeline import InterestLens
-
     directory = Path(directory)
     if (directory / "manifest.json").exists():
         return directory
