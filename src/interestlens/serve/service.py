@@ -261,14 +261,12 @@ class Service:
         settings: Settings,
         *,
         encoder: Encoder | None = None,
-        show_progress: bool = False,
     ):
         self.model_dir = Path(model_dir).expanduser().resolve()
         self.settings = settings
         root = settings.serve.models_root
         self.models_root = Path(root).expanduser().resolve() if root else self.model_dir.parent
         self.encoder = encoder
-        self.show_progress = show_progress
         self.lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.store = EventStore(events_path(self.model_dir, settings))
@@ -315,7 +313,7 @@ class Service:
         report.last_seq = report.skipped_folded
         replay(engine, self.store.entries(after=report.skipped_folded), report)
         if self.settings.serve.precompute:
-            engine.precompute(show_progress=self.show_progress)
+            engine.precompute()
         return engine, model_settings, report
 
     def start(self) -> None:
