@@ -558,14 +558,16 @@ def _umount(path: Path) -> None:
 
 
 class _FailingConnection:
-    """Stands in for the store's SQLite connection: writes fail as a full or read-only disk
-    would make them fail (used where no tiny filesystem can be mounted)."""
+    """Stands in for an SQLite connection of the store: while :attr:`failing` is set, writes
+    fail as a full or read-only disk would make them fail (used where no tiny filesystem can be
+    mounted)."""
 
     def __init__(self, real: Any, message: str, code: int):
         self.real, self.message, self.code = real, message, code
+        self.failing = False
 
     def execute(self, sql: str, *args: Any) -> Any:
-        if sql.startswith(("INSERT", "DELETE", "COMMIT")):
+        if self.failing and sql.startswith(("INSERT", "DELETE", "COMMIT")):
             import sqlite3
 
             error = sqlite3.OperationalError(self.message)
@@ -580,6 +582,9 @@ class _FailingConnection:
 def _storage_fault(bench: Bench, kind: str) -> Outcome:
     """Disk full (507) or read-only storage (503): nothing stored, nothing acknowledged lost,
     and writes succeed again once the disk is back."""
+    import sqlite3
+    from unittest import mock
+
     from fastapi.testclient import TestClient
 
     from interestlens.serve import EventStore, create_app
@@ -590,10 +595,31 @@ def _storage_fault(bench: Bench, kind: str) -> Outcome:
     acknowledged: dict[int, str] = {}
     statuses: list[int] = []
     message = ""
+    # the store's connections, able to fail on demand where the filesystem cannot be made to
+    wrapped: list[_FailingConnection] = []
+    connect = sqlite3.connect
+
+    def failable_connect(*args: Any, **kwargs: Any) -> Any:
+        connection = connect(*args, **kwargs)
+        if Path(args[0]) != db:
+            return connection
+        wrapped.append(
+            _FailingConnection(
+                connection,
+                "database or disk is full"
+                if kind == "full"
+                else "attempt to write a readonly database",
+                13 if kind == "full" else 8,
+            )
+        )
+        return wrapped[-1]
+
     try:
         app = create_app(bench.good, bench.settings(events_db=str(db)))
-        with TestClient(app, raise_server_exceptions=False) as client:
-            store = app.state.service.store
+        with (
+            mock.patch("sqlite3.connect", failable_connect),
+            TestClient(app, raise_server_exceptions=False) as client,
+        ):
 
             def post(n: int) -> Any:
                 user = f"{kind}-{n}"
@@ -630,16 +656,11 @@ def _storage_fault(bench: Bench, kind: str) -> Outcome:
             else:
                 if mounted:
                     how = "injected SQLite error (remount refused: the file is open)"
-                real = store._connection
-                store._connection = _FailingConnection(
-                    real,
-                    "database or disk is full"
-                    if kind == "full"
-                    else "attempt to write a readonly database",
-                    13 if kind == "full" else 8,
-                )
+                for connection in wrapped:
+                    connection.failing = True
                 failing = post(10_000)
-                store._connection = real
+                for connection in wrapped:
+                    connection.failing = False
             judged = http_outcome(failing, {507 if kind == "full" else 503}) if failing else None
             message = judged.message if judged else "the disk never filled"
             health = client.get("/health").status_code
