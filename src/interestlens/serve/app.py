@@ -32,9 +32,12 @@ Mutating endpoints need the `X-API-Key` header (`serve.api_key`); reads need it 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the service ``create_app`` described (loading a model blocks: a worker thread does
-    it), serve, close it."""
-    service = Service(app.state.model_dir, app.state.settings, encoder=app.state.encoder)
+    """Start the service ``create_app`` described (opening the store and loading the model
+    block: a worker thread does both), serve, close it."""
+    state = app.state
+    service = await run_in_threadpool(
+        Service, state.model_dir, state.settings, encoder=state.encoder
+    )
     try:
         await run_in_threadpool(service.start)
         app.state.service = service
