@@ -137,7 +137,7 @@ def fit(
     path = model.save(out_dir)
     _print_fit(model, path, time.perf_counter() - started)
     if model.identity_ is not None:
-        from interestlens.timeline.report import identity_line
+        from interestlens.report.over_time import identity_line
 
         out.print(identity_line(model.identity_), highlight=False)
 

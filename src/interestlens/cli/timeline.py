@@ -37,8 +37,8 @@ def timeline(
 ) -> None:
     """Cluster shares per period: period,cluster,label,users,share,new_users,left_users."""
     from interestlens.pipeline import InterestLens
+    from interestlens.report.over_time import event_text
     from interestlens.timeline.periods import build_timeline, check_period
-    from interestlens.timeline.report import event_text
 
     settings = _settings(config)
     chosen = check_period(period or settings.drift.period)
