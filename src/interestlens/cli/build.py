@@ -169,7 +169,7 @@ def demo(
         **_encoder_overrides(encoder, None, no_cache, cache_dir),
     )
     if drift:
-        from interestlens.timeline.demo import run_drift_demo
+        from interestlens.demo import run_drift_demo
 
         run_drift_demo(out_dir, settings, console=out, show_progress=not quiet)
         return
