@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
+from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, cli_settings, err, out
 
 UserOption = Annotated[str, typer.Option("--user", help="The user's id, as in the input data.")]
 EventsDbOption = Annotated[
@@ -36,7 +36,7 @@ def forget(
     text's vectors are deleted. Check the result with 'interestlens audit'."""
     from interestlens.privacy_jobs.forget import forget_user
 
-    settings = _settings(config, quiet)
+    settings = cli_settings(config, quiet)
     report = forget_user(
         model_dir, user, settings, events_db=events_db, cache=cache, show_progress=not quiet
     )
@@ -65,7 +65,7 @@ def audit(
     from interestlens.privacy_jobs.audit import audit_user
     from interestlens.privacy_jobs.forget import events_store_path
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     store = events_store_path(model_dir.expanduser().resolve(), settings, events_db)
     cache_path = cache if cache is not None else embedding_cache_file(settings.encoder)
     text = text_file.read_text(encoding="utf-8") if text_file is not None else None
@@ -109,7 +109,7 @@ def rotate_key(
     from interestlens.privacy_jobs.forget import events_store_path
     from interestlens.privacy_jobs.rotate import rotate_key as rotate
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     if not settings.privacy.new_key or settings.privacy.new_key == settings.privacy.key:
         raise ConfigError(
             "privacy.new_key is not set or equals privacy.key",
