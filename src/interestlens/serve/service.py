@@ -20,8 +20,9 @@ import pandas as pd
 
 from interestlens.config import Settings, load_settings
 from interestlens.data.schema import ITEM_ID
-from interestlens.embed import EmbeddingCache, cache_path
+from interestlens.embed import cache_path as embedding_cache_file
 from interestlens.embed.base import Encoder
+from interestlens.embed.cache import delete_cached_texts
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
     InterestLensError,
@@ -522,12 +523,5 @@ class Service:
             forgotten = engine.forget_user(user_id)
             served.responses.invalidate_user(user_id)
         if text.strip() and self.settings.encoder.cache:
-            self._forget_cached_text(text)
+            delete_cached_texts(embedding_cache_file(self.settings.encoder), [text])
         return forgotten, deleted
-
-    def _forget_cached_text(self, text: str) -> None:
-        """Delete the vector of the forgotten user's text from the embedding cache."""
-        path = cache_path(self.settings.encoder)
-        if path.exists():
-            with EmbeddingCache(path) as cache:
-                cache.delete_texts([text])
