@@ -12,7 +12,8 @@ import pytest
 from interestlens.errors import DataFileNotFoundError, DuplicateIdError
 from interestlens.persist import read_json
 from interestlens.serve import EventStore, default_events_path, refit_model
-from interestlens.serve.service import FOLDED_FILE, Service
+from interestlens.serve.replay import FOLDED_FILE
+from interestlens.serve.service import Service
 from interestlens.serve.store import Event, StoreError
 from interestlens.serve.testing import build_demo_model, demo_settings
 

@@ -38,8 +38,8 @@ from interestlens.persist import read_json, write_json
 from interestlens.pipeline import InterestLens
 from interestlens.privacy.keys import is_pseudonymized, model_pseudonymizer
 from interestlens.recommend.interest.reasons import item_names
-from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
-from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry
+from interestlens.serve.replay import FOLDED_FILE, folded_seq
+from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry, events_path
 from interestlens.timeline.service import previous_for_refit
 
 #: problems listed in the summary (the counts are always exact)

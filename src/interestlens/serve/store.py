@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from interestlens.config import Settings
 from interestlens.errors import DataError, DuplicateIdError
 
 EVENT = "event"
@@ -146,6 +147,12 @@ def default_events_path(model_dir: Path) -> Path:
     """``<model dir>.events.sqlite`` beside the model directory (survives refits into it)."""
     model_dir = Path(model_dir).expanduser().resolve()
     return model_dir.with_name(model_dir.name + ".events.sqlite")
+
+
+def events_path(model_dir: Path, settings: Settings) -> Path:
+    """The events database of ``model_dir``: ``serve.events_db``, else the default beside it."""
+    configured = settings.serve.events_db
+    return Path(configured).expanduser() if configured else default_events_path(model_dir)
 
 
 class EventStore:
