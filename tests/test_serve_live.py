@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from interestlens.config import load_settings
-from interestlens.embed import make_encoder
+from interestlens.embed import HashingEncoder, make_encoder
+from interestlens.errors import InterestLensError
 from interestlens.serve import EventStore, create_app
 from interestlens.serve.testing import (
     TEST_API_KEY,
@@ -186,3 +188,23 @@ def test_events_posted_while_a_reload_loads_are_replayed_into_the_new_model(gate
     assert [r.status_code for r in clusters] == [200] * 10
     assert health["reloads"] == 1
     assert health["log"] == {"events": 10, "items": 1, "forgotten": 0}
+
+
+def test_the_gate_holds_only_the_armed_call_and_never_forever():
+    inner = HashingEncoder(dimension=8)
+    gate = GatedEncoder(inner, "held", timeout=0.2)
+    np.testing.assert_array_equal(gate.encode(["held"]), inner.encode(["held"]))  # not armed
+    gate.arm()
+    with pytest.raises(TimeoutError, match="not released within 0.2 s"):
+        gate.encode(["other", "held"])
+    assert gate.entered.is_set()
+    np.testing.assert_array_equal(gate.encode(["held"]), inner.encode(["held"]))  # disarmed
+    with pytest.raises(TimeoutError, match="no encode of 'held' reached the gate"):
+        GatedEncoder(inner, "held").wait_entered(timeout=0.01)
+
+
+def test_a_threaded_server_whose_app_cannot_start_says_so(tmp_path):
+    settings = demo_settings(tmp_path / "cache", **{"serve.events_db": str(tmp_path / "e.db")})
+    server = ThreadedServer(create_app(tmp_path / "no-model", settings))
+    with pytest.raises(InterestLensError, match=r"stopped while starting \(exit code 3\)"):
+        server.start()

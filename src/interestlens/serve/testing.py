@@ -170,7 +170,14 @@ class ThreadedServer:
             log_level="warning",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
+        self.exit_code: int | str | None = None
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit as exc:  # uvicorn exits with 3 when the app's lifespan fails
+            self.exit_code = exc.code
 
     @property
     def url(self) -> str:
@@ -182,7 +189,7 @@ class ThreadedServer:
         while not self.server.started:
             if not self.thread.is_alive():
                 raise InterestLensError(
-                    "the server stopped while starting",
+                    f"the server stopped while starting (exit code {self.exit_code})",
                     expected="a server answering requests",
                     fix="read the log above (the app's lifespan failed)",
                 )
