@@ -227,6 +227,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error)
 
 
+async def send_json(send: Send, status: int, body: Any, *, close: bool = False) -> None:
+    """A JSON response sent straight through ASGI, by a middleware (outside the app's handlers);
+    ``close`` ends the keep-alive connection."""
+    content = dumps(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
 class CatchAll:
     """Pure ASGI middleware, the outermost one: an unexpected exception (from an endpoint or
     another middleware) becomes the JSON 500 here, inside Starlette's ServerErrorMiddleware, so
@@ -254,28 +268,15 @@ class CatchAll:
             logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = dumps(
-                {
-                    "error": {
-                        "type": "InternalServerError",
-                        "problem": f"the service failed on {scope.get('method')} "
-                        f"{scope.get('path')}",
-                        "expected": "a successful answer",
-                        "fix": "this is a bug in interestlens: report it with the server log",
-                    }
+            body = {
+                "error": {
+                    "type": "InternalServerError",
+                    "problem": f"the service failed on {scope.get('method')} {scope.get('path')}",
+                    "expected": "a successful answer",
+                    "fix": "this is a bug in interestlens: report it with the server log",
                 }
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            }
+            await send_json(send, 500, body)
 
 
 class BodySizeLimit:
@@ -355,16 +356,5 @@ class BodySizeLimit:
         await self._send(send, error)
 
     async def _send(self, send: Send, error: ServiceError) -> None:
-        body = dumps(error_body(error))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status_code,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        # the body was not read: the connection cannot be reused
+        await send_json(send, error.status_code, error_body(error), close=True)
