@@ -170,6 +170,7 @@ class EventStore:
             )
             mode = self._connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._connection.execute("PRAGMA synchronous=FULL")
+            sync = self._connection.execute("PRAGMA synchronous").fetchone()[0]
             self._connection.executescript(_SCHEMA)
             _private_file(self.path)
             # reads (counts for /health, replays) on their own connection and lock: in WAL
@@ -195,7 +196,9 @@ class EventStore:
                 expected="a writable path for an SQLite file written by interestlens serve",
                 fix="set serve.events_db (INTERESTLENS_SERVE__EVENTS_DB) to a writable file path",
             ) from None
+        #: what SQLite granted: "wal", and synchronous 2 (FULL: a COMMIT returns after fsync)
         self.journal_mode = str(mode).lower()
+        self.synchronous = int(sync)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
