@@ -14,6 +14,7 @@ from scipy.linalg import lapack
 from interestlens.errors import ParameterError
 from interestlens.recommend.base import HISTORY, BaseRecommender, as_interaction_matrix
 from interestlens.recommend.item_weights import ItemWeightsScoring
+from interestlens.recommend.ranking_metrics import RANKING_METRICS
 
 DEFAULT_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
 
@@ -152,12 +153,9 @@ class EASE(ItemWeightsScoring, BaseRecommender):
         ``validation`` (same shape; users without validation items are ignored).
 
         Carve ``validation`` out of the training part only
-        (:func:`interestlens.evaluate.validation_split`), never out of the test part.
+        (:func:`interestlens.data.splits.validation_split`), never out of the test part.
         Ties go to the first value in ``lambdas``.
         """
-        # imported here: the evaluate package itself imports recommend
-        from interestlens.evaluate.metrics import RANKING_METRICS
-
         if metric not in RANKING_METRICS:
             raise ParameterError(
                 f"metric={metric!r}",
