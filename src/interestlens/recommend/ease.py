@@ -12,7 +12,12 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.base import HISTORY, BaseRecommender, as_interaction_matrix
+from interestlens.recommend.base import (
+    HISTORY,
+    BaseRecommender,
+    as_interaction_matrix,
+    check_is_fitted,
+)
 from interestlens.recommend.item_weights import ItemWeightsScoring
 from interestlens.recommend.ranking_metrics import RANKING_METRICS
 
@@ -124,7 +129,7 @@ class EASE(ItemWeightsScoring, BaseRecommender):
         ``n_neighbours >= `` the number of active items keeps every non-zero weight (same scores
         as the dense matrix). Pruning an already pruned model prunes its kept entries again.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         if (
             isinstance(n_neighbours, bool)
             or not isinstance(n_neighbours, int | np.integer)

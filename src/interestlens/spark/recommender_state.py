@@ -15,8 +15,8 @@ saved format and scoring code, with parts that come from the executors:
   (the defaults, with ALS factors as the anchor). Users' own texts are not stored per user:
   a known user without history is scored from their text at request time.
 
-Like :func:`interestlens.recommend.interest.persist.load`, this sets the fitted attributes of
-a new recommender and then saves it with its own :meth:`save`.
+This sets the fitted attributes of a new recommender from outside (its parts come from Spark,
+not from ``fit``; left so in issue 10) and then saves it with its own :meth:`save`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from interestlens.config import Settings
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.embed.memo import MemoEncoder
 from interestlens.recommend.interest import COLD_ITEMS, REGIMES, InterestRecommender
-from interestlens.recommend.interest.clusters import ClusterAffinity
+from interestlens.recommend.interest.cluster_affinity import ClusterAffinity
 from interestlens.recommend.interest.coldstart import fit_cold_item_mapping
 from interestlens.recommend.interest.core import InterestCore, Query
 from interestlens.recommend.interest.history import aligned_times, rating_weights
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.interest.settings import DEFAULT_WEIGHTS, check_settings
-from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.text_space import TextSpace
 
 #: every regime's default weights without EASE; ALS factors anchor the user regimes
 SPARK_WEIGHTS: dict[str, dict[str, float]] = {
@@ -131,7 +131,7 @@ def _core(model, settings, item_factors, user_labels, k, cluster_weights) -> Int
         )
         core.factors[core.cold_items] = core.cold_mapping.factors
         core.popularity[core.cold_items] = core.cold_mapping.log_popularity
-    core._fit_trend(binary, model.times_)
+    core.fit_trend(binary, model.times_)
     affinity = _affinity(core, model, user_labels, k, cluster_weights, settings.cluster_shrinkage)
     lift = affinity.lift
     if core.cold_mapping is not None:

@@ -1,12 +1,13 @@
 """The interest-cluster recommender (:class:`InterestRecommender`) and its parts.
 
-Modules: ``model`` (the recommender), ``core`` (fitted state and component scores),
-``clusters`` (interest clusters and their item lifts), ``text`` (dense and lexical text
-vectors), ``coldstart`` (text-to-behaviour mappings for cold items), ``history`` (ratings,
-recency), ``blend`` (normalisation, blend, weight search, MMR), ``tuning`` and ``search``
-(validation carved from training data, and the search on it), ``reasons`` (``explain``),
-``settings`` (defaults and checks), ``persist`` (save and load, no pickle), ``online``
-(``add_items``, ``score_histories``, ``most_similar_item``).
+Modules: ``model`` (the recommender: fitting, scoring, serving, ``state``/``from_state``),
+``core`` (fitted state and component scores), ``cluster_affinity`` (interest clusters and their
+item lifts), ``text_space`` (dense and lexical text vectors), ``coldstart`` (text-to-behaviour
+mappings for cold items), ``collaborative`` (EASE or item cosine), ``history`` (ratings,
+recency, histories given at query time), ``blend`` (normalisation, blend, weight search, MMR),
+``tuning`` and ``search`` (validation carved from training data, and the search on it),
+``reasons`` (``explain``), ``settings`` (defaults and checks), ``state_format`` (what
+``state()`` holds) and ``storage`` (a state as files of a model directory, no pickle).
 """
 
 from interestlens.recommend.interest.core import COMPONENTS, REFERENCES

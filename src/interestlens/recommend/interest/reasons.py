@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
 from interestlens.recommend.interest.core import InterestCore
-from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.text_space import TextSpace
 
 _NAME_END = re.compile(r"\.\s|\n")
 _NAME_LENGTH = 60

@@ -19,6 +19,7 @@ cosine to each centroid, kept on the ``top`` nearest clusters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,6 +54,27 @@ class ClusterAffinity:
             [self.log_share, np.full((len(self.log_share), n_new), floor, dtype=np.float32)]
         )
         self.log_global = np.concatenate([self.log_global, np.full(n_new, floor, dtype=np.float32)])
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays = {
+            "centroids": self.centroids,
+            "labels": self.labels,
+            "log_share": self.log_share,
+            "log_global": self.log_global,
+            "sizes": self.sizes,
+        }
+        return {"log_floor": float(self.log_floor)}, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ClusterAffinity:
+        return cls(
+            centroids=arrays["centroids"],
+            labels=arrays["labels"],
+            log_share=arrays["log_share"],
+            log_global=arrays["log_global"],
+            sizes=arrays["sizes"],
+            log_floor=float(meta["log_floor"]),
+        )
 
     @property
     def n_clusters(self) -> int:
