@@ -653,7 +653,10 @@ class InterestRecommender(BaseRecommender):
         core_meta, arrays = core.state(self.n_clusters_)
         arrays = {"interactions": self.interactions_, "weighted": self.weighted_, **arrays}
         if self.times_ is not None:
-            arrays["times"] = self.times_
+            # after the core's always-present arrays: the listing keeps the order of version 1
+            at = list(arrays).index("cluster_lift") + 1
+            items = list(arrays.items())
+            arrays = dict([*items[:at], ("times", self.times_), *items[at:]])
         text_meta: dict[str, Any] | None = None
         if text is not None:
             text_meta, text_arrays = text.state()
