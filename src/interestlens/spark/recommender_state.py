@@ -32,7 +32,7 @@ from interestlens.embed.memo import MemoEncoder
 from interestlens.recommend.interest import COLD_ITEMS, REGIMES, InterestRecommender
 from interestlens.recommend.interest.cluster_affinity import ClusterAffinity
 from interestlens.recommend.interest.coldstart import fit_cold_item_mapping
-from interestlens.recommend.interest.core import InterestCore, Query
+from interestlens.recommend.interest.components import InterestCore, Query
 from interestlens.recommend.interest.history import aligned_times, rating_weights
 from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.interest.settings import DEFAULT_WEIGHTS, check_settings

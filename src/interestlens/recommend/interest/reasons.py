@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.interest.core import InterestCore
+from interestlens.recommend.interest.components import InterestCore
 from interestlens.recommend.interest.text_space import TextSpace
 
 _NAME_END = re.compile(r"\.\s|\n")

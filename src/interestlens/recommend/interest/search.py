@@ -33,7 +33,7 @@ from interestlens.recommend.interest.blend import (
     significantly_better,
     standardise,
 )
-from interestlens.recommend.interest.core import (
+from interestlens.recommend.interest.components import (
     COMPONENTS,
     REFERENCES,
     CoreSettings,

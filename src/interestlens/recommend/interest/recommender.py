@@ -32,7 +32,7 @@ from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.budget import validation_users
 from interestlens.recommend.interest.cluster_affinity import ClusterAffinity
 from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
-from interestlens.recommend.interest.core import (
+from interestlens.recommend.interest.components import (
     COMPONENTS,
     REFERENCES,
     TEXT_COMPONENTS,
@@ -147,7 +147,7 @@ def checked_attributes(
 class InterestRecommender(BaseRecommender):
     """Blends per-user-normalised signals about who the user is like and what they read.
 
-    Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
+    Components (see :mod:`interestlens.recommend.interest.components`): ``collaborative`` (EASE,
     ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
     model a tenth the size; None or 0 keeps the dense matrix; above ``ease_max_items`` items
     with interactions, item-item cosine with ``ease_neighbours`` (default 256) neighbours per
