@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from interestlens.errors import ModelFormatError, NotFittedError
+from interestlens.errors import ModelFormatError, NotFittedError, ParameterError
 from interestlens.evaluate.metrics import ndcg_at_k
 from interestlens.recommend import EASE, AttributePopularity
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.interest.tuning import Carve, ValidationScorer
 from interestlens.recommend.ranking_metrics import ndcg_from_hits
-from test_interest_persist import N_USERS, assert_same_behaviour, fit
+from test_interest_persist import N_USERS, assert_same_behaviour, fit, training
+from test_interest_recommender import COLD_TEXTS, GROUP, ITEM_TEXTS, LABELS
 
 
 def test_state_is_json_meta_and_plain_arrays_and_rebuilds_the_same_model() -> None:
@@ -97,3 +98,40 @@ def test_the_validation_scorer_computes_the_evaluation_ndcg() -> None:
     ranked = np.argsort(-scores, axis=1)[:, :4]
     want = ndcg_at_k(ranked, relevant)
     np.testing.assert_allclose(scorer(scores), want[relevant.getnnz(axis=1) > 0])
+
+
+def test_fit_with_factors_matches_fit_on_the_same_factors_and_clusters() -> None:
+    matrix, times = training()
+    labels = np.repeat([0, 1], GROUP)
+    fitted = InterestRecommender(n_clusters=2, tune=False, half_life=None).fit(
+        matrix, item_texts=ITEM_TEXTS + COLD_TEXTS, timestamps=times, user_clusters=labels
+    )
+    members = sp.csr_matrix((np.ones(N_USERS), (labels, np.arange(N_USERS))), shape=(2, N_USERS))
+    assembled = InterestRecommender(n_clusters=2, tune=False, half_life=None).fit_with_factors(
+        matrix,
+        item_factors=fitted.core_.factors,
+        user_clusters=labels,
+        cluster_weights=members @ fitted.weighted_,
+        item_texts=ITEM_TEXTS + COLD_TEXTS,
+        timestamps=times,
+    )
+    np.testing.assert_allclose(assembled.core_.lifts[2], fitted.core_.lifts[2], atol=1e-6)
+    np.testing.assert_allclose(assembled.clusters_.centroids, fitted.clusters_.centroids, atol=1e-6)
+    assert assembled.core_.ease is None and assembled.tuning_["warm"]["skipped"]
+    # the cluster half of the reason; the rated item differs (no EASE weights to pick it)
+    got, want = (m.explain(0, 0, cluster_labels=LABELS).split(";")[0] for m in (assembled, fitted))
+    assert got == want == "popular among space fans"
+    with pytest.raises(ParameterError, match=r"cluster_weights has shape \(2, 3\)"):
+        InterestRecommender().fit_with_factors(
+            matrix,
+            item_factors=fitted.core_.factors,
+            user_clusters=labels,
+            cluster_weights=sp.csr_matrix((2, 3)),
+        )
+    with pytest.raises(ParameterError, match="user_clusters holds cluster 1 but"):
+        InterestRecommender().fit_with_factors(
+            matrix,
+            item_factors=fitted.core_.factors,
+            user_clusters=labels,
+            cluster_weights=sp.csr_matrix((1, matrix.shape[1])),
+        )

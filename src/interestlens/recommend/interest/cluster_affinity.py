@@ -168,13 +168,23 @@ def _affinity(
         (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(labels))
     )
     counts = np.asarray((members @ weights).todense(), dtype=np.float64)
-    log_share, log_global, floor = item_log_shares(counts, shrinkage)
+    return affinity_from_counts(centroids, labels, counts, shrinkage)
+
+
+def affinity_from_counts(
+    centroids: np.ndarray, labels: np.ndarray, counts: np.ndarray, shrinkage: float
+) -> ClusterAffinity:
+    """Clusters with unit ``centroids`` ``(k, d)``, the users' ``labels`` (-1: none) and
+    ``counts`` ``(k, n_items)``, the interaction weight of each cluster's users on each item
+    (e.g. aggregated on Spark)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    log_share, log_global, floor = item_log_shares(np.asarray(counts, np.float64), shrinkage)
     return ClusterAffinity(
-        centroids=centroids.astype(np.float32),
+        centroids=np.asarray(centroids).astype(np.float32),
         labels=labels,
         log_share=log_share,
         log_global=log_global,
-        sizes=np.bincount(labels[rows], minlength=k),
+        sizes=np.bincount(labels[labels >= 0], minlength=len(centroids)),
         log_floor=floor,
     )
 

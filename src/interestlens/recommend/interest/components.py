@@ -175,10 +175,6 @@ class InterestCore:
         settings = self.settings
         binary = sp.csr_matrix(weights > 0, dtype=np.float32)
         n_items = binary.shape[1]
-        counts = np.asarray(binary.sum(axis=0)).ravel()
-        self.warm = counts > 0
-        self.cold_items = np.flatnonzero(~self.warm)
-        self.popularity = np.log1p(counts).astype(np.float32)
         #: EASE, or item cosine on large catalogues (the name stays: saved models use it)
         self.ease = fit_collaborative(
             binary,
@@ -189,23 +185,10 @@ class InterestCore:
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:
             _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)
-            # C order: sparse @ factors would copy an F-ordered array on every request
-            self.factors = np.ascontiguousarray(vt.T, dtype=np.float32)
+            factors = vt.T
         else:
-            self.factors = np.zeros((n_items, 1), dtype=np.float32)
-        self.cold_mapping: ColdItemMapping | None = None
-        # fitted even without cold items: items added later (add_items) need the mapping
-        if self.text is not None and self.warm.any():
-            self.cold_mapping = fit_cold_item_mapping(
-                self.text.joint_,
-                self.text.richness_,
-                self.warm,
-                self.factors,
-                self.popularity,
-                n_neighbours=settings.text_neighbours,
-            )
-            self.factors[self.cold_items] = self.cold_mapping.factors
-            self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+            factors = np.zeros((n_items, 1), dtype=np.float32)
+        self._fit_items(binary, factors)
         self.attributes: AttributePopularity | None = None
         if self.user_attributes is not None:
             self.attributes = AttributePopularity(columns=list(self.user_attributes.columns)).fit(
@@ -225,12 +208,63 @@ class InterestCore:
                 random_state=settings.random_state,
                 labels=self.user_clusters,
             )
-            lift = fitted.lift
-            if self.cold_mapping is not None:
-                lift[:, self.cold_items] = lift @ self.cold_mapping.neighbours
-            self.clusters[int(k)] = fitted
-            self.lifts[int(k)] = lift
+            self.add_clusters(int(k), fitted)
         return self
+
+    @classmethod
+    def from_factors(
+        cls,
+        settings: CoreSettings,
+        text: TextSpace | None,
+        weights: sp.csr_matrix,
+        factors: np.ndarray,
+        *,
+        times: sp.csr_matrix | None = None,
+        user_clusters: np.ndarray | None = None,
+    ) -> InterestCore:
+        """A core whose item ``factors`` were learned elsewhere (e.g. ALS on Spark), without
+        the collaborative model: popularity, the cold-item mapping and the trend are fitted
+        on ``weights``; clusters come with :meth:`add_clusters`."""
+        core = cls(settings, text, user_clusters)
+        binary = sp.csr_matrix(weights > 0, dtype=np.float32)
+        core.ease = None
+        core._fit_items(binary, factors)
+        core.attributes = None
+        core.fit_trend(binary, times)
+        core.clusters, core.lifts = {}, {}
+        return core
+
+    def _fit_items(self, binary: sp.csr_matrix, factors: np.ndarray) -> None:
+        """Popularity, item ``factors`` and, with text, the cold-item mapping (whose
+        predictions fill the cold items' factors and popularity)."""
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        self.warm = counts > 0
+        self.cold_items = np.flatnonzero(~self.warm)
+        self.popularity = np.log1p(counts).astype(np.float32)
+        # C order: sparse @ factors would copy an F-ordered array on every request
+        self.factors = np.ascontiguousarray(factors, dtype=np.float32)
+        self.cold_mapping: ColdItemMapping | None = None
+        # fitted even without cold items: items added later (add_items) need the mapping
+        if self.text is not None and self.warm.any():
+            self.cold_mapping = fit_cold_item_mapping(
+                self.text.joint_,
+                self.text.richness_,
+                self.warm,
+                self.factors,
+                self.popularity,
+                n_neighbours=self.settings.text_neighbours,
+            )
+            self.factors[self.cold_items] = self.cold_mapping.factors
+            self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+
+    def add_clusters(self, k: int, clusters: ClusterAffinity) -> None:
+        """Score the affinity component with ``clusters`` when asked for ``k`` clusters; cold
+        items take their text neighbours' lifts."""
+        lift = clusters.lift
+        if self.cold_mapping is not None:
+            lift[:, self.cold_items] = lift @ self.cold_mapping.neighbours
+        self.clusters[int(k)] = clusters
+        self.lifts[int(k)] = lift
 
     def fit_trend(self, binary: sp.csr_matrix, times: sp.csr_matrix | None) -> None:
         """The trend component's time bins and each item's interactions per bin."""

@@ -22,6 +22,7 @@ from interestlens.recommend.base import (
     HISTORY,
     TEXT,
     BaseRecommender,
+    as_interaction_matrix,
     check_candidates,
     check_is_fitted,
     check_k,
@@ -30,7 +31,7 @@ from interestlens.recommend.base import (
 )
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.budget import validation_users
-from interestlens.recommend.interest.cluster_affinity import ClusterAffinity
+from interestlens.recommend.interest.cluster_affinity import ClusterAffinity, affinity_from_counts
 from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
 from interestlens.recommend.interest.components import (
     COMPONENTS,
@@ -337,6 +338,110 @@ class InterestRecommender(BaseRecommender):
         ).fit(weights, [self.n_clusters_], train_users=train_users, times=times)
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
         self.cluster_labels_ = self.clusters_.labels
+
+    def fit_with_factors(
+        self,
+        interactions: sp.csr_matrix,
+        *,
+        item_factors: np.ndarray,
+        user_clusters: np.ndarray,
+        cluster_weights: sp.csr_matrix,
+        item_texts: Sequence[str] | None = None,
+        timestamps: sp.csr_matrix | None = None,
+        note: str = "item factors and clusters given: weights as set, not tuned",
+        centroid_sample: int = 20_000,
+    ) -> Self:
+        """Fit with item factors and interest clusters learned elsewhere (the Spark engine: ALS
+        item factors, its clusters and their aggregated interactions), for catalogues where
+        the collaborative model (EASE) and tuning cannot run on one machine.
+
+        ``item_factors``: ``(n_items, f)``; ``user_clusters``: one cluster per user (-1:
+        none); ``cluster_weights``: ``(k, n_items)`` rating-weighted interactions per cluster.
+        No ``collaborative`` component and no tuning: the blend uses ``weights`` (or the
+        defaults) and ``tuning_`` holds ``note``. The clusters' centres in the interest space
+        are the mean interest vector of a seeded sample of ``centroid_sample`` clustered users
+        with a history.
+        """
+        matrix = as_interaction_matrix(interactions)
+        n_users, n_items = matrix.shape
+        texts = checked_texts(item_texts, n_items, "item_texts", "n_items")
+        factors = np.asarray(item_factors, dtype=np.float32)
+        labels = np.asarray(user_clusters, dtype=np.int64)
+        counts = sp.csr_matrix(cluster_weights, dtype=np.float64)
+        k = counts.shape[0]
+        for name, shape, wanted, ok in (
+            (
+                "item_factors",
+                factors.shape,
+                f"(n_items={n_items}, f)",
+                factors.ndim == 2 and factors.shape[0] == n_items,
+            ),
+            ("user_clusters", labels.shape, f"(n_users={n_users},)", labels.shape == (n_users,)),
+            (
+                "cluster_weights",
+                counts.shape,
+                f"(k, n_items={n_items})",
+                counts.shape[1] == n_items and k >= 1,
+            ),
+        ):
+            if not ok:
+                raise ParameterError(
+                    f"{name} has shape {shape}",
+                    expected=f"shape {wanted}",
+                    fix="pass the factors, labels and cluster sums of the same users and items",
+                )
+        if labels.size and labels.max() >= k:
+            raise ParameterError(
+                f"user_clusters holds cluster {int(labels.max())} but cluster_weights has {k} rows",
+                expected="cluster labels in [-1, k)",
+                fix="aggregate the interactions of every cluster into cluster_weights",
+            )
+        settings = check_settings(self)
+        self.interactions_, self.n_users_, self.n_items_ = matrix, n_users, n_items
+        given_times = timestamps if timestamps is not None else self.interaction_times
+        self.times_ = aligned_times(matrix, given_times)
+        self.max_value_ = float(matrix.data.max()) if matrix.nnz else 1.0
+        self.weighted_ = rating_weights(matrix, self.max_value_, self.rating_power)
+        self.text_ = None
+        if texts is not None and any(text.strip() for text in texts):
+            self.text_ = TextSpace(self._encoder(), random_state=self.random_state).fit(texts)
+        self.item_names_ = item_names(texts, n_items)
+        self.user_text_ = None
+        # the given clusters score the affinity component, as fit does with user_clusters
+        self.user_clusters_ = labels
+        self.user_attributes_ = None
+        self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
+        self.n_clusters_ = k
+        self.half_life_ = None
+        self.tuning_ = {regime: {"skipped": note} for regime in REGIMES}
+        core = InterestCore.from_factors(
+            settings, self.text_, self.weighted_, factors, times=self.times_, user_clusters=labels
+        )
+        centroids = self._sampled_centroids(core, labels, k, centroid_sample)
+        clusters = affinity_from_counts(
+            centroids, labels, counts.toarray(), settings.cluster_shrinkage
+        )
+        core.add_clusters(k, clusters)
+        self.core_ = core
+        self.clusters_ = clusters
+        self.cluster_labels_ = clusters.labels
+        return self
+
+    def _sampled_centroids(
+        self, core: InterestCore, labels: np.ndarray, k: int, sample_size: int
+    ) -> np.ndarray:
+        """Cluster centres in the interest space (semantic + factor profile), from a seeded
+        sample of the clustered users with a history."""
+        rng = np.random.default_rng(self.random_state)
+        with_history = np.flatnonzero((np.diff(self.weighted_.indptr) > 0) & (labels >= 0))
+        if len(with_history) > sample_size:
+            with_history = np.sort(rng.choice(with_history, sample_size, replace=False))
+        text_dimension = self.text_.dense_.shape[1] if self.text_ is not None else 1
+        centroids = np.zeros((k, text_dimension + core.factors.shape[1]), dtype=np.float32)
+        if len(with_history):
+            vectors = core.interest_vectors(Query(self.weighted_[with_history]))
+            np.add.at(centroids, labels[with_history], vectors)
+        return l2_normalise(centroids)
 
     def _encoder(self) -> Encoder:
         if self.encoder is not None:
