@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.embed.hashing import HashingEncoder
 from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.persist import guarded_load
 from interestlens.recommend.attribute_popularity import AttributePopularity, attribute_columns
@@ -446,8 +447,6 @@ class InterestRecommender(BaseRecommender):
     def _encoder(self) -> Encoder:
         if self.encoder is not None:
             return self.encoder
-        from interestlens.embed.hashing import HashingEncoder
-
         return HashingEncoder(seed=self.random_state)
 
     # --- tuning ----------------------------------------------------------------------------
@@ -882,9 +881,7 @@ class InterestRecommender(BaseRecommender):
             text_arrays = {
                 k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)
             }
-            model.text_ = TextSpace.from_state(text_meta, text_arrays, None, source=source)
-            if space_encoder is not None:
-                model.text_.encoder = space_encoder
+            model.text_ = TextSpace.from_state(text_meta, text_arrays, space_encoder, source=source)
         model.user_text_ = None
         if parts["user_text"]:
             model.user_text_ = (
