@@ -31,6 +31,10 @@ from interestlens.persist import (
     read_json,
 )
 
+# guarded_load lives in persist (the recommender's loader, below this layer, uses it too); it
+# is named here as well for the callers of model_check.guarded_load
+from interestlens.persist import guarded_load as guarded_load
+
 #: the encoder identifiers of interestlens carry their width as ``dim=N``
 _DIMENSION = re.compile(r"(?:^|[:;,])dim=(\d+)(?:$|[:;,])")
 
