@@ -59,11 +59,11 @@ from interestlens.interest_clusters import InterestClusters
 from interestlens.model_check import (
     check_cluster_labels,
     check_interactions,
-    guarded_load,
     verify_model_dir,
 )
 from interestlens.persist import (
     atomic_write_bytes,
+    guarded_load,
     read_json,
     read_npy,
     read_rows,
