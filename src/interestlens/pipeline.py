@@ -620,10 +620,12 @@ class InterestLens:
         frame = users if isinstance(users, pd.DataFrame) else pd.DataFrame({"user_id": list(users)})
         frame = frame.reset_index(drop=True)
         labels, confidence = self.assign(self.transform(frame, encoder=encoder))
+        # as transform reads them: a missing text (None, NaN) is no text
+        texts = frame["text"].fillna("").astype(str) if "text" in frame else None
         placed_by = []
         for position in range(len(frame)):
             items = bool(_listed(frame, "items", position))
-            text = "text" in frame and str(frame.at[position, "text"] or "").strip() != ""
+            text = texts is not None and texts.iat[position].strip() != ""
             placed_by.append(
                 "history+text"
                 if items and text
