@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from interestlens.config import Settings
+from interestlens.embed.batch import build_encoder, embed_texts
 from interestlens.errors import DataError, EmptyDataError, MissingColumnsError, ParameterError
 from interestlens.persist import write_json, write_npy
-from interestlens.embed.batch import build_encoder, embed_texts
 from interestlens.text import build_texts
 
 TEXT_SUFFIXES = {".txt", ".text"}

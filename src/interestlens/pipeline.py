@@ -258,17 +258,23 @@ class InterestLens:
 
     # --- fitting ------------------------------------------------------------------------------
 
-    def _settings(self) -> Settings:
+    @property
+    def active_settings(self) -> Settings:
+        """The settings in use: those given, else the defaults."""
         return self.settings if self.settings is not None else Settings()
+
+    def _settings(self) -> Settings:
+        # kept for callers not yet moved to active_settings (engine/core.py)
+        return self.active_settings
 
     def build_encoder(self) -> Encoder:
         """The encoder fit uses: the given one (else the configured one), behind the embedding
         cache when ``settings.encoder.cache`` is on."""
-        return build_encoder(self._settings(), self.encoder)
+        return build_encoder(self.active_settings, self.encoder)
 
     def stages(self) -> Stages:
         """The stage objects a fit uses now: the given ones, the others from the settings."""
-        settings = self._settings()
+        settings = self.active_settings
         progress = self.show_progress
         return Stages(
             encoder=self.build_encoder(),
@@ -300,7 +306,7 @@ class InterestLens:
         where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
-        settings = self._settings()
+        settings = self.active_settings
         pseudonymizer = pseudonymizer_for(settings.privacy)
         if pseudonymizer is not None and not ids_are_pseudonyms:
             dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
@@ -473,7 +479,7 @@ class InterestLens:
         user_text_reveals_items: bool = False,
         users: pd.DataFrame | None = None,
     ) -> Any:
-        settings = self._settings()
+        settings = self.active_settings
         config = settings.recommend
         values, times = history_matrices(
             user_idx,
@@ -689,7 +695,7 @@ class InterestLens:
                 fix="fit with the configured representer to save the model",
             )
         saved = SavedModel(
-            settings=self._settings(),
+            settings=self.active_settings,
             dataset_name=self.dataset_name_,
             encoder_id=self.encoder_id_,
             fit_report=self.report_.to_dict(),
@@ -718,7 +724,7 @@ class InterestLens:
         return model
 
     def _restore(self, saved: SavedModel) -> None:
-        settings = self._settings()
+        settings = self.active_settings
         configured = representer_from_settings(settings)
         represent_meta, represent_arrays = saved.represent
         self.representer_ = WeightedMeanInterests.from_state(

@@ -2,8 +2,9 @@
 
 Entry points: :func:`fit_clustering` (config or clusterer in, :class:`ClusteringResult` out,
 with k selection, stability, metrics and timings), :func:`make_clusterer` and
-:func:`cluster_interests` (users' :class:`InterestClusters`: placement, confidence, map). Every clusterer follows
-the :class:`Clusterer` protocol; :class:`NearestCentroidClusterer` is the test double.
+:func:`cluster_interests` (users' :class:`InterestClusters`: placement, confidence, map).
+Every clusterer follows the :class:`Clusterer` protocol; :class:`NearestCentroidClusterer` is
+the test double.
 """
 
 from interestlens.cluster.auto import AutoKClusterer

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from interestlens.config import Settings
-from interestlens.embed.base import Encoder
 from interestlens.embed import cache_path, make_encoder
+from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 
 
