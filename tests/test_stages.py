@@ -3,6 +3,8 @@ predicts with answers known by hand, and from_settings builds the same model as 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,11 +201,14 @@ def interest_clusters() -> InterestClusters:
         ),
         labels_true={"a": "hike", "b": "hike", "c": "cook"},
     )
-    clusters.explanations = [
-        ClusterExplanation(cluster_id=0, size=2, share=0.5, label="Hikers"),
-        ClusterExplanation(cluster_id=1, size=1, share=0.25, label="Cooks"),
-    ]
-    return clusters
+    assert clusters.explanations == []  # naming is the explain stage's work
+    return replace(
+        clusters,
+        explanations=[
+            ClusterExplanation(cluster_id=0, size=2, share=0.5, label="Hikers"),
+            ClusterExplanation(cluster_id=1, size=1, share=0.25, label="Cooks"),
+        ],
+    )
 
 
 def test_interest_clusters_place_users_and_say_how_sure():

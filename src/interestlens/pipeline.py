@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from interestlens.cluster import cluster_interests, make_clusterer
+from interestlens.cluster import InterestClusters, cluster_interests, make_clusterer
 from interestlens.config import Settings
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
@@ -424,7 +424,7 @@ class InterestLens:
         settings: Settings,
         *,
         labels_true: Mapping[str, object] | None,
-    ):
+    ) -> InterestClusters:
         """Cluster the users' interest vectors, then explain the clusters."""
         representer = self.representer_
         has_signal = representer.source_ != "none"
@@ -459,13 +459,13 @@ class InterestLens:
             item_vectors=self.item_vectors_,
             template_words=template_words,
         )
-        clusters.explanations = stages.explainer.explain(
+        explanations = stages.explainer.explain(
             clusters.user_labels,
             self.user_vectors_,
             evidence,
             centroids=clusters.centroids_by_label(),
         )
-        return clusters
+        return replace(clusters, explanations=list(explanations))
 
     def _fit_recommender(
         self,
