@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,10 +102,57 @@ class ClusterExplainer(BaseEstimator):
         """``labels[u]`` is user ``u``'s cluster (-1 = noise: no explanation, but counted in
         each cluster's ``share``). ``centroids[c]`` is cluster ``c``'s centre in the space of
         ``user_vectors``; when None it is the mean of the members' vectors."""
-        labels_arr, vectors, item_vecs, interactions = _checked_inputs(
+        labels_arr, vectors, item_vecs, (users_of, items_of, ratings) = _checked_inputs(
             labels, user_vectors, evidence
         )
-        users_of, items_of, ratings = interactions
+        keywords, representatives, namer = self._collaborators()
+        clusters = _ClusterPositions.of(labels_arr)
+        centres = _unit_centroids(centroids, clusters.ids, clusters.members, vectors)
+        stats = cluster_item_stats(
+            clusters.of_user, len(clusters.ids), users_of, items_of, len(evidence.item_ids)
+        )
+        cluster_keywords = keywords.extract(
+            stats.item_weights(by_members=self.item_weighting == "members"),
+            evidence.item_texts,
+            clusters.members,
+            evidence.user_texts if self.include_user_texts else None,
+            extra_stop_words=evidence.template_words,
+        )
+        activity = _ClusterActivity.of(clusters, users_of, ratings, evidence.user_texts)
+        title_of = _titles(evidence.item_ids, evidence.item_titles, evidence.item_texts)
+
+        explanations = []
+        for position, cluster_id in enumerate(clusters.ids):
+            members = np.flatnonzero(clusters.of_user == position)
+            support = representatives.support(len(members))
+            centre = centres[position]
+            central = (
+                []
+                if item_vecs is None
+                else representatives.central_items(
+                    stats, position, centre, item_vecs, evidence.item_ids, title_of, support
+                )
+            )
+            explanation = ClusterExplanation(
+                cluster_id=int(cluster_id),
+                size=len(members),
+                share=len(members) / len(labels_arr),
+                label="",
+                keywords=cluster_keywords[position],
+                central_items=central,
+                over_represented_items=representatives.over_represented_items(
+                    stats, position, evidence.item_ids, title_of, support
+                ),
+                medoid_users=representatives.medoid_users(
+                    members, vectors, centre, evidence.user_ids
+                ),
+                **activity.of_cluster(position, members),
+            )
+            explanations.append(replace(explanation, label=namer.name(explanation)))
+        return explanations
+
+    def _collaborators(self) -> tuple[ClusterKeywords, ClusterRepresentatives, ClusterNamer]:
+        """The keyword scorer, representatives and namer (defaults where None), checked."""
         keywords = ClusterKeywords() if self.keywords is None else self.keywords
         representatives = (
             ClusterRepresentatives() if self.representatives is None else self.representatives
@@ -122,85 +169,76 @@ class ClusterExplainer(BaseEstimator):
                 f"namer is a {type(namer).__name__} without a name(explanation) method",
                 expected="a ClusterNamer such as KeywordNamer or OpenAICompatibleNamer",
             )
-        n_users, n_items = len(labels_arr), len(evidence.item_ids)
-        user_texts, item_texts = evidence.user_texts, evidence.item_texts
+        return keywords, representatives, namer
 
-        cluster_ids = np.unique(labels_arr[labels_arr >= 0])
-        n_clusters = len(cluster_ids)
-        cluster_of_user = np.full(n_users, -1, dtype=np.int64)
-        clustered = labels_arr >= 0
-        cluster_of_user[clustered] = np.searchsorted(cluster_ids, labels_arr[clustered])
-        members_matrix = sp.csr_matrix(
-            (
-                np.ones(int(clustered.sum())),
-                (cluster_of_user[clustered], np.flatnonzero(clustered)),
-            ),
-            shape=(n_clusters, n_users),
-        )
-        centres = _unit_centroids(centroids, cluster_ids, members_matrix, vectors)
 
-        stats = cluster_item_stats(cluster_of_user, n_clusters, users_of, items_of, n_items)
-        cluster_keywords = keywords.extract(
-            stats.item_weights(by_members=self.item_weighting == "members"),
-            item_texts,
-            members_matrix,
-            user_texts if self.include_user_texts else None,
-            extra_stop_words=evidence.template_words,
-        )
+@dataclass(frozen=True)
+class _ClusterPositions:
+    """Cluster ids in order, each user's position in them (-1: noise) and the members as a
+    ``(n_clusters, n_users)`` 0/1 matrix."""
 
-        interacted = np.bincount(users_of, minlength=n_users) > 0
-        has_text = (
-            np.array([bool(text and text.strip()) for text in user_texts])
-            if user_texts is not None
-            else np.zeros(n_users, dtype=bool)
+    ids: np.ndarray
+    of_user: np.ndarray
+    members: sp.csr_matrix
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> _ClusterPositions:
+        ids = np.unique(labels[labels >= 0])
+        of_user = np.full(len(labels), -1, dtype=np.int64)
+        clustered = labels >= 0
+        of_user[clustered] = np.searchsorted(ids, labels[clustered])
+        members = sp.csr_matrix(
+            (np.ones(int(clustered.sum())), (of_user[clustered], np.flatnonzero(clustered))),
+            shape=(len(ids), len(labels)),
         )
-        interaction_cluster = cluster_of_user[users_of]
-        n_interactions = np.bincount(
-            interaction_cluster[interaction_cluster >= 0], minlength=n_clusters
-        )
+        return cls(ids, of_user, members)
+
+
+@dataclass(frozen=True)
+class _ClusterActivity:
+    """Per user whether they interacted and wrote; per cluster position its interactions and
+    rating sums."""
+
+    interacted: np.ndarray
+    has_text: np.ndarray
+    n_interactions: np.ndarray
+    rating_sum: np.ndarray
+    rating_count: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        clusters: _ClusterPositions,
+        users_of: np.ndarray,
+        ratings: np.ndarray | None,
+        user_texts: Sequence[str] | None,
+    ) -> _ClusterActivity:
+        n_users, n_clusters = len(clusters.of_user), len(clusters.ids)
+        interaction_cluster = clusters.of_user[users_of]
         rating_sum, rating_count = _rating_sums(ratings, interaction_cluster, n_clusters)
-        title_of = _titles(evidence.item_ids, evidence.item_titles, item_texts)
+        return cls(
+            interacted=np.bincount(users_of, minlength=n_users) > 0,
+            has_text=(
+                np.array([bool(text and text.strip()) for text in user_texts])
+                if user_texts is not None
+                else np.zeros(n_users, dtype=bool)
+            ),
+            n_interactions=np.bincount(
+                interaction_cluster[interaction_cluster >= 0], minlength=n_clusters
+            ),
+            rating_sum=rating_sum,
+            rating_count=rating_count,
+        )
 
-        explanations = []
-        for position, cluster_id in enumerate(cluster_ids):
-            members = np.flatnonzero(cluster_of_user == position)
-            support = representatives.support(len(members))
-            explanation = ClusterExplanation(
-                cluster_id=int(cluster_id),
-                size=len(members),
-                share=len(members) / n_users,
-                label="",
-                keywords=cluster_keywords[position],
-                central_items=(
-                    representatives.central_items(
-                        stats,
-                        position,
-                        centres[position],
-                        item_vecs,
-                        evidence.item_ids,
-                        title_of,
-                        support,
-                    )
-                    if item_vecs is not None
-                    else []
-                ),
-                over_represented_items=representatives.over_represented_items(
-                    stats, position, evidence.item_ids, title_of, support
-                ),
-                medoid_users=representatives.medoid_users(
-                    members, vectors, centres[position], evidence.user_ids
-                ),
-                mean_rating=(
-                    float(rating_sum[position] / rating_count[position])
-                    if rating_count[position]
-                    else None
-                ),
-                n_with_text=int(has_text[members].sum()),
-                n_with_history=int(interacted[members].sum()),
-                n_interactions=int(n_interactions[position]),
-            )
-            explanations.append(replace(explanation, label=namer.name(explanation)))
-        return explanations
+    def of_cluster(self, position: int, members: np.ndarray) -> dict[str, Any]:
+        """The :class:`ClusterExplanation` counts of the cluster at ``position``."""
+        count = self.rating_count[position]
+        return {
+            "mean_rating": float(self.rating_sum[position] / count) if count else None,
+            "n_with_text": int(self.has_text[members].sum()),
+            "n_with_history": int(self.interacted[members].sum()),
+            "n_interactions": int(self.n_interactions[position]),
+        }
 
 
 class StaticExplainer:
