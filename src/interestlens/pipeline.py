@@ -248,8 +248,9 @@ class InterestLens:
             show_progress=show_progress,
         )
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings and stages given to ``__init__``, unchanged."""
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The settings and stages given to ``__init__``, unchanged (``deep`` is accepted for
+        scikit-learn's sake; the stages' own settings are theirs to report)."""
         return {
             name: getattr(self, name)
             for name in inspect.signature(type(self).__init__).parameters
