@@ -8,7 +8,7 @@ import pytest
 from interestlens import InterestLens, load_settings, make_demo_dataset
 from interestlens.data.schema import Dataset
 from interestlens.errors import ParameterError
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     BORN,
     DISSOLVED,
     KEPT,

@@ -23,7 +23,7 @@ Layout (format version 1)::
     cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
                             previous model (fit --previous, refit); absent: ids = fit indices
     cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
-                            clusters and the next free id (interestlens.timeline.identity)
+                            clusters and the next free id (interestlens.cluster.identity)
     privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
     privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability

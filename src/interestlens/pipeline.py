@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from interestlens.cluster import InterestClusters, cluster_interests, make_clusterer
+from interestlens.cluster.identity import ClusterSnapshot, align_to_previous
 from interestlens.config import Settings
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
@@ -55,7 +56,6 @@ from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import InterestRepresenter, TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
-from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
 
 # --- configuration to stages: the one place ------------------------------------------------------
 
@@ -304,7 +304,7 @@ class InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
         ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
         or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
-        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        where the new clusters match its own (:mod:`interestlens.cluster.identity`). With
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self.active_settings

@@ -22,12 +22,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from interestlens.cluster.base import NearestCentroidClusterer
-from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.embed.base import Encoder, ensure_texts, l2_normalise
 from interestlens.errors import EncoderError, ParameterError
 from interestlens.explain import StaticExplainer, StaticNamer
 from interestlens.recommend.testing import FixedScores
 from interestlens.represent import StaticInterests
-from interestlens.text import ensure_texts
 
 __all__ = [
     "FixedScores",
