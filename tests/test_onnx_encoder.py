@@ -17,8 +17,7 @@ import pytest
 
 from interestlens.config import EncoderConfig
 from interestlens.embed import OnnxEncoder, make_encoder
-from interestlens.embed.layout import read_layout
-from interestlens.embed.onnx_encoder import pool
+from interestlens.embed.layout import pool, read_layout
 from interestlens.embed.onnx_export import MANIFEST_NAME, MODEL_FILE, read_export
 from interestlens.errors import EncoderError, ParameterError
 
@@ -452,7 +451,7 @@ def test_a_model_fitted_on_onnx_serves_new_users_with_onnx(
     engine = RecommendationEngine.load(model_dir, settings=settings)
     assert engine.model.encoder_id_ == exported.identifier
     assert len(engine.recommend_new(text="a quiet film about the sea", k=3)) == 3
-    assert isinstance(engine.encoder().encoder, OnnxEncoder)
+    assert isinstance(engine.encoder().inner, OnnxEncoder)
 
     other = RecommendationEngine.load(
         model_dir, encoder=OnnxEncoder(exported.export().path, max_tokens=8)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from interestlens.config import DataConfig
+from interestlens.data.amazon import load_amazon
+from interestlens.data.io import load_dataset, validate_dataset
+from interestlens.data.movielens import load_movielens
 from interestlens.data.schema import Dataset
 from interestlens.errors import ParameterError
 
@@ -38,12 +41,8 @@ def read_dataset_from_options(
             fix="name one data source",
         )
     if movielens is not None:
-        from interestlens.data.movielens import load_movielens
-
         dataset = load_movielens(movielens, tmdb=tmdb)
     elif amazon is not None:
-        from interestlens.data.amazon import load_amazon
-
         dataset = load_amazon(amazon, amazon_meta)
     else:
         if interactions is None or items is None:
@@ -53,11 +52,7 @@ def read_dataset_from_options(
                 expected="both --interactions F and --items F",
                 fix=f"add {missing} FILE",
             )
-        from interestlens.data.io import load_dataset
-
         return load_dataset(interactions, items, users, config=config)
     if config.on_unknown == "drop":
-        from interestlens.data.io import validate_dataset
-
         dataset = validate_dataset(dataset, on_unknown="drop")
     return dataset

@@ -146,3 +146,19 @@ def hf_token_counts(tokenizer: Any, texts: list[str]) -> np.ndarray:
         verbose=False,
     )
     return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+
+
+def pool(states: np.ndarray, mask: np.ndarray, mode: PoolingMode) -> np.ndarray:
+    """Token states ``(batch, tokens, dim)`` to one row per text, as sentence-transformers
+    pools (``mask`` is the attention mask: padding never counts)."""
+    states = np.asarray(states, dtype=np.float32)
+    if mode == "cls":
+        return states[:, 0].copy()
+    weights = mask.astype(np.float32)[:, :, None]
+    if mode == "max":
+        return np.where(weights > 0, states, np.float32(-1e9)).max(axis=1)
+    summed = (states * weights).sum(axis=1)
+    counts = np.clip(weights.sum(axis=1), 1e-9, None)
+    if mode == "mean_sqrt_len":
+        return summed / np.sqrt(counts)
+    return summed / counts

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
-from interestlens.embed.layout import PoolingMode, SentenceLayout, read_layout
+from interestlens.embed.layout import PoolingMode, SentenceLayout, pool, read_layout
 from interestlens.embed.onnx_export import (
     FLOAT32,
     INT8,
@@ -40,22 +40,6 @@ from interestlens.embed.sentence import ModelSource, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
 
 DEFAULT_EXPORT_DIR = Path("~/.cache/interestlens/onnx")
-
-
-def pool(states: np.ndarray, mask: np.ndarray, mode: PoolingMode) -> np.ndarray:
-    """Token states ``(batch, tokens, dim)`` to one row per text, as sentence-transformers
-    pools (``mask`` is the attention mask: padding never counts)."""
-    states = np.asarray(states, dtype=np.float32)
-    if mode == "cls":
-        return states[:, 0].copy()
-    weights = mask.astype(np.float32)[:, :, None]
-    if mode == "max":
-        return np.where(weights > 0, states, np.float32(-1e9)).max(axis=1)
-    summed = (states * weights).sum(axis=1)
-    counts = np.clip(weights.sum(axis=1), 1e-9, None)
-    if mode == "mean_sqrt_len":
-        return summed / np.sqrt(counts)
-    return summed / counts
 
 
 def length_buckets(

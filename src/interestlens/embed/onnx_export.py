@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.layout import SentenceLayout
+from interestlens.embed.layout import SentenceLayout, pool
 from interestlens.embed.sentence import ModelSource, quiet_model_loading
 from interestlens.errors import EncoderError
 from interestlens.persist import atomic_write_text
@@ -401,8 +401,6 @@ def _probe_batches(tokenizer: Any, layout: SentenceLayout, names: list[str]) -> 
 
 def _torch_vectors(torch: Any, network: Any, batches: list[dict], layout: SentenceLayout) -> list:
     """Taken before the export: the TorchScript exporter leaves the module changed."""
-    from interestlens.embed.onnx_encoder import pool
-
     vectors = []
     with torch.inference_mode():
         for feeds in batches:
@@ -417,8 +415,6 @@ def _compare(
 ) -> dict:
     """Cosine between the export's and torch's pooled vectors on the probe texts."""
     import onnxruntime
-
-    from interestlens.embed.onnx_encoder import pool
 
     session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     cosines = []
