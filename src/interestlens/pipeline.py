@@ -24,6 +24,7 @@ from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
 from interestlens.errors import DataError, NotFittedError
+from interestlens.explain import ClusterExplanation
 from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
 from interestlens.privacy import (
     manifest_record,
@@ -497,6 +498,51 @@ class InterestLens:
         if "user_id" in frame:
             result.insert(0, "user_id", frame["user_id"].to_numpy())
         return result
+
+    # --- read by the recommendation engine (interestlens.engine) ------------------------------
+
+    def user_clusters(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Each known user's cluster id (-1: none), membership in it (None when the clusterer
+        gives none; NaN for users in none) and the source of their interest vector
+        (``history``, ``text``, ``blend`` or ``none``): copies, the caller may change them."""
+        self.check_fitted()
+        probability = self.clusters_.user_probability()
+        return (
+            np.asarray(self.clusters_.user_labels, dtype=np.int64).copy(),
+            None if probability is None else np.asarray(probability, dtype=np.float32).copy(),
+            np.asarray(self.representer_.source_, dtype=object).copy(),
+        )
+
+    def cluster_label(self, cluster: int) -> str:
+        """The label of an interest cluster (``cluster N`` unexplained, ``no signal`` for -1)."""
+        self.check_fitted()
+        return self.clusters_.label_of(int(cluster))
+
+    def cluster_explanations(self) -> list[ClusterExplanation]:
+        """Label, keywords and central items of each interest cluster."""
+        self.check_fitted()
+        return list(self.clusters_.explanations)
+
+    def interest_vector(
+        self,
+        items: np.ndarray,
+        *,
+        item_vectors: np.ndarray | None = None,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        text_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Interest vector of one history given by item indices (as :meth:`transform` places a
+        row with items and text). ``item_vectors``: default the fitted items' vectors; pass a
+        longer array when items were added after fitting; ``text_vector``: an embedded text."""
+        self.check_fitted()
+        return self.representer_.transform_one(
+            np.asarray(items, dtype=np.int64),
+            self.item_vectors_ if item_vectors is None else item_vectors,
+            ratings=ratings,
+            timestamps=timestamps,
+            text_vector=text_vector,
+        )
 
     def _text_encoder(self) -> Encoder:
         encoder = getattr(self, "_encoder_for_text", None)
