@@ -294,3 +294,40 @@ def test_cli_evaluate_writes_tables_and_the_report_shows_them(model_dir, demo, t
     assert main(["report", "--model", str(copy), "--output", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text()
     assert "EASE" in page and "ContentKNN" in page
+
+
+# --- the engine's parts, seen from outside ----------------------------------------------------
+
+
+def test_cache_k_changes_the_kept_lists_and_user_labels_are_read_only(model_dir, demo):
+    dataset, _ = demo
+    engine = RecommendationEngine.load(model_dir)
+    user = dataset.interactions["user_id"].iloc[0]
+    assert engine.n_cached_lists == 0
+    first = engine.recommend_user(user, 8)
+    assert engine.n_cached_lists == 1
+    engine.cache_k = 3
+    assert engine.cache_k == 3 and engine.n_cached_lists == 0
+    # past the 3 kept items the list is ranked anew: the same 8 items
+    assert [r.item_id for r in engine.recommend_user(user, 8)] == [r.item_id for r in first]
+    with pytest.raises(ValueError, match="read-only"):
+        engine.user_labels[0] = 5
+    engine.forget_user(user)
+    assert engine.user_labels[engine.user_ids.get(user)] == -1
+
+
+def test_the_lens_places_histories_and_names_clusters_for_the_engine(model_dir):
+    model = InterestLens.load(model_dir)
+    items = ["i0001", "i0002", "i0003"]
+    indices = model.item_ids_.indices(pd.Series(items, dtype=object))
+    placed = model.transform(pd.DataFrame({"items": [items]}))[0]
+    np.testing.assert_allclose(model.interest_vector(indices), placed, rtol=1e-6)
+    labels, probability, source = model.user_clusters()
+    table = model.cluster_table()
+    assert labels.tolist() == table["cluster"].tolist()
+    assert source.tolist() == table["source"].tolist()
+    assert model.cluster_label(int(labels[0])) == table["label"].iloc[0]
+    assert model.cluster_label(-1) == "no signal"
+    assert {e.cluster_id for e in model.cluster_explanations()} == set(labels[labels >= 0])
+    labels[0] = 99  # a copy: the model keeps its own
+    assert model.user_clusters()[0][0] != 99
