@@ -326,6 +326,7 @@ def test_the_lens_places_histories_and_names_clusters_for_the_engine(model_dir):
     table = model.cluster_table()
     assert labels.tolist() == table["cluster"].tolist()
     assert source.tolist() == table["source"].tolist()
+    assert probability is None or probability.shape == labels.shape
     assert model.cluster_label(int(labels[0])) == table["label"].iloc[0]
     assert model.cluster_label(-1) == "no signal"
     assert {e.cluster_id for e in model.cluster_explanations()} == set(labels[labels >= 0])

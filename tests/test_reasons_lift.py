@@ -62,10 +62,8 @@ def test_every_wording_of_a_reason():
 
 
 def test_no_pairs_give_no_reasons():
-    empty = np.zeros(0)
-    texts = reason_texts(
-        empty, empty, empty.astype(bool), empty, empty.astype(bool), cluster_labels=[], item_names=[]
-    )
+    none, no = np.zeros(0), np.zeros(0, dtype=bool)
+    texts = reason_texts(none, none, no, none, no, cluster_labels=[], item_names=[])
     assert texts.shape == (0,)
 
 
