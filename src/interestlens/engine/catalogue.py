@@ -16,7 +16,7 @@ class ItemCatalogue:
 
     def __init__(self, item_ids: IdMap, titles: Sequence[str], vectors: np.ndarray):
         self.ids = item_ids
-        self._titles = [str(t) for t in titles]
+        self._titles = tuple(str(t) for t in titles)
         self._vectors = np.asarray(vectors, dtype=np.float32)
 
     def __len__(self) -> int:
@@ -26,11 +26,9 @@ class ItemCatalogue:
         return item_id in self.ids
 
     @property
-    def titles(self) -> list[str]:
-        return list(self._titles)
-
-    def title_array(self) -> np.ndarray:
-        return np.asarray(self._titles, dtype=object)
+    def titles(self) -> tuple[str, ...]:
+        """Display title of each item, in index order."""
+        return self._titles
 
     @property
     def vectors(self) -> np.ndarray:
@@ -75,5 +73,5 @@ class ItemCatalogue:
         """Append one item; returns its index."""
         index = self.ids.add(item_id)
         self._vectors = np.vstack([self._vectors, np.asarray(vector, np.float32)[None, :]])
-        self._titles.append(str(title))
+        self._titles = (*self._titles, str(title))
         return index

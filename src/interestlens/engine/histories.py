@@ -40,7 +40,7 @@ class UserHistories:
         ).astype(np.float64)
         self._has_timestamps = bool(interactions["timestamp"].notna().any())
         self._use_ratings = use_ratings
-        self._user_texts = list(user_texts)
+        self._user_texts = tuple(user_texts)
         self.n_fitted_users = n_users
         self._events: dict[int, list[Event]] = {}
         #: forgotten users (an id given events again is a user again)
@@ -55,9 +55,9 @@ class UserHistories:
         return len(self._item_counts)
 
     @property
-    def user_texts(self) -> list[str]:
-        """What each fitted user wrote, in user index order (a copy)."""
-        return list(self._user_texts)
+    def user_texts(self) -> tuple[str, ...]:
+        """What each fitted user wrote, in user index order."""
+        return self._user_texts
 
     def is_forgotten(self, user: int) -> bool:
         return user in self._forgotten

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from interestlens.config import Settings
+from interestlens.config import PrivacyConfig, Settings
 from interestlens.data.ids import IdMap
 from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder, l2_normalise
@@ -230,7 +230,7 @@ class RecommendationEngine:
         return len(self.catalogue)
 
     @property
-    def titles(self) -> list[str]:
+    def titles(self) -> tuple[str, ...]:
         return self.catalogue.titles
 
     @property
@@ -242,7 +242,7 @@ class RecommendationEngine:
         return self.histories.n_fitted_users
 
     @property
-    def user_texts(self) -> list[str]:
+    def user_texts(self) -> tuple[str, ...]:
         return self.histories.user_texts
 
     @property
@@ -251,11 +251,12 @@ class RecommendationEngine:
         return self.cluster_assignments.user_labels
 
     @property
-    def privacy(self):
+    def privacy(self) -> PrivacyConfig:
         return self.cluster_assignments.privacy
 
     @property
-    def privacy_release(self):
+    def privacy_release(self) -> Any:
+        """The model's differentially private cluster release (None without one)."""
         return self.cluster_assignments.privacy_release
 
     @property

@@ -131,10 +131,11 @@ def reason_texts(
         ),
     ).astype(object)
     similar = np.asarray(similar, dtype=np.int64)
-    names = np.asarray(list(item_names), dtype=object)
     second = np.full(len(cluster), "", dtype=object)
     found = similar >= 0
-    second[found] = "similar to " + names[similar[found]] + ", which you rated"
+    # only the names used: the catalogue may hold millions
+    names = np.array([str(item_names[i]) for i in similar[found].tolist()], dtype=object)
+    second[found] = "similar to " + names + ", which you rated"
     second[~found & np.asarray(has_text, dtype=bool)] = "close to what you wrote"
     joined = np.where(
         (first != "") & (second != ""), first + REASON_SEPARATOR + second, first + second
