@@ -14,7 +14,13 @@ import pytest
 from interestlens import InterestLens, load_settings, make_demo_dataset
 from interestlens.cli import main
 from interestlens.engine import RecommendationEngine
-from interestlens.errors import DuplicateIdError, InvalidValueError, UnknownIdError
+from interestlens.errors import (
+    DuplicateIdError,
+    InvalidValueError,
+    NotFittedError,
+    ParameterError,
+    UnknownIdError,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -332,3 +338,17 @@ def test_the_lens_places_histories_and_names_clusters_for_the_engine(model_dir):
     assert {e.cluster_id for e in model.cluster_explanations()} == set(labels[labels >= 0])
     labels[0] = 99  # a copy: the model keeps its own
     assert model.user_clusters()[0][0] != 99
+
+
+def test_placing_a_history_refuses_what_it_cannot_place(model_dir):
+    model = InterestLens.load(model_dir)
+    with pytest.raises(ParameterError, match="item index 120 is outside the 120 item vectors"):
+        model.interest_vector(np.array([0, 120]))
+    with pytest.raises(ParameterError, match="item index -1 is outside"):
+        model.interest_vector(np.array([-1]))
+    with pytest.raises(ParameterError, match="2 ratings for 1 items"):
+        model.interest_vector(np.array([3]), ratings=np.array([4.0, 5.0]))
+    assert not model.interest_vector(np.zeros(0, dtype=np.int64)).any()  # nothing: zero vector
+    assert model.cluster_label(12345) == "cluster 12345"
+    with pytest.raises(NotFittedError, match="not fitted"):
+        InterestLens().interest_vector(np.array([0]))

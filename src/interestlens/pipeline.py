@@ -23,7 +23,7 @@ from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
 from interestlens.embed.memo import MemoEncoder
-from interestlens.errors import DataError, NotFittedError
+from interestlens.errors import DataError, NotFittedError, ParameterError
 from interestlens.explain import ClusterExplanation
 from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
 from interestlens.privacy import (
@@ -536,12 +536,24 @@ class InterestLens:
         row with items and text). ``item_vectors``: default the fitted items' vectors; pass a
         longer array when items were added after fitting; ``text_vector``: an embedded text."""
         self.check_fitted()
+        vectors = self.item_vectors_ if item_vectors is None else item_vectors
+        items = np.asarray(items, dtype=np.int64).ravel()
+        outside = items[(items < 0) | (items >= len(vectors))]
+        if outside.size:
+            raise ParameterError(
+                f"item index {int(outside[0])} is outside the {len(vectors)} item vectors",
+                expected=f"item indices in [0, {len(vectors)})",
+                fix="map item ids with item_ids_ (or pass the longer item_vectors)",
+            )
+        for name, values in (("ratings", ratings), ("timestamps", timestamps)):
+            if values is not None and len(values) != len(items):
+                raise ParameterError(
+                    f"{len(values)} {name} for {len(items)} items",
+                    expected=f"one of {name} per item, or None",
+                    fix=f"align {name} with items",
+                )
         return self.representer_.transform_one(
-            np.asarray(items, dtype=np.int64),
-            self.item_vectors_ if item_vectors is None else item_vectors,
-            ratings=ratings,
-            timestamps=timestamps,
-            text_vector=text_vector,
+            items, vectors, ratings=ratings, timestamps=timestamps, text_vector=text_vector
         )
 
     def _text_encoder(self) -> Encoder:
