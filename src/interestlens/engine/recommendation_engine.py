@@ -494,8 +494,7 @@ class RecommendationEngine:
         ratings: Sequence[float | None] | None = None,
         timestamps: Sequence[float | None] | None = None,
     ) -> None:
-        """Append interactions of one user (a new id becomes a user); their list, vector and
-        cluster follow at once. Events without a time are stamped now."""
+        """See :meth:`OnlineUpdater.add_events` (events without a time are stamped now)."""
         self.updates.add_events(user_id, item_ids, ratings, timestamps)
 
     def check_event(
@@ -509,10 +508,10 @@ class RecommendationEngine:
         self.catalogue.check_new(item_id, text)
 
     def add_item(self, item_id: str, text: str) -> None:
-        """A new item, embedded now and recommendable at once (scored from its text)."""
+        """A new item, embedded now and recommendable at once (:meth:`OnlineUpdater.add_item`)."""
         self.updates.add_item(item_id, text)
 
     def forget_user(self, user_id: str) -> bool:
-        """Forget a user's events, list and cluster (False if the id was not known). The fitted
-        interactions stay in this model's arrays until a refit leaves them out."""
+        """Forget a user's events, list and cluster; False if the id was not known
+        (:meth:`OnlineUpdater.forget_user`)."""
         return self.updates.forget_user(user_id)
