@@ -39,7 +39,7 @@ from interestlens.engine.online_updates import OnlineUpdater, accepted_ratings
 from interestlens.engine.placement import InterestPlacer
 from interestlens.engine.ranker import Ranker
 from interestlens.engine.reason_writer import ReasonWriter, explained_cluster_lift
-from interestlens.engine.records import ClusterSummary, Recommendation, UserCluster
+from interestlens.engine.records import ROW_COLUMNS, ClusterSummary, Recommendation, UserCluster
 from interestlens.errors import InvalidValueError, ModelFormatError, ParameterError, UnknownIdError
 from interestlens.pipeline import InterestLens
 from interestlens.privacy import Pseudonymizer
@@ -48,7 +48,7 @@ from interestlens.recommend.interest.reasons import item_names
 from interestlens.recommend.ranking import check_k, top_k
 
 #: the columns of :meth:`RecommendationEngine.recommend_users`' table
-TABLE_COLUMNS = ["user_id", "rank", "item_id", "score", "cluster", "cluster_label", "reason"]
+TABLE_COLUMNS = ["user_id", *ROW_COLUMNS]
 
 
 class RecommendationEngine:
@@ -431,8 +431,8 @@ class RecommendationEngine:
             ),
             show_progress=show_progress,
         )
-        columns = TABLE_COLUMNS
-        return pd.DataFrame({name: table[name] for name in columns}, columns=columns), missing
+        frame = pd.DataFrame({name: table[name] for name in TABLE_COLUMNS}, columns=TABLE_COLUMNS)
+        return frame, missing
 
     def _package(
         self,
