@@ -129,8 +129,8 @@ def instrument(stages: Stages) -> None:
     """Time the recommender's tuning per regime and every collaborative fit (wrapping the
     functions the recommender calls; nothing else changes)."""
     from interestlens import pipeline
-    from interestlens.recommend.interest import core as core_module
-    from interestlens.recommend.interest import model as model_module
+    from interestlens.recommend.interest import components as core_module
+    from interestlens.recommend.interest import recommender as model_module
 
     for name in ("embed_texts", "fit_interest_clusters"):
         original = getattr(pipeline, name)

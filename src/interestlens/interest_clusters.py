@@ -66,7 +66,7 @@ class InterestClusters:
     #: centroids, temperature :data:`CONFIDENCE_TEMPERATURE`); NaN where not clustered
     confidence: np.ndarray | None = None
     #: stable id of each fitted cluster (fit index -> id), set when ids follow a previous model
-    #: (interestlens.timeline.identity); None: the ids are the fit indices
+    #: (interestlens.cluster.identity); None: the ids are the fit indices
     cluster_ids: np.ndarray | None = None
     #: where these ids came from: parent fit, born/split/merged/dissolved clusters, next free id
     lineage: dict[str, Any] | None = None

@@ -23,7 +23,7 @@ Layout (format version 1)::
     cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
                             previous model (fit --previous, refit); absent: ids = fit indices
     cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
-                            clusters and the next free id (interestlens.timeline.identity)
+                            clusters and the next free id (interestlens.cluster.identity)
     privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
     privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability
@@ -59,11 +59,11 @@ from interestlens.interest_clusters import InterestClusters
 from interestlens.model_check import (
     check_cluster_labels,
     check_interactions,
-    guarded_load,
     verify_model_dir,
 )
 from interestlens.persist import (
     atomic_write_bytes,
+    guarded_load,
     read_json,
     read_npy,
     read_rows,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from interestlens.cluster.identity import ClusterSnapshot, align_to_previous
 from interestlens.config import Settings
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
@@ -36,7 +37,6 @@ from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
-from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
 
 
 @dataclass
@@ -162,7 +162,7 @@ class InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
         ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
         or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
-        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        where the new clusters match its own (:mod:`interestlens.cluster.identity`). With
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self._settings()

@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.embed.base import Encoder, ensure_texts, l2_normalise
 from interestlens.errors import EncoderError, ParameterError
-from interestlens.text import ensure_texts
 
 
 class StaticEncoder:

@@ -12,7 +12,7 @@ from interestlens.cli.common import (
     ConfigOption,
     ModelOption,
     QuietOption,
-    _settings,
+    cli_settings,
     out,
     read_id_list,
 )
@@ -67,7 +67,7 @@ def recommend(
             expected="'error' or 'popular'",
             fix="pass --unknown popular to give unknown users the most popular items",
         )
-    settings = _settings(config, quiet)
+    settings = cli_settings(config, quiet)
     from interestlens.model_dir import read_manifest
     from interestlens.privacy import model_pseudonymizer
 

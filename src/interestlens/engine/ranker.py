@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from interestlens.engine.histories import UserHistories
 from interestlens.recommend.interest import InterestRecommender
-from interestlens.recommend.ranking import top_k
+from interestlens.recommend.top_items import top_k
 
 #: users ranked per call of the recommender (its dense score blocks are users × items)
 PRECOMPUTE_BATCH = 256

@@ -45,7 +45,7 @@ from interestlens.pipeline import InterestLens
 from interestlens.privacy import Pseudonymizer
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.interest.reasons import item_names
-from interestlens.recommend.ranking import check_k, top_k
+from interestlens.recommend.top_items import check_k, top_k
 
 #: the columns of :meth:`RecommendationEngine.recommend_users`' table
 TABLE_COLUMNS = ["user_id", *ROW_COLUMNS]

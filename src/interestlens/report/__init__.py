@@ -12,7 +12,7 @@ import pandas as pd
 from interestlens.persist import atomic_write_text
 from interestlens.privacy import privacy_facts, shown_explanations
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
-from interestlens.timeline.report import over_time_section
+from interestlens.report.over_time import over_time_section
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens

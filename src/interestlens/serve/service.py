@@ -20,7 +20,9 @@ import pandas as pd
 
 from interestlens.config import Settings, load_settings
 from interestlens.data.schema import ITEM_ID
+from interestlens.embed import cache_path as embedding_cache_file
 from interestlens.embed.base import Encoder
+from interestlens.embed.cache import delete_cached_texts
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
     InterestLensError,
@@ -30,7 +32,6 @@ from interestlens.errors import (
 )
 from interestlens.persist import read_json
 from interestlens.privacy import Pseudonymizer, model_pseudonymizer
-from interestlens.privacy.forget import embedding_cache_path, forget_cached_texts
 from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
 from interestlens.serve.store import default_events_path as default_events_path
 from interestlens.text import build_texts
@@ -517,5 +518,5 @@ class Service:
             forgotten = engine.forget_user(user_id)
             self._responses().invalidate_user(user_id)
         if text.strip() and self.settings.encoder.cache:
-            forget_cached_texts(embedding_cache_path(self.settings), [text])
+            delete_cached_texts(embedding_cache_file(self.settings.encoder), [text])
         return forgotten, deleted

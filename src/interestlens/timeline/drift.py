@@ -25,11 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interestlens.config import DriftConfig
-from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
-from interestlens.errors import DataError
-from interestlens.represent import WeightedMeanInterests
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     BORN,
     DISSOLVED,
     MERGED,
@@ -38,6 +34,10 @@ from interestlens.timeline.identity import (
     centroids_by_cluster,
     fit_id_of,
 )
+from interestlens.config import DriftConfig
+from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
+from interestlens.errors import DataError
+from interestlens.represent import WeightedMeanInterests
 from interestlens.timeline.periods import PERIODS, period_keys
 
 #: shares are floored at this before the PSI's logarithm (an empty bin would be infinite)

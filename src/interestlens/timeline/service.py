@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interestlens.config import DriftConfig
-from interestlens.timeline.adaptive import AdaptiveCentroids, CentroidUpdate, adaptive_from_settings
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     ClusterSnapshot,
     align_to_previous,
     fit_id_of,
     snapshot_of,
 )
+from interestlens.config import DriftConfig
+from interestlens.timeline.adaptive import AdaptiveCentroids, CentroidUpdate, adaptive_from_settings
 
 
 class AdaptiveClusterOut(BaseModel):

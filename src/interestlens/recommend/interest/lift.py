@@ -1,6 +1,6 @@
 """How much an interest cluster favours each item: the one place lift is computed.
 
-The recommender scores with it (:mod:`interestlens.recommend.interest.clusters`) and the
+The recommender scores with it (:mod:`interestlens.recommend.interest.cluster_affinity`) and the
 reasons name the cluster that likes an item with it (the engine, over the explained clusters).
 
 Affinity of cluster ``c`` for item ``i`` compares the item's share of the cluster's interaction

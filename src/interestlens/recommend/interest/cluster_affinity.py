@@ -14,6 +14,7 @@ nearest clusters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +50,27 @@ class ClusterAffinity:
             [self.log_share, np.full((len(self.log_share), n_new), floor, dtype=np.float32)]
         )
         self.log_global = np.concatenate([self.log_global, np.full(n_new, floor, dtype=np.float32)])
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays = {
+            "centroids": self.centroids,
+            "labels": self.labels,
+            "log_share": self.log_share,
+            "log_global": self.log_global,
+            "sizes": self.sizes,
+        }
+        return {"log_floor": float(self.log_floor)}, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ClusterAffinity:
+        return cls(
+            centroids=arrays["centroids"],
+            labels=arrays["labels"],
+            log_share=arrays["log_share"],
+            log_global=arrays["log_global"],
+            sizes=arrays["sizes"],
+            log_floor=float(meta["log_floor"]),
+        )
 
     @property
     def n_clusters(self) -> int:
@@ -136,16 +158,24 @@ def _affinity_from_labels(
 def _affinity(
     centroids: np.ndarray, labels: np.ndarray, weights: sp.csr_matrix, shrinkage: float
 ) -> ClusterAffinity:
-    k = len(centroids)
-    rows = np.flatnonzero(labels >= 0)
-    counts = cluster_item_weight(labels, weights, k)
-    log_share, log_global, floor = item_log_shares(counts, shrinkage)
+    counts = cluster_item_weight(labels, weights, len(centroids))
+    return affinity_from_counts(centroids, labels, counts, shrinkage)
+
+
+def affinity_from_counts(
+    centroids: np.ndarray, labels: np.ndarray, counts: np.ndarray, shrinkage: float
+) -> ClusterAffinity:
+    """Clusters with unit ``centroids`` ``(k, d)``, the users' ``labels`` (-1: none) and
+    ``counts`` ``(k, n_items)``, the interaction weight of each cluster's users on each item
+    (e.g. aggregated on Spark)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    log_share, log_global, floor = item_log_shares(np.asarray(counts, np.float64), shrinkage)
     return ClusterAffinity(
-        centroids=centroids.astype(np.float32),
+        centroids=np.asarray(centroids).astype(np.float32),
         labels=labels,
         log_share=log_share,
         log_global=log_global,
-        sizes=np.bincount(labels[rows], minlength=k),
+        sizes=np.bincount(labels[labels >= 0], minlength=len(centroids)),
         log_floor=floor,
     )
 
