@@ -132,7 +132,7 @@ def instrument(stages: Stages) -> None:
     from interestlens.recommend.interest import components as core_module
     from interestlens.recommend.interest import recommender as model_module
 
-    for name in ("embed_texts", "fit_interest_clusters"):
+    for name in ("embed_texts", "cluster_interests"):
         original = getattr(pipeline, name)
 
         def timed(*args, _original=original, _name=name, **kwargs):

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from interestlens.config import Settings
+from interestlens.embed.batch import build_encoder, embed_texts
 from interestlens.errors import DataError, EmptyDataError, MissingColumnsError, ParameterError
 from interestlens.persist import write_json, write_npy
-from interestlens.pipeline import InterestLens, embed_texts
 from interestlens.text import build_texts
 
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -78,7 +78,7 @@ def embed_file(
             expected="one row per id",
             fix="remove duplicate rows or choose another --id-col",
         )
-    encoder = InterestLens(settings).build_encoder()
+    encoder = build_encoder(settings)
     vectors, stats = embed_texts(
         encoder,
         texts,

@@ -269,7 +269,7 @@ def _users_kept(
 
 
 def relabel_clusters(clusters: Any, match: IdentityMatch, previous: ClusterSnapshot) -> Any:
-    """A copy of an :class:`~interestlens.interest_clusters.InterestClusters` with stable ids.
+    """A copy of an :class:`~interestlens.cluster.InterestClusters` with stable ids.
 
     Matched clusters take the old id and label; membership columns move to the new ids; the
     lineage (parent fit, events, ``next_id``) is recorded for the model directory.

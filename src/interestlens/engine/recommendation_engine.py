@@ -75,7 +75,7 @@ class RecommendationEngine:
                 fix="fit the model again without turning recommend.enabled off",
             )
         self.model = model
-        self.settings: Settings = model.settings if model.settings is not None else Settings()
+        self.settings: Settings = model.active_settings
         self.model_dir = model_dir
         self.manifest: dict[str, Any] = getattr(model, "manifest_", {})
         self.recommender: InterestRecommender = recommender
@@ -162,7 +162,7 @@ class RecommendationEngine:
         model_dir = Path(model_dir).expanduser()
         model = InterestLens.load(model_dir)
         if settings is not None:
-            saved = model.settings if model.settings is not None else Settings()
+            saved = model.active_settings
             model.settings = saved.model_copy(
                 update={
                     "recommend": saved.recommend.model_copy(

@@ -118,7 +118,7 @@ def _trend_items(timeline: Timeline) -> str:
 def over_time_section(model: Any, previous: Any | None = None) -> str | None:
     """The section's HTML, or None when the model's interactions carry no timestamps."""
 
-    drift = model._settings().drift
+    drift = model.active_settings.drift
     try:
         timeline = build_timeline(
             model,

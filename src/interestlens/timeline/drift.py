@@ -295,7 +295,7 @@ def compare_data(
     times = (
         interactions[TIMESTAMP].to_numpy(dtype=np.float64) if TIMESTAMP in interactions else None
     )
-    settings = old._settings()
+    settings = old.active_settings
     vectors = (
         WeightedMeanInterests(
             half_life_days=settings.interests.half_life_days,

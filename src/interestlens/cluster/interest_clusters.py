@@ -1,45 +1,32 @@
-"""Cluster the users' interest vectors and explain the clusters: the pipeline's middle stages.
+"""Users' interest clusters: who is in which cluster, how they were placed, how sure it is.
 
 Users with neither history nor text have no interest vector: they are not clustered, get
 cluster -1 and are counted (never dropped) in :class:`InterestClusters` ``unclustered``.
 
-The clusterer is fitted on the users with behaviour (``fit_mask``); users known only by their
-text are then *assigned* with the fitted clusterer's ``predict`` (their vectors come through
-the text bridge of :mod:`interestlens.represent`), with a confidence: left in the fit, vectors
-of another origin formed clusters of their own. ``placement`` says how each user was placed.
+:func:`cluster_interests` fits the clusterer on the users with behaviour (``fit_mask``); users
+known only by their text are then *assigned* with the fitted clusterer's ``predict`` (their
+vectors come through the text bridge of :mod:`interestlens.represent`), with a confidence: left
+in the fit, vectors of another origin formed clusters of their own. ``placement`` says how
+each user was placed. Naming and describing the clusters is the explain stage's work; the
+pipeline hands its explanations to :class:`InterestClusters`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from interestlens.cluster import (
-    ClusteringResult,
-    clustering_metrics,
-    fit_clustering,
-    interest_membership,
-    split_interests_by_user,
-)
-from interestlens.config import ExplainConfig, Settings
+from interestlens.cluster.factory import fit_clustering
+from interestlens.cluster.metrics import clustering_metrics
+from interestlens.cluster.multi_interest import interest_membership, split_interests_by_user
+from interestlens.cluster.result import ClusteringResult
+from interestlens.config import ClusterConfig
 from interestlens.embed.base import l2_normalise
-from interestlens.errors import InterestLensError, ModelFormatError
-from interestlens.explain import (
-    ClusterExplanation,
-    KeywordNamer,
-    OpenAICompatibleNamer,
-    explain_clusters,
-    load_explanations,
-    save_explanations,
-)
-from interestlens.explain.namer import ClusterNamer
-from interestlens.persist import read_json, read_npy, write_json, write_npy
 
 PLACED_NONE, PLACED_BY_FIT, PLACED_BY_PREDICT = 0, 1, 2
 PLACEMENT_NAMES = ("none", "fit", "predict")
@@ -47,6 +34,17 @@ PLACEMENT_NAMES = ("none", "fit", "predict")
 MIN_FIT_USERS = 20
 #: softmax temperature over centroid cosines for :attr:`InterestClusters.confidence`
 CONFIDENCE_TEMPERATURE = 0.05
+#: arrays of :meth:`InterestClusters.state` that every fit has; the others are optional
+REQUIRED_ARRAYS = ("user_clusters", "user_map")
+OPTIONAL_ARRAYS = ("membership", "user_placement", "user_confidence", "cluster_ids")
+
+
+class NamedCluster(Protocol):
+    """What this module reads of an explanation (:class:`interestlens.explain.
+    ClusterExplanation`): the cluster's id and its label."""
+
+    cluster_id: int
+    label: str
 
 
 @dataclass
@@ -56,7 +54,8 @@ class InterestClusters:
     result: ClusteringResult
     user_labels: np.ndarray  # int64 (n_users,)
     user_map: np.ndarray  # float32 (n_users, 2); NaN for users not clustered
-    explanations: list[ClusterExplanation]
+    #: one :class:`~interestlens.explain.ClusterExplanation` per cluster (the explain stage's)
+    explanations: list[Any] = field(default_factory=list)
     membership: np.ndarray | None = None  # float32 (n_users, k) where the method gives one
     unclustered: int = 0
     truth_metrics: dict[str, Any] | None = None
@@ -87,6 +86,18 @@ class InterestClusters:
         """Cluster id (stable where :attr:`cluster_ids` is set) of each new interest vector."""
         return self.to_ids(self.result.predict(X))
 
+    def assign(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster id of each vector (-1 for a zero vector) and the confidence of
+        :func:`cluster_confidence`."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        labels = np.full(len(vectors), -1, dtype=np.int64)
+        placed = np.linalg.norm(vectors, axis=1) > 0
+        if placed.any():
+            labels[placed] = self.result.predict(vectors[placed])
+        # the centroids are in fit order; the ids people see may differ (stable across refits)
+        confidence = cluster_confidence(vectors, labels, self.result.centroids)
+        return self.to_ids(labels), confidence
+
     def to_ids(self, fitted: np.ndarray) -> np.ndarray:
         """Fit indices (-1: none) as cluster ids (the same unless :attr:`cluster_ids` is set)."""
         fitted = np.asarray(fitted, dtype=np.int64)
@@ -102,106 +113,86 @@ class InterestClusters:
         probability = self.membership[np.arange(len(labels)), labels]
         return np.where(self.user_labels >= 0, probability, np.nan).astype(np.float32)
 
-    # --- persistence (a subdirectory of the model directory) -----------------------------------
+    def centroids_by_label(self) -> np.ndarray | None:
+        """The centroids indexed by the labels in :attr:`user_labels`, or None where the labels
+        are not ``0..k-1`` (the explain stage then uses the members' mean)."""
+        clusters = sorted(int(c) for c in np.unique(self.user_labels) if c >= 0)
+        centroids = self.result.centroids
+        if centroids.shape[0] == len(clusters) and clusters == list(range(len(clusters))):
+            return centroids
+        return None
 
-    def save(self, directory: Path) -> None:
-        self.result.save(directory / "clustering")
-        write_npy(directory / "user_clusters.npy", self.user_labels)
-        write_npy(directory / "user_map.npy", self.user_map)
-        if self.membership is not None:
-            write_npy(directory / "membership.npy", self.membership)
-        if self.placement is not None:
-            write_npy(directory / "user_placement.npy", self.placement.astype(np.int8))
-        if self.confidence is not None:
-            write_npy(directory / "user_confidence.npy", self.confidence.astype(np.float32))
-        save_explanations(directory / "explanations.json", self.explanations)
-        if self.cluster_ids is not None:
-            write_npy(directory / "cluster_ids.npy", self.cluster_ids)
-        if self.lineage is not None:
-            write_json(directory / "cluster_lineage.json", self.lineage)
-        write_json(
-            directory / "clusters_summary.json",
-            {"unclustered": self.unclustered, "truth_metrics": self.truth_metrics},
-        )
+    # --- state (written and read by interestlens.model_dir) -----------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able scalars and the per-user arrays; the clustering result and the
+        explanations are saved on their own."""
+        meta = {
+            "unclustered": self.unclustered,
+            "truth_metrics": self.truth_metrics,
+            "lineage": self.lineage,
+        }
+        arrays = {"user_clusters": self.user_labels, "user_map": self.user_map}
+        optional = {
+            "membership": self.membership,
+            "user_placement": None if self.placement is None else self.placement.astype(np.int8),
+            "user_confidence": None
+            if self.confidence is None
+            else self.confidence.astype(np.float32),
+            "cluster_ids": self.cluster_ids,
+        }
+        arrays.update({name: array for name, array in optional.items() if array is not None})
+        return meta, arrays
 
     @classmethod
-    def load(cls, directory: Path) -> InterestClusters | None:
-        if not (directory / "clustering" / "result.json").exists():
-            return None
-        summary = read_json(directory / "clusters_summary.json")
-        membership_path = directory / "membership.npy"
-        placement_path = directory / "user_placement.npy"
-        confidence_path = directory / "user_confidence.npy"
-        try:
-            result = ClusteringResult.load(directory / "clustering")
-        except (TypeError, KeyError, ValueError, IndexError) as exc:
-            if isinstance(exc, InterestLensError):
-                raise
-            # the saved state does not match this version's clusterers
-            raise ModelFormatError(
-                f"{directory / 'clustering'} cannot be restored ({type(exc).__name__}: {exc})",
-                expected="a clustering saved by this version of interestlens",
-                fix="fit the model again with this version",
-            ) from exc
+    def from_state(
+        cls,
+        meta: Mapping[str, Any],
+        arrays: Mapping[str, np.ndarray],
+        *,
+        result: ClusteringResult,
+        explanations: Sequence[Any],
+    ) -> InterestClusters:
+        """Inverse of :meth:`state` (``result`` and ``explanations`` restored separately)."""
+        placement = arrays.get("user_placement")
         return cls(
             result=result,
-            user_labels=read_npy(directory / "user_clusters.npy"),
-            # NaN: users without any signal have no place on the map
-            user_map=read_npy(directory / "user_map.npy", allow_nan=True),
-            explanations=load_explanations(directory / "explanations.json"),
-            membership=read_npy(membership_path, allow_nan=True)
-            if membership_path.exists()
-            else None,
-            unclustered=int(summary.get("unclustered", 0)),
-            truth_metrics=summary.get("truth_metrics"),
-            placement=read_npy(placement_path, allow_nan=True) if placement_path.exists() else None,
-            confidence=read_npy(confidence_path, allow_nan=True)
-            if confidence_path.exists()
-            else None,
-            cluster_ids=_optional_npy(directory / "cluster_ids.npy"),
-            lineage=read_json(directory / "cluster_lineage.json")
-            if (directory / "cluster_lineage.json").exists()
-            else None,
+            user_labels=np.asarray(arrays["user_clusters"], dtype=np.int64),
+            user_map=np.asarray(arrays["user_map"], dtype=np.float32),
+            explanations=list(explanations),
+            membership=arrays.get("membership"),
+            unclustered=int(meta.get("unclustered", 0)),
+            truth_metrics=meta.get("truth_metrics"),
+            placement=None if placement is None else np.asarray(placement, dtype=np.int8),
+            confidence=arrays.get("user_confidence"),
+            cluster_ids=arrays.get("cluster_ids"),
+            lineage=meta.get("lineage"),
         )
 
 
-def _optional_npy(path: Path) -> np.ndarray | None:
-    return read_npy(path) if path.exists() else None
-
-
-def make_namer(config: ExplainConfig) -> ClusterNamer:
-    if config.namer == "openai":
-        return OpenAICompatibleNamer(
-            config.namer_base_url,
-            config.namer_model,
-            api_key=config.namer_api_key,
-            timeout=config.namer_timeout,
-        )
-    return KeywordNamer()
-
-
-def fit_interest_clusters(
-    *,
-    settings: Settings,
-    user_ids: Sequence[str],
+def cluster_interests(
     user_vectors: np.ndarray,
     has_signal: np.ndarray,
-    user_texts: Sequence[str],
-    item_ids: Sequence[str],
-    item_texts: Sequence[str],
-    item_titles: Sequence[str | None] | None,
+    *,
+    config: ClusterConfig,
+    seed: int,
+    clusterer: Any = None,
+    user_ids: Sequence[str],
     item_vectors: np.ndarray,
     interactions: pd.DataFrame,
-    text_columns: Sequence[str] = (),
+    half_life_days: float | None = None,
     labels_true: Mapping[str, object] | None = None,
     show_progress: bool = False,
     fit_mask: np.ndarray | None = None,
 ) -> InterestClusters:
-    """Cluster users with a signal, place everyone on a 2-D map, and explain each cluster.
+    """Cluster users with a signal and place everyone on a 2-D map (no explanations yet).
 
+    ``clusterer``: the :class:`~interestlens.cluster.base.Clusterer` to fit (None: the one
+    ``config`` describes); ``config`` also sets stability runs and multi-interest membership.
     ``fit_mask``: the users the clusterer is fitted on (those with behaviour); the other users
     with a signal are assigned by the fitted clusterer. None, or too few users in it to
-    cluster, fits on every user with a signal.
+    cluster, fits on every user with a signal. ``interactions`` (columns ``user_index,
+    item_index, rating, timestamp``) and ``item_vectors`` feed the multi-interest membership.
     """
     rows = np.flatnonzero(has_signal)
     fit_rows = rows
@@ -210,11 +201,12 @@ def fit_interest_clusters(
         if len(chosen) >= max(MIN_FIT_USERS, len(rows) // 10):
             fit_rows = chosen
     result = fit_clustering(
-        user_vectors[fit_rows], settings.cluster, settings.seed, show_progress=show_progress
+        user_vectors[fit_rows], config, seed, show_progress=show_progress, clusterer=clusterer
     )
-    user_labels = np.full(len(user_ids), -1, dtype=np.int64)
+    n_users = len(user_ids)
+    user_labels = np.full(n_users, -1, dtype=np.int64)
     user_labels[fit_rows] = result.labels
-    placement = np.full(len(user_ids), PLACED_NONE, dtype=np.int8)
+    placement = np.full(n_users, PLACED_NONE, dtype=np.int8)
     placement[fit_rows] = PLACED_BY_FIT
     assigned = np.setdiff1d(rows, fit_rows)
     if len(assigned):
@@ -222,47 +214,19 @@ def fit_interest_clusters(
         placement[assigned] = PLACED_BY_PREDICT
     confidence = cluster_confidence(user_vectors, user_labels, result.centroids)
 
-    user_map = np.full((len(user_ids), 2), np.nan, dtype=np.float32)
+    user_map = np.full((n_users, 2), np.nan, dtype=np.float32)
     if len(rows) >= 2:
-        user_map[rows] = PCA(n_components=2, random_state=settings.seed).fit_transform(
-            user_vectors[rows]
-        )
+        user_map[rows] = PCA(n_components=2, random_state=seed).fit_transform(user_vectors[rows])
 
-    membership = _membership(
-        settings, result, user_labels, item_vectors, interactions, fit_rows, user_vectors
-    )
-
-    user_idx = interactions["user_index"].to_numpy()
-    item_idx = interactions["item_index"].to_numpy()
-    ratings = interactions["rating"].to_numpy(dtype=np.float64)
-    explain = settings.explain
-    explanations = explain_clusters(
+    membership = membership_of(
+        result,
         user_labels,
         user_vectors,
-        user_ids=list(user_ids),
-        item_ids=list(item_ids),
-        user_idx=user_idx,
-        item_idx=item_idx,
-        rating=None if np.isnan(ratings).all() else ratings,
-        centroids=_full_centroids(result, user_labels, user_vectors),
-        user_texts=list(user_texts),
-        item_texts=list(item_texts),
-        item_titles=None if item_titles is None else list(item_titles),
+        fit_rows,
+        multi_interest=config.multi_interest,
         item_vectors=item_vectors,
-        top_keywords=explain.top_keywords,
-        top_items=explain.top_items,
-        top_users=explain.top_users,
-        min_support=explain.min_support,
-        min_support_share=explain.min_support_share,
-        keyword_scoring=explain.keyword_scoring,
-        keyword_prior_size=explain.keyword_prior_size,
-        keyword_min_texts=explain.keyword_min_texts,
-        central_pool=explain.central_pool,
-        lift_prior=explain.lift_prior,
-        item_weighting=explain.item_weighting,
-        include_user_texts=explain.include_user_texts,
-        extra_stop_words=[*explain.extra_stop_words, *text_columns],
-        namer=make_namer(explain),
+        interactions=interactions,
+        half_life_days=half_life_days,
     )
 
     truth_metrics = None
@@ -276,9 +240,8 @@ def fit_interest_clusters(
         result=result,
         user_labels=user_labels,
         user_map=user_map,
-        explanations=explanations,
         membership=membership,
-        unclustered=int(len(user_ids) - len(rows)),
+        unclustered=int(n_users - len(rows)),
         truth_metrics=truth_metrics,
         placement=placement,
         confidence=confidence,
@@ -303,27 +266,21 @@ def cluster_confidence(
     return out
 
 
-def _full_centroids(
-    result: ClusteringResult, user_labels: np.ndarray, user_vectors: np.ndarray
-) -> np.ndarray | None:
-    clusters = sorted(int(c) for c in np.unique(user_labels) if c >= 0)
-    if result.centroids.shape[0] == len(clusters) and clusters == list(range(len(clusters))):
-        return result.centroids
-    return None  # ids are not 0..k-1: let explain compute members' means
-
-
-def _membership(
-    settings: Settings,
+def membership_of(
     result: ClusteringResult,
     user_labels: np.ndarray,
+    user_vectors: np.ndarray,
+    fit_rows: np.ndarray,
+    *,
+    multi_interest: bool,
     item_vectors: np.ndarray,
     interactions: pd.DataFrame,
-    fit_rows: np.ndarray,
-    user_vectors: np.ndarray,
+    half_life_days: float | None,
 ) -> np.ndarray | None:
-    """Soft membership: from the method's probabilities, or from multi-interest splits."""
+    """Soft membership: from multi-interest splits (``multi_interest``), or from the method's
+    probabilities; None when neither applies."""
     n_users, k = len(user_labels), result.n_clusters
-    if settings.cluster.multi_interest and result.clusterer is not None and k > 0:
+    if multi_interest and result.clusterer is not None and k > 0:
         membership = np.zeros((n_users, k), dtype=np.float32)
         clustered = user_labels >= 0
         membership[clustered, user_labels[clustered]] = 1.0  # text-only users: their cluster
@@ -337,7 +294,7 @@ def _membership(
                 item_vectors[interactions["item_index"].to_numpy()],
                 timestamps=None if np.isnan(times).all() else times,
                 weights=weights,
-                half_life_days=settings.interests.half_life_days,
+                half_life_days=half_life_days,
             )
             for user, interests in split.items():
                 if interests and user_labels[int(user)] >= 0:
