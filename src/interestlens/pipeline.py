@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from interestlens.cluster import InterestClusters, cluster_interests, make_clusterer
-from interestlens.cluster.identity import ClusterSnapshot, align_to_previous
-from interestlens.config import Settings
+from interestlens.cluster.identity import ClusterSnapshot, IdentityMatch, aligned_to_previous
+from interestlens.config import DriftConfig, Settings
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.embed import make_encoder
@@ -265,6 +265,16 @@ class InterestLens:
         """The settings in use: those given, else the defaults."""
         return self.settings if self.settings is not None else Settings()
 
+    def align_to(self, previous: Any, config: DriftConfig | None = None) -> IdentityMatch:
+        """Give this model's clusters the ids (and labels) of ``previous`` (a fitted model or a
+        :class:`~interestlens.cluster.identity.ClusterSnapshot`) where they match
+        (:mod:`interestlens.cluster.identity`); thresholds from ``config``, default
+        ``settings.drift``. Returns the match, also kept as ``identity_``."""
+        self.check_fitted()
+        config = config if config is not None else self.active_settings.drift
+        self.clusters_, self.identity_ = aligned_to_previous(self, previous, config)
+        return self.identity_
+
     def build_encoder(self) -> Encoder:
         """The encoder fit uses: the given one (else the configured one), behind the embedding
         cache when ``settings.encoder.cache`` is on."""
@@ -384,7 +394,7 @@ class InterestLens:
         )
         self.identity_ = None
         if previous is not None:
-            self.identity_ = align_to_previous(self, previous, settings.drift)
+            self.align_to(previous)
         timings["cluster_explain"] = time.perf_counter() - started
         self.privacy_release_ = release_model_clusters(
             settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_

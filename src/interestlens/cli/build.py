@@ -61,7 +61,7 @@ def embed(
     quiet: QuietOption = False,
 ) -> None:
     """Turn texts into L2-normalised vectors (.npy) plus a JSON file of ids and stats."""
-    from interestlens.embed_job import embed_file
+    from interestlens.embed.text_file import embed_file
 
     settings = cli_settings(
         config,

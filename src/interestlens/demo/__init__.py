@@ -4,7 +4,7 @@
 * :func:`run_drift_demo` — a drifting year, fitted twice as a service is refitted (``--drift``).
 """
 
-from interestlens.demo.drift import run_drift_demo
-from interestlens.demo.interests import run_demo
+from interestlens.demo.drifting_year import run_drift_demo
+from interestlens.demo.shop import run_demo
 
 __all__ = ["run_demo", "run_drift_demo"]

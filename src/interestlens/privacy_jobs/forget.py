@@ -22,8 +22,7 @@ from interestlens.model_dir import read_manifest, read_parquet
 from interestlens.persist import read_json
 from interestlens.privacy.keys import model_pseudonymizer
 from interestlens.serve.refit import refit_model
-from interestlens.serve.service import events_path
-from interestlens.serve.store import EventStore
+from interestlens.serve.store import EventStore, events_path
 
 
 @dataclass

@@ -6,8 +6,8 @@ here); the report's over-time section is :mod:`interestlens.report.over_time`.""
 from interestlens.cluster.identity import (
     ClusterSnapshot,
     IdentityMatch,
-    align_model,
-    align_to_previous,
+    aligned_clusters,
+    aligned_to_previous,
     match_clusters,
     snapshot_of,
 )
@@ -15,8 +15,8 @@ from interestlens.cluster.identity import (
 __all__ = [
     "ClusterSnapshot",
     "IdentityMatch",
-    "align_model",
-    "align_to_previous",
+    "aligned_clusters",
+    "aligned_to_previous",
     "match_clusters",
     "snapshot_of",
 ]

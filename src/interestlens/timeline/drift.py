@@ -30,7 +30,6 @@ from interestlens.cluster.identity import (
     DISSOLVED,
     MERGED,
     SPLIT,
-    align_to_previous,
     centroids_by_cluster,
     fit_id_of,
 )
@@ -226,7 +225,7 @@ def compare_models(
     lineage does not already descend from it (``new``'s clusters are replaced in memory)."""
     events = list((new.clusters_.lineage or {}).get("events", []))
     if (new.clusters_.lineage or {}).get("parent_fit_id") != fit_id_of(old.clusters_):
-        events = align_to_previous(new, old, config).events
+        events = new.align_to(old, config).events
     old_shares = _shares(np.asarray(old.clusters_.user_labels))
     new_labels = np.asarray(new.clusters_.user_labels)
     new_shares = _shares(new_labels)

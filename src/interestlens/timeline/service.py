@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 
 from interestlens.cluster.identity import (
     ClusterSnapshot,
-    align_to_previous,
     fit_id_of,
     snapshot_of,
 )
@@ -112,7 +111,7 @@ def align_on_reload(
     if fit_id_of(model.clusters_) == served_id or lineage.get("parent_fit_id") == served_id:
         return engine
     previous = _served_snapshot(served_engine, adaptive)
-    align_to_previous(model, previous, config)
+    model.align_to(previous, config)
     return type(engine)(model, encoder=engine.base_encoder, model_dir=engine.model_dir)
 
 
