@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from interestlens.cluster.base import NearestCentroidClusterer
-from interestlens.embed.base import Encoder, ensure_texts, l2_normalise
+from interestlens.embed.base import Encoder, EncoderWrapper, ensure_texts, l2_normalise
 from interestlens.errors import EncoderError, ParameterError
 from interestlens.explain import StaticExplainer, StaticNamer
 from interestlens.recommend.testing import FixedScores
@@ -95,24 +95,12 @@ class StaticEncoder:
         return f"StaticEncoder(identifier={self.identifier!r}, dimension={self.dimension})"
 
 
-class RecordingEncoder:
+class RecordingEncoder(EncoderWrapper):
     """Wraps ``inner`` and records each ``encode`` call's texts in :attr:`calls`."""
 
     def __init__(self, inner: Encoder):
         self.inner = inner
         self.calls: list[list[str]] = []
-
-    @property
-    def identifier(self) -> str:
-        return self.inner.identifier
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
 
     @property
     def n_calls(self) -> int:
@@ -126,9 +114,6 @@ class RecordingEncoder:
     def texts(self) -> list[str]:
         """Every text encoded, in call order."""
         return [text for call in self.calls for text in call]
-
-    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.count_tokens(texts)
 
     def encode(
         self,

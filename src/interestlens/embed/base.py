@@ -84,3 +84,27 @@ def encode_arguments(
     if batch_size < 1:
         raise ParameterError(f"batch_size={batch_size}", expected="an int >= 1")
     return texts, batch_size
+
+
+class EncoderWrapper:
+    """Base of the encoders that wrap another (the embedding cache, the memo, test doubles):
+    the wrapped encoder's identifier, dimension, token limit and token counts, so that a
+    wrapper defines only what it adds (its own ``encode``). The wrapped encoder is ``inner``.
+    """
+
+    inner: Encoder
+
+    @property
+    def identifier(self) -> str:
+        return self.inner.identifier
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.count_tokens(texts)

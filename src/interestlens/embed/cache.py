@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import ensure_texts
+from interestlens.embed.base import EncoderWrapper, ensure_texts
 from interestlens.errors import EncoderError, ParameterError
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ class EmbeddingCache:
         return f"EmbeddingCache({str(self.path)!r}, {state})"
 
 
-class CachedEncoder:
+class CachedEncoder(EncoderWrapper):
     """An :class:`~interestlens.embed.base.Encoder` that encodes only texts not yet cached.
 
     Each call deduplicates its texts, reads the cached ones, encodes the rest with ``encoder``
@@ -282,7 +282,7 @@ class CachedEncoder:
     def __init__(self, encoder: Encoder, cache: EmbeddingCache, *, write_every: int = 1024):
         if write_every < 1:
             raise ParameterError(f"write_every={write_every}", expected="an int >= 1")
-        self.encoder = encoder
+        self.inner = encoder
         self.cache = cache
         self.write_every = write_every
         self.hits = 0
@@ -290,23 +290,8 @@ class CachedEncoder:
         self.encoder_calls = 0
 
     @property
-    def identifier(self) -> str:
-        return self.encoder.identifier
-
-    @property
-    def dimension(self) -> int:
-        return self.encoder.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.encoder.max_tokens
-
-    @property
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "encoder_calls": self.encoder_calls}
-
-    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encoder.count_tokens(texts)
 
     def encode(
         self,
@@ -316,7 +301,7 @@ class CachedEncoder:
         show_progress: bool = False,
     ) -> np.ndarray:
         texts = ensure_texts(texts)
-        identifier = self.encoder.identifier
+        identifier = self.inner.identifier
         unique = list(dict.fromkeys(texts))
         vectors: dict[str, np.ndarray] = {}
         missing: list[str] = []
@@ -352,17 +337,17 @@ class CachedEncoder:
 
     def _encode_checked(self, chunk: list[str], options: dict[str, int]) -> np.ndarray:
         self.encoder_calls += 1
-        encoded = np.asarray(self.encoder.encode(chunk, **options), dtype=np.float32)
+        encoded = np.asarray(self.inner.encode(chunk, **options), dtype=np.float32)
         if encoded.shape != (len(chunk), self.dimension):
             raise EncoderError(
-                f"encoder {self.encoder!r} returned shape {encoded.shape} for {len(chunk)} texts",
+                f"encoder {self.inner!r} returned shape {encoded.shape} for {len(chunk)} texts",
                 expected=f"shape ({len(chunk)}, {self.dimension})",
                 fix="fix the encoder; nothing from this chunk was cached",
             )
         return encoded
 
     def __repr__(self) -> str:
-        return f"CachedEncoder({self.encoder!r}, {self.cache!r})"
+        return f"CachedEncoder({self.inner!r}, {self.cache!r})"
 
 
 def delete_cached_texts(path: Path, texts: list[str]) -> int:

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from interestlens.errors import EncoderError
 
 PoolingMode = Literal["mean", "cls", "max", "mean_sqrt_len"]
@@ -130,3 +132,17 @@ def read_layout(
 
 
 __all__ = ["PoolingMode", "SentenceLayout", "read_layout"]
+
+
+def hf_token_counts(tokenizer: Any, texts: list[str]) -> np.ndarray:
+    """Tokens per text, special tokens included and nothing truncated, for a Hugging Face
+    tokenizer (what the model would see before it cuts at its maximum length)."""
+    encoded = tokenizer(
+        texts,
+        add_special_tokens=True,
+        truncation=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        verbose=False,
+    )
+    return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)

@@ -13,29 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from interestlens.embed.base import Encoder
+from interestlens.embed.base import Encoder, EncoderWrapper
 
 
-class MemoEncoder:
+class MemoEncoder(EncoderWrapper):
     """``encoder`` plus the vectors of the last ``size`` texts (None: every text, unbounded);
     :meth:`remember` adds vectors computed elsewhere. Same identifier as ``encoder``."""
 
     def __init__(self, encoder: Encoder, size: int | None = 512):
-        self.encoder = encoder
+        self.inner = encoder
         self.size = size
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.encoder, name)
-
-    @property
-    def identifier(self) -> str:
-        return self.encoder.identifier
-
-    @property
-    def dimension(self) -> int:
-        return self.encoder.dimension
+        return getattr(self.inner, name)
 
     def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Vectors ``encoder`` gave for ``texts`` (e.g. in an earlier stage)."""
@@ -55,7 +47,7 @@ class MemoEncoder:
             known = {t: self._memo[t] for t in texts if t in self._memo}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            encoded = np.asarray(self.encoder.encode(missing, **kwargs), dtype=np.float32)
+            encoded = np.asarray(self.inner.encode(missing, **kwargs), dtype=np.float32)
             with self._lock:
                 for text, vector in zip(missing, encoded, strict=True):
                     known[text] = vector

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
+from interestlens.embed.layout import SentenceLayout, hf_token_counts, read_layout
 from interestlens.errors import EncoderError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from interestlens.embed.layout import SentenceLayout
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = frozenset({"all-MiniLM-L6-v2", DEFAULT_MODEL_NAME})
@@ -221,8 +221,6 @@ class SentenceTransformerEncoder:
     def _light(self) -> tuple[SentenceLayout, Any] | None:
         """Layout and fast tokenizer straight from the model's files, where they say all
         (a warm-cache fit then counts tokens without loading torch and the weights)."""
-        from interestlens.embed.layout import read_layout
-
         path = self.source.path
         config = path / "sentence_bert_config.json"
         if not ((path / "tokenizer.json").is_file() and config.is_file()):
@@ -263,15 +261,7 @@ class SentenceTransformerEncoder:
         if self._light is not None:
             encoded_light = self._light[1].encode_batch(texts)
             return np.array([len(item.ids) for item in encoded_light], dtype=np.int64)
-        encoded = self._loaded().tokenizer(
-            texts,
-            add_special_tokens=True,
-            truncation=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )
-        return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+        return hf_token_counts(self._loaded().tokenizer, texts)
 
     def encode(
         self,

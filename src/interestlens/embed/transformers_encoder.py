@@ -17,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
+from interestlens.embed.layout import hf_token_counts
 from interestlens.embed.sentence import ModelSource, quiet_model_loading, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
 
@@ -111,15 +112,7 @@ class TransformersEncoder:
         if not texts:
             return np.zeros(0, dtype=np.int64)
         tokenizer, _ = self._load()
-        encoded = tokenizer(
-            texts,
-            add_special_tokens=True,
-            truncation=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            verbose=False,
-        )
-        return np.array([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+        return hf_token_counts(tokenizer, texts)
 
     def encode(
         self,

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from interestlens.config import Settings, load_settings
 from interestlens.data.synthetic import make_demo_dataset
-from interestlens.embed.base import Encoder
+from interestlens.embed.base import Encoder, EncoderWrapper
 from interestlens.errors import InterestLensError
 from interestlens.pipeline import InterestLens
 from interestlens.serve.server import JsonErrorProtocol
@@ -214,7 +214,7 @@ class ThreadedServer:
         self.stop()
 
 
-class GatedEncoder:
+class GatedEncoder(EncoderWrapper):
     """Wraps ``inner``; once :meth:`arm` is called, the next ``encode`` of a batch holding
     ``text`` waits until :meth:`release` (at most ``timeout`` seconds, then raises
     ``TimeoutError``). Calls before arming, and after the held one, pass straight through.
@@ -231,21 +231,6 @@ class GatedEncoder:
         self.released = threading.Event()
         self._armed = False
         self._lock = threading.Lock()
-
-    @property
-    def identifier(self) -> str:
-        return self.inner.identifier
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.count_tokens(texts)
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
