@@ -352,3 +352,16 @@ def test_placing_a_history_refuses_what_it_cannot_place(model_dir):
     assert model.cluster_label(12345) == "cluster 12345"
     with pytest.raises(NotFittedError, match="not fitted"):
         InterestLens().interest_vector(np.array([0]))
+
+
+def test_many_users_table_serves_users_made_by_events(model_dir, demo):
+    _, truth = demo
+    engine = RecommendationEngine.load(model_dir)
+    theme = truth.theme_names[3]
+    items = [i for i, t in truth.item_theme.items() if t == theme][:3]
+    engine.add_events("newcomer", items, [5.0] * 3, [None] * 3)
+    table, missing = engine.recommend_users(["newcomer", "u0001"], 4)
+    assert missing == []
+    newcomer = table[table["user_id"] == "newcomer"]
+    assert list(newcomer["item_id"]) == [r.item_id for r in engine.recommend_user("newcomer", 4)]
+    assert not set(newcomer["item_id"]) & set(items)
