@@ -899,17 +899,17 @@ def _new_item_keeps_reads_fast(bench: Bench) -> Outcome:
     import time
 
     engine = bench.client.app.state.service.engine
-    before = len(engine._lists)
+    before = engine.n_cached_lists
     response = bench.client.post(
         "/items", json={"item_id": "hardening-new", "text": "ultralight camping stove"}, headers=KEY
     )
     deadline = time.monotonic() + 30
     while (
-        len(bench.client.app.state.service.engine._lists) < before * 0.9
+        bench.client.app.state.service.engine.n_cached_lists < before * 0.9
         and time.monotonic() < deadline
     ):
         time.sleep(0.05)
-    after = len(bench.client.app.state.service.engine._lists)
+    after = bench.client.app.state.service.engine.n_cached_lists
     read = bench.client.get("/users/u0003/recommendations?k=200").json()["items"]
     listed = "hardening-new" in {i["item_id"] for i in read}
     return Outcome(

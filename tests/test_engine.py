@@ -14,7 +14,13 @@ import pytest
 from interestlens import InterestLens, load_settings, make_demo_dataset
 from interestlens.cli import main
 from interestlens.engine import RecommendationEngine
-from interestlens.errors import DuplicateIdError, InvalidValueError, UnknownIdError
+from interestlens.errors import (
+    DuplicateIdError,
+    InvalidValueError,
+    NotFittedError,
+    ParameterError,
+    UnknownIdError,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -294,3 +300,68 @@ def test_cli_evaluate_writes_tables_and_the_report_shows_them(model_dir, demo, t
     assert main(["report", "--model", str(copy), "--output", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text()
     assert "EASE" in page and "ContentKNN" in page
+
+
+# --- the engine's parts, seen from outside ----------------------------------------------------
+
+
+def test_cache_k_changes_the_kept_lists_and_user_labels_are_read_only(model_dir, demo):
+    dataset, _ = demo
+    engine = RecommendationEngine.load(model_dir)
+    user = dataset.interactions["user_id"].iloc[0]
+    assert engine.n_cached_lists == 0
+    first = engine.recommend_user(user, 8)
+    assert engine.n_cached_lists == 1
+    engine.cache_k = 3
+    assert engine.cache_k == 3 and engine.n_cached_lists == 0
+    # past the 3 kept items the list is ranked anew: the same 8 items
+    assert [r.item_id for r in engine.recommend_user(user, 8)] == [r.item_id for r in first]
+    with pytest.raises(ValueError, match="read-only"):
+        engine.user_labels[0] = 5
+    engine.forget_user(user)
+    assert engine.user_labels[engine.user_ids.get(user)] == -1
+
+
+def test_the_lens_places_histories_and_names_clusters_for_the_engine(model_dir):
+    model = InterestLens.load(model_dir)
+    items = ["i0001", "i0002", "i0003"]
+    indices = model.item_ids_.indices(pd.Series(items, dtype=object))
+    placed = model.transform(pd.DataFrame({"items": [items]}))[0]
+    np.testing.assert_allclose(model.interest_vector(indices), placed, rtol=1e-6)
+    labels, probability, source = model.user_clusters()
+    table = model.cluster_table()
+    assert labels.tolist() == table["cluster"].tolist()
+    assert source.tolist() == table["source"].tolist()
+    assert probability is None or probability.shape == labels.shape
+    assert model.cluster_label(int(labels[0])) == table["label"].iloc[0]
+    assert model.cluster_label(-1) == "no signal"
+    assert {e.cluster_id for e in model.cluster_explanations()} == set(labels[labels >= 0])
+    labels[0] = 99  # a copy: the model keeps its own
+    assert model.user_clusters()[0][0] != 99
+
+
+def test_placing_a_history_refuses_what_it_cannot_place(model_dir):
+    model = InterestLens.load(model_dir)
+    with pytest.raises(ParameterError, match="item index 120 is outside the 120 item vectors"):
+        model.interest_vector(np.array([0, 120]))
+    with pytest.raises(ParameterError, match="item index -1 is outside"):
+        model.interest_vector(np.array([-1]))
+    with pytest.raises(ParameterError, match="2 ratings for 1 items"):
+        model.interest_vector(np.array([3]), ratings=np.array([4.0, 5.0]))
+    assert not model.interest_vector(np.zeros(0, dtype=np.int64)).any()  # nothing: zero vector
+    assert model.cluster_label(12345) == "cluster 12345"
+    with pytest.raises(NotFittedError, match="not fitted"):
+        InterestLens().interest_vector(np.array([0]))
+
+
+def test_many_users_table_serves_users_made_by_events(model_dir, demo):
+    _, truth = demo
+    engine = RecommendationEngine.load(model_dir)
+    theme = truth.theme_names[3]
+    items = [i for i, t in truth.item_theme.items() if t == theme][:3]
+    engine.add_events("newcomer", items, [5.0] * 3, [None] * 3)
+    table, missing = engine.recommend_users(["newcomer", "u0001"], 4)
+    assert missing == []
+    newcomer = table[table["user_id"] == "newcomer"]
+    assert list(newcomer["item_id"]) == [r.item_id for r in engine.recommend_user("newcomer", 4)]
+    assert not set(newcomer["item_id"]) & set(items)

@@ -102,7 +102,7 @@ def test_added_items_are_recommended_explained_and_saved(tmp_path: Path) -> None
     [space, romance] = model.add_items(["Orbit Ten. space rocket galaxy orbit", "Vows. love bride"])
     items, _ = model.recommend(np.arange(N_USERS), 2, candidates=np.array([space, romance]))
     assert (items[:GROUP, 0] == space).all() and (items[GROUP:, 0] == romance).all()
-    assert "new, close to what" in model.explain(0, int(space))
+    assert "new item, close to what" in model.explain(0, int(space))
     model.save(tmp_path)
     loaded = InterestRecommender.load(tmp_path)
     users = np.arange(N_USERS)

@@ -142,7 +142,7 @@ def test_reasons_mention_the_cluster_label_and_a_similar_rated_item(fitted) -> N
     assert "space fans" in reason
     assert "romance fans" not in reason
     rated_names = {"Moon Base", "Red Planet", "Deep Field", "Launch Day", "Comet Tail"}
-    assert any(f"similar to {name} you rated" in reason for name in rated_names)
+    assert any(f"similar to {name}, which you rated" in reason for name in rated_names)
     assert "you rated" in fitted.explain(GROUP, 7, cluster_labels=LABELS)
     assert "romance fans" in fitted.explain(GROUP, 7, cluster_labels=LABELS)
     default = fitted.explain(0, 1)

@@ -20,7 +20,6 @@ from interestlens.cluster.auto import AutoKClusterer
 from interestlens.cluster.stability import stability
 from interestlens.data.synthetic.scale import scaling_dataset
 from interestlens.engine import PRECOMPUTE_BATCH, RecommendationEngine
-from interestlens.engine.records import _row
 from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
@@ -233,7 +232,7 @@ def one_user_table(engine: RecommendationEngine, ids: list[str], k: int) -> pd.D
     rows = []
     for user_id in ids:
         recs = engine.recommend_user(user_id, k) if engine.has_user(user_id) else popular
-        rows.extend({"user_id": user_id, **_row(r)} for r in recs)
+        rows.extend({"user_id": user_id, **r.as_row()} for r in recs)
     return pd.DataFrame(rows)
 
 

@@ -37,6 +37,7 @@ from interestlens.errors import DataError, NotFittedError, ParameterError
 from interestlens.explain import (
     ClusterEvidence,
     ClusterExplainer,
+    ClusterExplanation,
     ClusterKeywords,
     ClusterNamer,
     ClusterRepresentatives,
@@ -263,10 +264,6 @@ class InterestLens:
     def active_settings(self) -> Settings:
         """The settings in use: those given, else the defaults."""
         return self.settings if self.settings is not None else Settings()
-
-    def _settings(self) -> Settings:
-        # kept for callers not yet moved to active_settings (engine/core.py)
-        return self.active_settings
 
     def align_to(self, previous: Any, config: DriftConfig | None = None) -> IdentityMatch:
         """Give this model's clusters the ids (and labels) of ``previous`` (a fitted model or a
@@ -678,6 +675,63 @@ class InterestLens:
         if "user_id" in frame:
             result.insert(0, "user_id", frame["user_id"].to_numpy())
         return result
+
+    # --- read by the recommendation engine (interestlens.engine) ------------------------------
+
+    def user_clusters(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Each known user's cluster id (-1: none), membership in it (None when the clusterer
+        gives none; NaN for users in none) and the source of their interest vector
+        (``history``, ``text``, ``blend`` or ``none``): copies, the caller may change them."""
+        self.check_fitted()
+        probability = self.clusters_.user_probability()
+        return (
+            np.asarray(self.clusters_.user_labels, dtype=np.int64).copy(),
+            None if probability is None else np.asarray(probability, dtype=np.float32).copy(),
+            np.asarray(self.representer_.source_, dtype=object).copy(),
+        )
+
+    def cluster_label(self, cluster: int) -> str:
+        """The label of an interest cluster (``cluster N`` unexplained, ``no signal`` for -1)."""
+        self.check_fitted()
+        return self.clusters_.label_of(int(cluster))
+
+    def cluster_explanations(self) -> list[ClusterExplanation]:
+        """Label, keywords and central items of each interest cluster."""
+        self.check_fitted()
+        return list(self.clusters_.explanations)
+
+    def interest_vector(
+        self,
+        items: np.ndarray,
+        *,
+        item_vectors: np.ndarray | None = None,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        text_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Interest vector of one history given by item indices (as :meth:`transform` places a
+        row with items and text). ``item_vectors``: default the fitted items' vectors; pass a
+        longer array when items were added after fitting; ``text_vector``: an embedded text."""
+        self.check_fitted()
+        vectors = self.item_vectors_ if item_vectors is None else item_vectors
+        items = np.asarray(items, dtype=np.int64).ravel()
+        outside = items[(items < 0) | (items >= len(vectors))]
+        if outside.size:
+            raise ParameterError(
+                f"item index {int(outside[0])} is outside the {len(vectors)} item vectors",
+                expected=f"item indices in [0, {len(vectors)})",
+                fix="map item ids with item_ids_ (or pass the longer item_vectors)",
+            )
+        for name, values in (("ratings", ratings), ("timestamps", timestamps)):
+            if values is not None and len(values) != len(items):
+                raise ParameterError(
+                    f"{len(values)} {name} for {len(items)} items",
+                    expected=f"one of {name} per item, or None",
+                    fix=f"align {name} with items",
+                )
+        return self.representer_.transform_one(
+            items, vectors, ratings=ratings, timestamps=timestamps, text_vector=text_vector
+        )
 
     def _text_encoder(self) -> Encoder:
         encoder = getattr(self, "_encoder_for_text", None)

@@ -14,10 +14,11 @@ from rich.markup import escape
 from interestlens.cli.build import demo, embed, fit
 from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.data import demo_data
+from interestlens.cli.evaluate_command import evaluate
 from interestlens.cli.export import export_onnx
 from interestlens.cli.inspection import clusters, describe, report
 from interestlens.cli.privacy import audit, forget, rotate_key
-from interestlens.cli.ranking import evaluate, recommend
+from interestlens.cli.recommend_command import recommend
 from interestlens.cli.service import refit, serve
 from interestlens.cli.timeline import drift, timeline
 from interestlens.errors import InterestLensError

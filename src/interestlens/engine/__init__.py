@@ -14,13 +14,21 @@ answers in ids, with a cluster and a reason per recommended item:
 
 The ``cluster`` of a recommendation is the user's interest cluster from ``interestlens
 clusters`` (the labelled, explained one); the reason names it when the item is over-represented
-there, and the rated item that does most for the recommended one.
+there, and the rated item that does most for the recommended one (worded by
+:func:`interestlens.recommend.interest.reasons.reason_texts`, as the recommender's own
+``explain``).
+
+The engine is composed (see :mod:`interestlens.engine.recommendation_engine`): a catalogue,
+histories, cluster assignments, a placer, a ranker, a reason writer, a bulk ranker and an
+online updater, each owning its state.
 """
 
-from interestlens.engine.core import RecommendationEngine
-from interestlens.engine.ranking import PRECOMPUTE_BATCH
-from interestlens.engine.reasons import REASON_LIFT, REASON_SHRINKAGE
+from interestlens.engine.online_updates import accepted_ratings
+from interestlens.engine.ranker import PRECOMPUTE_BATCH
+from interestlens.engine.reason_writer import REASON_SHRINKAGE
+from interestlens.engine.recommendation_engine import RecommendationEngine
 from interestlens.engine.records import ClusterSummary, Recommendation, UserCluster
+from interestlens.recommend.interest.reasons import REASON_LIFT
 
 __all__ = [
     "PRECOMPUTE_BATCH",
@@ -30,4 +38,5 @@ __all__ = [
     "Recommendation",
     "RecommendationEngine",
     "UserCluster",
+    "accepted_ratings",
 ]

@@ -1,10 +1,13 @@
 """What the engine answers with (:class:`Recommendation`, :class:`ClusterSummary`,
-:class:`UserCluster`), the events it holds in memory, and a recommendation as a table row."""
+:class:`UserCluster`) and the events it holds in memory (:class:`Event`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+#: the columns of a recommendation as a table row (:meth:`Recommendation.as_row`)
+ROW_COLUMNS = ("rank", "item_id", "score", "cluster", "cluster_label", "reason")
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,10 @@ class Recommendation:
     cluster: int
     cluster_label: str
     reason: str
+
+    def as_row(self) -> dict[str, Any]:
+        """``rank, item_id, score, cluster, cluster_label, reason`` (the CSV's order)."""
+        return {name: getattr(self, name) for name in ROW_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -35,23 +42,10 @@ class UserCluster:
     source: str
 
 
-@dataclass
-class _Event:
+@dataclass(frozen=True)
+class Event:
+    """One interaction received after fitting (an item index, its rating, its time)."""
+
     item: int
     rating: float | None
     timestamp: float
-
-
-def _by_id(explanation: Any) -> int:
-    return int(explanation.cluster_id)
-
-
-def _row(recommendation: Recommendation) -> dict[str, Any]:
-    return {
-        "rank": recommendation.rank,
-        "item_id": recommendation.item_id,
-        "score": recommendation.score,
-        "cluster": recommendation.cluster,
-        "cluster_label": recommendation.cluster_label,
-        "reason": recommendation.reason,
-    }

@@ -25,7 +25,7 @@ import pandas as pd
 from interestlens.config import LimitsConfig, Settings, load_settings
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.embed.base import Encoder
-from interestlens.engine.updates import accepted_ratings
+from interestlens.engine import accepted_ratings
 from interestlens.errors import DataFileNotFoundError, InvalidValueError
 from interestlens.model_check import verify_model_dir
 from interestlens.model_dir import (

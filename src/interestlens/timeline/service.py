@@ -112,7 +112,7 @@ def align_on_reload(
         return engine
     previous = _served_snapshot(served_engine, adaptive)
     model.align_to(previous, config)
-    return type(engine)(model, encoder=engine._base_encoder, model_dir=engine.model_dir)
+    return type(engine)(model, encoder=engine.base_encoder, model_dir=engine.model_dir)
 
 
 def _served_snapshot(engine: Any, adaptive: AdaptiveModel | None) -> ClusterSnapshot:

@@ -4,16 +4,11 @@ Users are clustered with k-means (:class:`interestlens.cluster.KMeansClusterer`)
 *interest vectors*: the unit semantic profile (what their items are about) next to the unit
 collaborative profile (which items they share with others), each with half the weight.
 
-Affinity of cluster ``c`` for item ``i`` compares the item's share of the cluster's interaction
-weight with its share of all interaction weight, after shrinking the cluster share towards the
-global one by ``shrinkage`` interactions (a cluster of three users says little)::
-
-    share_ci = (C_ci + shrinkage * g_i) / (N_c + shrinkage)      C_ci: weight of c's users on i
-    lift_ci  = log(share_ci) - log(g_i)                          N_c = sum_i C_ci, g_i global
-
-Weights are rating-aware (the caller passes rating-weighted rows). A user's affinity for an
-item averages ``lift_ci`` over the user's soft membership: a softmax (``temperature``) of the
-cosine to each centroid, kept on the ``top`` nearest clusters.
+Affinity of cluster ``c`` for item ``i`` is its lift over the global item shares
+(:mod:`interestlens.recommend.interest.lift`). Weights are rating-aware (the caller passes
+rating-weighted rows). A user's affinity for an item averages ``lift_ci`` over the user's soft
+membership: a softmax (``temperature``) of the cosine to each centroid, kept on the ``top``
+nearest clusters.
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ import scipy.sparse as sp
 from interestlens.cluster import KMeansClusterer
 from interestlens.embed.base import l2_normalise
 from interestlens.errors import ParameterError
+from interestlens.recommend.interest.lift import cluster_item_weight, item_log_shares
 
 #: above this many users with a signal, the affinity clusters' centres come from a sample
 KMEANS_SAMPLE = 200_000
@@ -162,12 +158,7 @@ def _affinity_from_labels(
 def _affinity(
     centroids: np.ndarray, labels: np.ndarray, weights: sp.csr_matrix, shrinkage: float
 ) -> ClusterAffinity:
-    k = len(centroids)
-    rows = np.flatnonzero(labels >= 0)
-    members = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(labels))
-    )
-    counts = np.asarray((members @ weights).todense(), dtype=np.float64)
+    counts = cluster_item_weight(labels, weights, len(centroids))
     return affinity_from_counts(centroids, labels, counts, shrinkage)
 
 
@@ -186,23 +177,6 @@ def affinity_from_counts(
         log_global=log_global,
         sizes=np.bincount(labels[labels >= 0], minlength=len(centroids)),
         log_floor=floor,
-    )
-
-
-def item_log_shares(counts: np.ndarray, shrinkage: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Shrunk log share of each item in each cluster, the global log share, and the log floor
-    (see the module docstring). ``counts``: ``(k, n_items)`` interaction weight per cluster.
-    The lift is ``log_share - log_global``; scoring and the engine's reasons both use this."""
-    total = counts.sum()
-    # a tenth of one interaction: the floor that keeps logs of unseen items finite
-    floor = 0.1 / max(total, 1.0)
-    global_share = counts.sum(axis=0) / max(total, 1e-12)
-    cluster_total = counts.sum(axis=1, keepdims=True)
-    share = (counts + shrinkage * global_share[None, :]) / (cluster_total + shrinkage + 1e-12)
-    return (
-        np.log(share + floor).astype(np.float32),
-        np.log(global_share + floor).astype(np.float32),
-        float(np.float32(np.log(floor))),
     )
 
 

@@ -1,5 +1,5 @@
-"""Short reasons for a recommendation: the interest cluster that likes the item, and the
-rated item it is most like."""
+"""Short reasons for a recommendation, worded in one place (:func:`reason_texts`): the
+interest cluster that likes the item, and the rated item it is most like."""
 
 from __future__ import annotations
 
@@ -75,6 +75,75 @@ def most_similar_rated(
     return int(rated[int(np.argmax(similarity))])
 
 
+#: a cluster "likes" an item (``popular among <label>``) when its share there is this many
+#: times its global share; below, the item only ``fits the interests of <label>``
+REASON_LIFT = 1.2
+#: between the parts of a reason
+REASON_SEPARATOR = "; "
+#: the reason when nothing else can be said (no cluster, no rated item, no text)
+POPULAR_OVERALL = "popular overall"
+
+
+def reason_texts(
+    cluster: np.ndarray,
+    lift: np.ndarray,
+    known_item: np.ndarray,
+    similar: np.ndarray,
+    has_text: np.ndarray,
+    *,
+    cluster_labels: Sequence[str],
+    item_names: Sequence[str],
+) -> np.ndarray:
+    """The reason for each (person, item) pair, as an object array of texts; the one place
+    reasons are worded (the recommender's :meth:`explain` and the engine both use it).
+
+    ``cluster``: the person's cluster (-1 or out of ``cluster_labels``: none); ``lift``: the
+    item's lift in it (:mod:`interestlens.recommend.interest.lift`); ``known_item``: the item
+    had interactions at fit time; ``similar``: the rated item most like it (-1: none, a name
+    from ``item_names`` otherwise); ``has_text``: the person wrote about themselves.
+
+    ``"popular among <label>; similar to <name>, which you rated"`` and its variants:
+    ``fits the interests of <label>`` below :data:`REASON_LIFT`, ``new item, close to what
+    <label> like`` for items added after fitting, ``close to what you wrote`` without a
+    similar rated item, :data:`POPULAR_OVERALL` when nothing applies.
+    """
+    cluster = np.asarray(cluster, dtype=np.int64)
+    labels = [str(label) for label in cluster_labels]
+    n_clusters = len(labels)
+    new_item = np.array(
+        [f"new item, close to what {label} like" for label in labels] + [""], object
+    )
+    popular_among = np.array([f"popular among {label}" for label in labels] + [""], object)
+    fits = np.array([f"fits the interests of {label}" for label in labels] + [""], object)
+    in_range = (cluster >= 0) & (cluster < n_clusters)
+    safe_cluster = np.where(in_range, cluster, n_clusters)
+    first = np.where(
+        ~in_range,
+        "",
+        np.where(
+            ~np.asarray(known_item, dtype=bool),
+            new_item[safe_cluster],
+            np.where(
+                np.asarray(lift) > np.log(REASON_LIFT),
+                popular_among[safe_cluster],
+                fits[safe_cluster],
+            ),
+        ),
+    ).astype(object)
+    similar = np.asarray(similar, dtype=np.int64)
+    second = np.full(len(cluster), "", dtype=object)
+    found = similar >= 0
+    # only the names used: the catalogue may hold millions
+    names = np.array([str(item_names[i]) for i in similar[found].tolist()], dtype=object)
+    second[found] = "similar to " + names + ", which you rated"
+    second[~found & np.asarray(has_text, dtype=bool)] = "close to what you wrote"
+    joined = np.where(
+        (first != "") & (second != ""), first + REASON_SEPARATOR + second, first + second
+    ).astype(object)
+    joined[joined == ""] = POPULAR_OVERALL
+    return joined
+
+
 def reason(
     membership: np.ndarray,
     lift: np.ndarray,
@@ -84,25 +153,25 @@ def reason(
     similar: str | None,
     has_text: bool,
 ) -> str:
-    """``"popular among <label>; similar to <item> you rated"`` and its variants.
+    """The reason for one user and item of the recommender (:func:`reason_texts`).
 
-    The cluster named is, among the user's clusters, the one where membership times the
-    item's lift is highest: the interest that explains the item best.
+    The cluster named is, among the user's clusters (``membership``), the one where
+    membership times the item's ``lift`` is highest: the interest that explains the item best.
     """
-    parts = []
+    cluster = -1
     if membership.any():
         cluster = int(np.argmax(np.where(membership > 0, membership * np.exp(lift), -1.0)))
-        if not warm_item:
-            parts.append(f"new, close to what {labels[cluster]} like")
-        elif lift[cluster] > 0:
-            parts.append(f"popular among {labels[cluster]}")
-        else:
-            parts.append(f"fits the interests of {labels[cluster]}")
-    if similar is not None:
-        parts.append(f"similar to {similar} you rated")
-    elif has_text:
-        parts.append("close to what you wrote")
-    return "; ".join(parts) if parts else "popular overall"
+    return str(
+        reason_texts(
+            np.array([cluster]),
+            np.array([lift[cluster] if cluster >= 0 else 0.0]),
+            np.array([warm_item]),
+            np.array([-1 if similar is None else 0]),
+            np.array([has_text]),
+            cluster_labels=labels,
+            item_names=[similar or ""],
+        )[0]
+    )
 
 
 #: rated-item × recommended-item entries compared at once by :func:`most_similar_rated_many`

@@ -713,7 +713,7 @@ class InterestRecommender(BaseRecommender):
         cluster_labels: Sequence[str] | None = None,
         item_names: Sequence[str] | None = None,
     ) -> str:
-        """A short reason, e.g. ``"popular among sci-fi fans; similar to Alien you rated"``.
+        """A short reason, e.g. ``"popular among sci-fi fans; similar to Alien, which you rated"``
 
         ``cluster_labels``: one name per fitted cluster (``clusters_.n_clusters``), default
         ``"cluster N"``; ``item_names``: one per item, default the start of each item text.

@@ -1,28 +1,66 @@
-"""Online changes, in memory: events, new items and forgotten users (nothing is refitted)."""
+"""Online changes, in memory: events, new items and forgotten users, checked and handed to
+the collaborators that own each piece of state (:class:`OnlineUpdater`; nothing is
+refitted)."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from interestlens.config import LimitsConfig
-from interestlens.embed.base import l2_normalise
-from interestlens.engine.records import _Event
-from interestlens.errors import (
-    DuplicateIdError,
-    InvalidValueError,
-    ModelFormatError,
-    ParameterError,
-)
+from interestlens.data.ids import IdMap
+from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.engine.catalogue import ItemCatalogue
+from interestlens.engine.cluster_assignments import ClusterAssignments
+from interestlens.engine.histories import UserHistories
+from interestlens.engine.placement import InterestPlacer
+from interestlens.engine.ranker import Ranker
+from interestlens.engine.reason_writer import ReasonWriter
+from interestlens.engine.records import Event
+from interestlens.errors import InvalidValueError, ModelFormatError, ParameterError
+from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.interest.reasons import item_names
 
 
-class OnlineUpdatesMixin:
-    """:meth:`add_events`, :meth:`add_item` and :meth:`forget_user` of a
-    :class:`~interestlens.engine.RecommendationEngine`; each takes the engine's lock."""
+class OnlineUpdater:
+    """:meth:`add_events`, :meth:`add_item` and :meth:`forget_user`; each takes the lock.
+
+    ``rating_range``: the ratings accepted (:func:`accepted_ratings`); ``encoder``: gives the
+    model's encoder (built on first use) for new items' texts.
+    """
+
+    def __init__(
+        self,
+        *,
+        user_ids: IdMap,
+        catalogue: ItemCatalogue,
+        histories: UserHistories,
+        clusters: ClusterAssignments,
+        placer: InterestPlacer,
+        ranker: Ranker,
+        reasons: ReasonWriter,
+        recommender: InterestRecommender,
+        encoder: Callable[[], Encoder],
+        limits: LimitsConfig,
+        rating_range: tuple[float, float],
+        lock: threading.RLock,
+    ):
+        self._user_ids = user_ids
+        self._catalogue = catalogue
+        self._histories = histories
+        self._clusters = clusters
+        self._placer = placer
+        self._ranker = ranker
+        self._reasons = reasons
+        self._recommender = recommender
+        self._encoder = encoder
+        self._limits = limits
+        self.rating_range = rating_range
+        self._lock = lock
 
     def add_events(
         self,
@@ -33,7 +71,7 @@ class OnlineUpdatesMixin:
     ) -> None:
         """Append interactions of one user (a new id becomes a user); their list, vector and
         cluster follow at once. Events without a time are stamped now."""
-        items = self._item_indices([str(i) for i in item_ids], "event item")
+        items = self._catalogue.indices([str(i) for i in item_ids], "event item")
         n = len(items)
         ratings = list(ratings) if ratings is not None else [None] * n
         timestamps = list(timestamps) if timestamps is not None else [None] * n
@@ -46,16 +84,18 @@ class OnlineUpdatesMixin:
         for item_id, rating, stamp in zip(item_ids, ratings, timestamps, strict=True):
             self.check_event(user_id, str(item_id), rating, stamp)
         now = time.time()
+        events = [
+            Event(int(item), rating, float(stamp) if stamp is not None else now)
+            for item, rating, stamp in zip(items, ratings, timestamps, strict=True)
+        ]
         with self._lock:
-            user = self.user_ids.get(user_id)
+            user = self._user_ids.get(user_id)
             if user < 0:
-                user = self.user_ids.add(user_id)
-            self._forgotten.discard(user)
-            events = self._events.setdefault(user, [])
-            for item, rating, stamp in zip(items, ratings, timestamps, strict=True):
-                events.append(_Event(int(item), rating, float(stamp) if stamp is not None else now))
-            self._invalidate_user(user)
-            self._update_cluster(user)
+                user = self._user_ids.add(user_id)
+            self._histories.add_events(user, events)
+            self._ranker.forget_list(user)
+            self._reasons.forget_user(user)
+            self._clusters.move(user, self._placer.cluster(self._placer.user_vector(user)))
 
     def check_event(
         self, user_id: str, item_id: str, rating: float | None, timestamp: float | None
@@ -63,7 +103,7 @@ class OnlineUpdatesMixin:
         """:class:`InvalidValueError` naming the user, item and value unless the rating lies
         in :attr:`rating_range` and the time in the ``limits`` window: whatever is accepted
         can always be scored and refitted."""
-        limits = self.settings.limits
+        limits = self._limits
         low, high = self.rating_range
         if rating is not None:
             if isinstance(rating, bool) or not isinstance(rating, int | float | np.number):
@@ -92,84 +132,36 @@ class OnlineUpdatesMixin:
                 fix="send the time in seconds since 1970-01-01 UTC, or leave it out",
             )
 
-    def _invalidate_user(self, user: int) -> None:
-        self._lists.pop(user, None)
-        for key in [key for key in self._reasons if key[0] == user]:
-            self._reasons_bytes = getattr(self, "_reasons_bytes", 0) - (
-                len(self._reasons.pop(key)) + 100
-            )
-
-    def _update_cluster(self, user: int) -> None:
-        items, ratings, times = self._history(user)
-        text_vector = None
-        if self._user_text(user) is not None:
-            text_vector = self.model.user_text_vectors_[user]
-        cluster = self._predict_cluster(items, ratings, times, text_vector)
-        if user >= len(self.user_labels):
-            grow = user + 1 - len(self.user_labels)
-            self.user_labels = np.concatenate([self.user_labels, np.full(grow, -1)])
-            self.user_source = np.concatenate([self.user_source, np.full(grow, "history")])
-            if self.user_probability is not None:
-                self.user_probability = np.concatenate(
-                    [self.user_probability, np.full(grow, np.nan, dtype=np.float32)]
-                )
-        self.user_labels[user] = cluster
-        if self.user_probability is not None:
-            self.user_probability[user] = np.nan
-        if self.user_source[user] in ("none", "text"):
-            self.user_source[user] = "blend" if self.user_source[user] == "text" else "history"
-
-    def check_new_item(self, item_id: str, text: str) -> None:
-        """Raise what :meth:`add_item` would refuse (callers that store first check here)."""
-        if str(item_id) in self.item_ids:
-            raise DuplicateIdError(
-                f"item id {item_id!r} already exists",
-                expected="a new item id",
-                fix="use another id; changing an existing item needs a refit",
-            )
-        if not text.strip():
-            raise InvalidValueError(
-                f"item {item_id!r} has an empty text",
-                expected="a title or description to embed",
-                fix="send the item's text (or fields whose values give one)",
-            )
-
     def add_item(self, item_id: str, text: str) -> None:
         """A new item, embedded now and recommendable at once (scored from its text)."""
         item_id = str(item_id)
-        self.check_new_item(item_id, text)
+        self._catalogue.check_new(item_id, text)
         with self._lock:
-            encoder = self.encoder()
-            vector = l2_normalise(encoder.encode([text]))[0]
-            new = self.recommender.add_items([text])
-            index = self.item_ids.add(item_id)
+            vector = l2_normalise(self._encoder().encode([text]))[0]
+            new = self._recommender.add_items([text])
+            index = self._catalogue.add(item_id, item_names([text], 1)[0], vector)
             if int(new[0]) != index:
                 raise ModelFormatError(
                     f"the recommender gave the new item index {int(new[0])}, the engine {index}",
                     expected="one item index space",
                     fix="reload the model; this is a bug worth reporting",
                 )
-            self.item_vectors = np.vstack([self.item_vectors, vector[None, :]])
-            self.titles.append(item_names([text], 1)[0])
-            self._item_counts = np.append(self._item_counts, 0.0)
-            self._lift = np.hstack([self._lift, np.zeros((len(self._lift), 1), np.float32)])
+            self._histories.add_item()
+            self._reasons.add_item()
             # the lists lack the new item: ranked again (in batches, off the request path,
             # see Service.add_item); the reasons of listed items do not change
-            self._lists.clear()
+            self._ranker.forget_lists()
 
     def forget_user(self, user_id: str) -> bool:
         """Forget a user's events, list and cluster (False if the id was not known). The fitted
         interactions stay in this model's arrays until a refit leaves them out."""
         with self._lock:
-            user = self.user_ids.get(user_id)
-            if user < 0 or user in self._forgotten:
+            user = self._user_ids.get(user_id)
+            if user < 0 or not self._histories.forget(user):
                 return False
-            self._forgotten.add(user)
-            self._dropped.add(user)
-            self._events.pop(user, None)
-            self._invalidate_user(user)
-            if user < len(self.user_labels):
-                self.user_labels[user] = -1
+            self._ranker.forget_list(user)
+            self._reasons.forget_user(user)
+            self._clusters.forget(user)
             return True
 
 
