@@ -27,12 +27,12 @@ from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Datase
 from interestlens.embed.base import Encoder
 from interestlens.engine.updates import accepted_ratings
 from interestlens.errors import DataFileNotFoundError, InvalidValueError
-from interestlens.model_check import verify_model_dir
 from interestlens.model_dir import (
     check_destination,
     read_manifest,
     read_parquet,
     replace_directory,
+    verify_model_dir,
 )
 from interestlens.persist import read_json, write_json
 from interestlens.pipeline import InterestLens

@@ -3,7 +3,6 @@ the batch recommendations, timing each stage."""
 
 from __future__ import annotations
 
-import datetime as dt
 import resource
 import tempfile
 import time
@@ -22,12 +21,11 @@ from interestlens.cluster.interest_clusters import InterestClusters
 from interestlens.config import Settings, settings_to_dict
 from interestlens.data.schema import ITEM_ID, USER_ID
 from interestlens.model_dir import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    package_version,
     replace_directory,
     write_interest_clusters,
+    write_manifest,
     write_parquet,
+    write_recommender,
 )
 from interestlens.persist import write_json, write_npy, write_toml
 from interestlens.recommend.matrix import history_matrices
@@ -356,7 +354,7 @@ def _export(staging: Path, **parts: Any) -> None:
             k=k,
             cluster_weights=cluster_weights,
         )
-        recommender.save(staging / "recommender")
+        write_recommender(staging / "recommender", recommender)
     _manifest(staging, parts, users, ratings if use_ratings else None)
     import shutil
 
@@ -428,13 +426,9 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
         "users": indexed.n_users,
         **{f"note_{k}": v for k, v in data.notes.items()},
     }
-    write_json(
-        staging / "manifest.json",
+    write_manifest(
+        staging,
         {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "interestlens_version": package_version(),
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "dataset": data.name,
             "encoder": encoder_identifier(settings.encoder, settings.seed),
             "n_items": indexed.n_items,
