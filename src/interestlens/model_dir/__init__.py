@@ -11,11 +11,14 @@ checked before an array is read, ``allow_pickle=False``):
 
 * :mod:`.saved_model`: :class:`SavedModel`, :func:`save_model`, :func:`load_model`;
 * :mod:`.manifest`: ``manifest.json`` (format name and version);
+* :mod:`.identifiers`: the item and user ids and titles (and renaming the users);
 * :mod:`.verify`: every file checked against the manifest before anything is loaded;
 * :mod:`.recommender_files`: ``recommender/`` (:func:`write_recommender`,
   :func:`read_recommender`);
 * :mod:`.cluster_files`: ``clustering/``, the per-user cluster arrays and the explanations;
 * :mod:`.privacy_files`: the differentially private release;
+* :mod:`.streaming`: the per-user files of a fit too large for memory (the Spark engine),
+  streamed from Parquet parts;
 * :mod:`.tables` (Parquet) and :mod:`.directory` (where a model may go, renamed into place).
 
 Layout (format version 1)::
@@ -64,6 +67,12 @@ from interestlens.model_dir.cluster_files import (
     write_interest_clusters,
 )
 from interestlens.model_dir.directory import check_destination, replace_directory
+from interestlens.model_dir.identifiers import (
+    read_item_ids,
+    read_item_titles,
+    read_user_ids,
+    rename_users,
+)
 from interestlens.model_dir.manifest import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -73,7 +82,14 @@ from interestlens.model_dir.manifest import (
 )
 from interestlens.model_dir.privacy_files import read_release, write_release
 from interestlens.model_dir.recommender_files import read_recommender, write_recommender
-from interestlens.model_dir.saved_model import SavedModel, load_model, save_model
+from interestlens.model_dir.saved_model import (
+    SavedModel,
+    load_model,
+    save_model,
+    write_item_files,
+    write_settings,
+)
+from interestlens.model_dir.streaming import UserStream, stream_interactions
 from interestlens.model_dir.tables import read_parquet, write_parquet
 from interestlens.model_dir.verify import verify_model_dir
 
@@ -81,6 +97,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "SavedModel",
+    "UserStream",
     "check_destination",
     "load_model",
     "package_version",
@@ -88,19 +105,26 @@ __all__ = [
     "read_clustering",
     "read_explanations",
     "read_interest_clusters",
+    "read_item_ids",
+    "read_item_titles",
     "read_manifest",
     "read_parquet",
     "read_recommender",
     "read_release",
+    "read_user_ids",
+    "rename_users",
     "replace_directory",
     "save_model",
+    "stream_interactions",
     "verify_model_dir",
     "write_clusterer_state",
     "write_clustering",
     "write_explanations",
     "write_interest_clusters",
+    "write_item_files",
     "write_manifest",
     "write_parquet",
     "write_recommender",
     "write_release",
+    "write_settings",
 ]

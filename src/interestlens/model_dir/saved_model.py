@@ -95,6 +95,29 @@ def save_model(model: SavedModel, destination: Path) -> Path:
     return destination
 
 
+def write_settings(directory: Path, settings: Settings) -> Path:
+    """``config.toml``: the settings the model was fitted with."""
+    return write_toml(directory / "config.toml", settings_to_dict(settings))
+
+
+def write_item_files(
+    directory: Path,
+    item_ids: list[str],
+    item_vectors: np.ndarray,
+    item_texts: list[str],
+    item_titles: list[Any] | None,
+) -> None:
+    """The catalogue: ``item_ids.json``, ``item_vectors.npy``, ``items.parquet`` (id, text) and
+    ``item_titles.json`` where the items have titles."""
+    write_json(directory / "item_ids.json", item_ids)
+    write_npy(directory / "item_vectors.npy", item_vectors)
+    write_parquet(
+        directory / "items.parquet", pd.DataFrame({"item_id": item_ids, "text": item_texts})
+    )
+    if item_titles is not None:
+        write_json(directory / "item_titles.json", item_titles)
+
+
 def write_model_files(model: SavedModel, directory: Path) -> None:
     represent_meta, represent_arrays = model.represent
     write_manifest(
@@ -110,17 +133,14 @@ def write_model_files(model: SavedModel, directory: Path) -> None:
             "privacy": model.privacy,
         },
     )
-    write_toml(directory / "config.toml", settings_to_dict(model.settings))
-    write_json(directory / "item_ids.json", model.item_ids.to_list())
+    write_settings(directory, model.settings)
+    write_item_files(
+        directory, model.item_ids.to_list(), model.item_vectors, model.item_texts, model.item_titles
+    )
     write_json(directory / "user_ids.json", model.user_ids.to_list())
-    write_npy(directory / "item_vectors.npy", model.item_vectors)
     write_npy(directory / "user_vectors.npy", model.user_vectors)
     # mostly zero rows (users without text): only the others are stored
     write_rows(directory / USER_TEXT_ROWS, model.user_text_vectors)
-    write_parquet(
-        directory / "items.parquet",
-        pd.DataFrame({"item_id": model.item_ids.to_list(), "text": model.item_texts}),
-    )
     write_parquet(
         directory / "users.parquet",
         pd.DataFrame(
@@ -132,8 +152,6 @@ def write_model_files(model: SavedModel, directory: Path) -> None:
         ),
     )
     write_parquet(directory / "interactions.parquet", model.interactions)
-    if model.item_titles is not None:
-        write_json(directory / "item_titles.json", model.item_titles)
     write_interest_clusters(directory, model.clusters)
     if model.privacy_release is not None:
         write_release(directory, model.privacy_release)

@@ -18,22 +18,23 @@ import scipy.sparse as sp
 from interestlens.cluster import ClusteringResult
 from interestlens.cluster.base import NearestCentroidClusterer
 from interestlens.cluster.interest_clusters import InterestClusters
-from interestlens.config import Settings, settings_to_dict
+from interestlens.config import Settings
 from interestlens.data.schema import ITEM_ID, USER_ID
 from interestlens.model_dir import (
+    UserStream,
     replace_directory,
+    stream_interactions,
     write_interest_clusters,
+    write_item_files,
     write_manifest,
-    write_parquet,
     write_recommender,
+    write_settings,
 )
-from interestlens.persist import write_json, write_npy, write_toml
 from interestlens.recommend.matrix import history_matrices
 from interestlens.spark import cluster as cluster_stage
 from interestlens.spark import embed as embed_stage
 from interestlens.spark import explain as explain_stage
 from interestlens.spark import recommend as recommend_stage
-from interestlens.spark.export import UserStream, stream_interactions
 from interestlens.spark.frames import ITEM_INDEX, USER_INDEX, IndexedData, SparkData, index_data
 from interestlens.spark.recommender_state import build_recommender
 from interestlens.spark.represent import SOURCE, interest_vectors
@@ -363,16 +364,13 @@ def _export(staging: Path, **parts: Any) -> None:
 
 def _write_items(staging: Path, parts: dict[str, Any]) -> None:
     items_local: pd.DataFrame = parts["items_local"]
-    write_json(staging / "item_ids.json", items_local[ITEM_ID].astype(str).tolist())
-    write_npy(staging / "item_vectors.npy", parts["item_matrix"])
-    write_parquet(
-        staging / "items.parquet",
-        pd.DataFrame(
-            {"item_id": items_local[ITEM_ID].astype(str), "text": items_local["text"].fillna("")}
-        ),
+    write_item_files(
+        staging,
+        items_local[ITEM_ID].astype(str).tolist(),
+        parts["item_matrix"],
+        items_local["text"].fillna("").tolist(),
+        parts["titles"],
     )
-    if parts["titles"] is not None:
-        write_json(staging / "item_titles.json", parts["titles"])
 
 
 def _clusters(parts: dict[str, Any], users: UserStream) -> InterestClusters:
@@ -444,4 +442,4 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
             },
         },
     )
-    write_toml(staging / "config.toml", settings_to_dict(settings))
+    write_settings(staging, settings)
