@@ -115,10 +115,11 @@ class UserStream:
 
 
 def stream_interactions(
-    staging: Path, destination: Path
+    staging: Path, directory: Path
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Copy the interactions staging table into ``interactions.parquet`` (the model's schema)
-    and return its columns for the recommender's history matrix."""
+    """Copy the interactions staging table into ``interactions.parquet`` of the model
+    directory ``directory`` (the model's schema) and return its columns for the recommender's
+    history matrix."""
     schema = pa.schema(
         [
             ("user_index", pa.int32()),
@@ -128,7 +129,7 @@ def stream_interactions(
         ]
     )
     parts: dict[str, list[np.ndarray]] = {name: [] for name in schema.names}
-    with pq.ParquetWriter(destination, schema) as writer:
+    with pq.ParquetWriter(directory / "interactions.parquet", schema) as writer:
         for batch in parquet_batches(staging, schema.names):
             table = pa.Table.from_batches([batch]).cast(schema)
             writer.write_table(table)

@@ -317,9 +317,7 @@ def _export(staging: Path, **parts: Any) -> None:
 
     users = UserStream(staging, indexed.n_users, dimension)
     users.write(spill / "users")
-    user_idx, item_idx, ratings, timestamps = stream_interactions(
-        spill / "interactions", staging / "interactions.parquet"
-    )
+    user_idx, item_idx, ratings, timestamps = stream_interactions(spill / "interactions", staging)
     _write_items(staging, parts)
     clusters = _clusters(parts, users)
     write_interest_clusters(staging, clusters)
