@@ -39,6 +39,8 @@ Layout (format version 1)::
     user_clusters.npy       int64 (n_users,) cluster per user, -1 = no history and no text
     user_map.npy            float32 (n_users, 2) positions on the report's 2-D map
     membership.npy          float32 (n_users, k) soft membership, where the method has one
+    user_placement.npy      int8 (n_users,) how each user was placed in their cluster, and
+    user_confidence.npy     float32 (n_users,) how confidently (NaN: no signal), when known
     explanations.json       keywords, representative items, medoid users per cluster
     clusters_summary.json   users not clustered, metrics against known labels
     cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
@@ -48,6 +50,8 @@ Layout (format version 1)::
     privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
     privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability
+    bridge/                 bridge.json, coef.npy, intercept.npy: the text-to-interest bridge
+                            of the representer, when it has one
     recommender/            the fitted InterestRecommender (when recommend.enabled), its
                             chosen blend weights and tuning record included
     evaluation.json         written by 'interestlens evaluate --model DIR', shown in the report
