@@ -6,7 +6,7 @@ this split in ``benchmarks/results/recommend_movielens_temporal.json``), warm-us
 Recall@10 for the dense ``B`` and for ``EASE.prune(n)`` with n in 512/256/128/64 neighbours per
 target item. Times: one dense fit, each prune, and scoring every test user (batches of 512).
 Bytes: the weights in memory (dense array, or CSR data + indices + indptr) and as written by
-``InterestRecommender.save`` (uncompressed ``.npz``).
+``model_dir.write_recommender`` (uncompressed ``.npz``).
 
 Then one :class:`InterestRecommender` (``ease_neighbours=256``, untuned, hashing encoder,
 texts: title, year, genres, TMDB keywords and overview) is fitted, saved and loaded: the
@@ -35,6 +35,7 @@ from interestlens.data import load_movielens
 from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
 from interestlens.evaluate import prepare_split, temporal_holdout
 from interestlens.evaluate.metrics import ndcg_at_k, recall_at_k
+from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.persist import atomic_write_text, write_json
 from interestlens.recommend import EASE, top_k
 from interestlens.recommend.interest import InterestRecommender
@@ -111,11 +112,11 @@ def saved_model(dataset: Any, prepared: Any, split: Any) -> dict[str, Any]:
     users = prepared.segments["warm_users"].users[:200]
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        model.save(folder)
+        write_recommender(folder, model)
         save_seconds = time.perf_counter() - started
         sizes = {path.name: path.stat().st_size for path in Path(folder).iterdir()}
         started = time.perf_counter()
-        loaded = InterestRecommender.load(folder)
+        loaded = read_recommender(folder)
         load_seconds = time.perf_counter() - started
         difference = float(np.abs(model.score(users) - loaded.score(users)).max())
     started = time.perf_counter()

@@ -62,7 +62,7 @@ of range (written by an older version, or by hand) is skipped by the replay with
 `/health`, and stops `interestlens refit` with an error naming its seq, user, item and value,
 unless `--skip-bad-events` leaves it out and counts it.
 
-**Model directories are verified before use** (`interestlens.model_check`): every file against
+**Model directories are verified before use** (`interestlens.model_dir.verify`): every file against
 the manifest (exists, is a regular file, dtype, shape, finite values, index ranges, consistency
 between the parts, the encoder's width), `.npy` headers checked against the file size before
 any array is allocated (a 0-byte file, an `.npz` under a `.npy` name, an object dtype, a shape

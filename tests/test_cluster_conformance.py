@@ -22,11 +22,10 @@ from interestlens.cluster import (
     UMAPReducer,
     clusterer_from_state,
     clustering_metrics,
-    load_state,
-    save_state,
 )
 from interestlens.cluster.synthetic import interest_blobs
 from interestlens.errors import ConfigError, DataError, NotFittedError, ParameterError
+from interestlens.model_dir import read_clusterer_state, write_clusterer_state
 
 N_CLUSTERS = 4
 
@@ -130,8 +129,8 @@ class ClustererConformance:
 
     def test_saved_state_predicts_identically(self, blobs, new_rows, tmp_path):
         model = self.make().fit(blobs[0])
-        save_state(model.get_state(), tmp_path)
-        restored = clusterer_from_state(load_state(tmp_path))
+        write_clusterer_state(tmp_path, model.get_state())
+        restored = clusterer_from_state(read_clusterer_state(tmp_path))
         np.testing.assert_array_equal(restored.predict(new_rows[0]), model.predict(new_rows[0]))
         np.testing.assert_array_equal(restored.labels_, model.labels_)
         np.testing.assert_array_equal(restored.centroids_, model.centroids_)
@@ -273,8 +272,8 @@ def test_umap_reduction_clusters_and_restores_by_centroids(blobs, new_rows, tmp_
     assert clustering_metrics(truth, model.labels_)["adjusted_rand"] == pytest.approx(1.0)
     state = model.get_state()
     assert state.params["exact_restore"] is False
-    save_state(state, tmp_path)
-    restored = clusterer_from_state(load_state(tmp_path))
+    write_clusterer_state(tmp_path, state)
+    restored = clusterer_from_state(read_clusterer_state(tmp_path))
     # Without the UMAP object, a restored model predicts by input-space centroid: same answer
     # on well-separated groups.
     np.testing.assert_array_equal(restored.predict(new_rows[0]), model.predict(new_rows[0]))

@@ -1,4 +1,5 @@
-"""make_clusterer / fit_clustering from a ClusterConfig, and ClusteringResult save/load."""
+"""make_clusterer / fit_clustering from a ClusterConfig, and a ClusteringResult written and read
+through interestlens.model_dir."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from interestlens.cluster import (
 from interestlens.cluster.synthetic import interest_blobs
 from interestlens.config import ClusterConfig, load_settings
 from interestlens.errors import ConfigError, DataError, ModelFormatError, NotFittedError
+from interestlens.model_dir import read_clustering, write_clustering
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -86,8 +88,8 @@ def test_every_method_round_trips_through_save_and_load(blobs, new_rows, tmp_pat
     result = fit_clustering(X, config(**settings), seed=0, labels_true=truth)
     assert result.n_clusters == 3
     assert result.metrics["adjusted_rand"] == pytest.approx(1.0)
-    result.save(tmp_path / "model")
-    loaded = ClusteringResult.load(tmp_path / "model")
+    write_clustering(tmp_path / "model", result)
+    loaded = read_clustering(tmp_path / "model")
     np.testing.assert_array_equal(loaded.predict(new_rows), result.predict(new_rows))
     np.testing.assert_array_equal(loaded.labels, result.labels)
     np.testing.assert_array_equal(loaded.centroids, result.centroids)
@@ -126,7 +128,7 @@ def test_result_fields(blobs):
 
 def test_saved_json_holds_no_arrays_and_no_pickle(blobs, tmp_path):
     X, _ = blobs
-    fit_clustering(X, config(method="gmm", k=3), seed=0).save(tmp_path)
+    write_clustering(tmp_path, fit_clustering(X, config(method="gmm", k=3), seed=0))
     text = (tmp_path / "result.json").read_text()
     assert '"labels"' not in text
     for path in tmp_path.glob("*.npy"):
@@ -164,15 +166,15 @@ def test_dbscan_noise_is_reported_and_can_be_reassigned(blobs):
 
 def test_damaged_or_foreign_directories_are_model_format_errors(blobs, tmp_path):
     X, _ = blobs
-    fit_clustering(X, config(method="kmeans", k=3), seed=0).save(tmp_path)
+    write_clustering(tmp_path, fit_clustering(X, config(method="kmeans", k=3), seed=0))
     (tmp_path / "model.cluster_centers.npy").unlink()
     with pytest.raises(ModelFormatError, match="model.cluster_centers.npy is missing"):
-        ClusteringResult.load(tmp_path)
+        read_clustering(tmp_path)
     (tmp_path / "result.json").write_text('{"format": 99}')
     with pytest.raises(ModelFormatError, match="has format 99"):
-        ClusteringResult.load(tmp_path)
+        read_clustering(tmp_path)
     with pytest.raises(ModelFormatError, match="result.json is missing"):
-        ClusteringResult.load(tmp_path / "elsewhere")
+        read_clustering(tmp_path / "elsewhere")
 
 
 def test_labels_true_must_align(blobs):

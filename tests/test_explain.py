@@ -29,11 +29,10 @@ from interestlens.explain import (
     StaticNamer,
     class_tfidf,
     default_vectorizer,
-    load_explanations,
     log_odds_z,
-    save_explanations,
 )
 from interestlens.explain.representatives import support_threshold
+from interestlens.model_dir import read_explanations, write_explanations
 
 ITEMS = [
     # id, title, text, vector direction
@@ -548,8 +547,8 @@ def test_same_input_same_output():
 
 def test_round_trip_through_json(tmp_path, explained):
     original = [explained[0], explained[1]]
-    path = save_explanations(tmp_path / "explanations.json", original)
-    assert load_explanations(path) == original
+    path = write_explanations(tmp_path / "explanations.json", original)
+    assert read_explanations(path) == original
     assert json.loads(path.read_text())[0]["over_represented_items"][0]["item_id"] == "trail-guide"
     assert (
         ClusterExplanation.from_dict(json.loads(json.dumps(original[0].to_dict()))) == original[0]
@@ -570,7 +569,7 @@ def test_load_rejects_a_file_that_is_not_a_list(tmp_path):
     path = tmp_path / "x.json"
     path.write_text("{}")
     with pytest.raises(ModelFormatError, match="expected a JSON list"):
-        load_explanations(path)
+        read_explanations(path)
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
+from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.recommend.interest import InterestRecommender
 from test_interest_persist import USER_TEXTS, training
 from test_interest_recommender import (
@@ -103,8 +104,8 @@ def test_added_items_are_recommended_explained_and_saved(tmp_path: Path) -> None
     items, _ = model.recommend(np.arange(N_USERS), 2, candidates=np.array([space, romance]))
     assert (items[:GROUP, 0] == space).all() and (items[GROUP:, 0] == romance).all()
     assert "new item, close to what" in model.explain(0, int(space))
-    model.save(tmp_path)
-    loaded = InterestRecommender.load(tmp_path)
+    write_recommender(tmp_path, model)
+    loaded = read_recommender(tmp_path)
     users = np.arange(N_USERS)
     np.testing.assert_array_equal(loaded.score(users), model.score(users))
     assert loaded.explain(0, int(space)) == model.explain(0, int(space))

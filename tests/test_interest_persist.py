@@ -1,4 +1,5 @@
-"""InterestRecommender.save / load (no pickle) and EASE pruning, on tiny fixtures."""
+"""An InterestRecommender written and read through interestlens.model_dir (no pickle), and EASE
+pruning, on tiny fixtures."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import scipy.sparse as sp
 
 from interestlens.embed import HashingEncoder
 from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.model_dir import read_recommender, write_recommender
+from interestlens.model_dir.recommender_files import MANIFEST
 from interestlens.recommend import EASE
 from interestlens.recommend.ease import keep_largest_per_column
 from interestlens.recommend.interest import InterestRecommender
-from interestlens.recommend.interest.storage import MANIFEST
 from test_interest_recommender import (
     COLD_TEXTS,
     GROUP,
@@ -86,8 +88,8 @@ def assert_same_behaviour(fitted: InterestRecommender, loaded: InterestRecommend
 )
 def test_round_trip_gives_the_same_scores_lists_and_reasons(tmp_path: Path, settings) -> None:
     fitted = fit(**settings)
-    assert fitted.save(tmp_path / "model") == tmp_path / "model"
-    loaded = InterestRecommender.load(tmp_path / "model")
+    assert write_recommender(tmp_path / "model", fitted) == tmp_path / "model"
+    loaded = read_recommender(tmp_path / "model")
     assert_same_behaviour(fitted, loaded)
     assert loaded.weights_ == fitted.weights_
     assert loaded.n_clusters_ == fitted.n_clusters_ and loaded.half_life_ == fitted.half_life_
@@ -100,8 +102,8 @@ def test_round_trip_gives_the_same_scores_lists_and_reasons(tmp_path: Path, sett
 
 def test_tfidf_and_lsa_are_rebuilt_exactly(tmp_path: Path) -> None:
     fitted = fit()
-    fitted.save(tmp_path)
-    loaded = InterestRecommender.load(tmp_path)
+    write_recommender(tmp_path, fitted)
+    loaded = read_recommender(tmp_path)
     texts = ["rocket galaxy orbit", "wedding love unknownword", "", "Paris letters"]
     want = fitted.text_.vectorizer_.transform(texts)
     got = loaded.text_.vectorizer_.transform(texts)
@@ -114,7 +116,7 @@ def test_tfidf_and_lsa_are_rebuilt_exactly(tmp_path: Path) -> None:
 
 
 def test_saved_files_are_json_and_plain_arrays_without_pickle(tmp_path: Path) -> None:
-    fit(ease_neighbours=3).save(tmp_path)
+    write_recommender(tmp_path, fit(ease_neighbours=3))
     files = sorted(path.name for path in tmp_path.iterdir())
     assert MANIFEST in files
     assert {Path(name).suffix for name in files} == {".json", ".npy", ".npz"}
@@ -182,19 +184,19 @@ def test_interest_model_with_every_ease_neighbour_scores_as_the_dense_one() -> N
 
 @pytest.fixture
 def saved(tmp_path: Path) -> Path:
-    fit(ease_neighbours=3).save(tmp_path / "model")
+    write_recommender(tmp_path / "model", fit(ease_neighbours=3))
     return tmp_path / "model"
 
 
 def test_missing_files_are_named(saved: Path) -> None:
     (saved / "warm.npy").unlink()
     with pytest.raises(ModelFormatError, match=r"warm\.npy is missing.*Fix: fit the model again"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     (saved / MANIFEST).unlink()
     with pytest.raises(ModelFormatError, match=r"recommender\.json is missing"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     with pytest.raises(ModelFormatError, match="is missing"):
-        InterestRecommender.load(saved.parent / "nowhere")
+        read_recommender(saved.parent / "nowhere")
 
 
 @pytest.mark.parametrize(
@@ -219,28 +221,28 @@ def test_damaged_files_are_named(saved: Path, name: str, damage: str, message: s
     else:
         path.write_text('["a", "b", "c"]')
     with pytest.raises(ModelFormatError, match=message) as caught:
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     assert "fit the model again" in str(caught.value)
 
 
 def test_an_object_array_is_refused_not_unpickled(saved: Path) -> None:
     np.save(saved / "warm.npy", np.array([{"x": 1}] * 3, dtype=object), allow_pickle=True)
     with pytest.raises(ModelFormatError, match=r"warm\.npy holds Python objects"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
 
 
 def test_wrong_format_or_version_is_refused(saved: Path) -> None:
     manifest = json.loads((saved / MANIFEST).read_text())
     (saved / MANIFEST).write_text(json.dumps({**manifest, "version": 99}))
     with pytest.raises(ModelFormatError, match="has version 99; expected version 1"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     (saved / MANIFEST).write_text(json.dumps({**manifest, "format": "something else"}))
     with pytest.raises(ModelFormatError, match="has format 'something else'"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     del manifest["learned"]["max_value_"]
     (saved / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match=r"has no entry learned\.max_value_"):
-        InterestRecommender.load(saved)
+        read_recommender(saved)
     assert not zipfile.is_zipfile(saved / MANIFEST)
 
 
@@ -249,9 +251,9 @@ def test_wrong_format_or_version_is_refused(saved: Path) -> None:
 
 def test_a_different_encoder_is_refused(tmp_path: Path) -> None:
     encoder = HashingEncoder(dimension=64, seed=3)
-    fit(encoder=encoder).save(tmp_path)
+    write_recommender(tmp_path, fit(encoder=encoder))
     with pytest.raises(ModelFormatError, match="fitted with encoder 'hashing-v1:dim=64") as caught:
-        InterestRecommender.load(tmp_path, encoder=HashingEncoder(dimension=32))
+        read_recommender(tmp_path, encoder=HashingEncoder(dimension=32))
     assert "hashing-v1:dim=32" in str(caught.value)
     assert "pass the encoder the model was fitted with" in str(caught.value)
 
@@ -259,8 +261,8 @@ def test_a_different_encoder_is_refused(tmp_path: Path) -> None:
 def test_without_its_encoder_only_new_text_is_refused(tmp_path: Path) -> None:
     encoder = HashingEncoder(dimension=64, seed=3)
     fitted = fit(encoder=encoder)
-    fitted.save(tmp_path)
-    blind = InterestRecommender.load(tmp_path)
+    write_recommender(tmp_path, fitted)
+    blind = read_recommender(tmp_path)
     users = np.arange(N_USERS)
     np.testing.assert_array_equal(blind.score(users), fitted.score(users))
     np.testing.assert_array_equal(blind.score_new(history()), fitted.score_new(history()))
@@ -271,10 +273,10 @@ def test_without_its_encoder_only_new_text_is_refused(tmp_path: Path) -> None:
         blind.add_items(["a new space film"])
     assert blind.n_items_ == fitted.n_items_
     # saved again without the encoder, it still asks for the fitted one
-    blind.save(tmp_path / "again")
+    write_recommender(tmp_path / "again", blind)
     with pytest.raises(ModelFormatError, match="fitted with encoder"):
-        InterestRecommender.load(tmp_path / "again", encoder=HashingEncoder())
-    seeing = InterestRecommender.load(tmp_path / "again", encoder=encoder)
+        read_recommender(tmp_path / "again", encoder=HashingEncoder())
+    seeing = read_recommender(tmp_path / "again", encoder=encoder)
     assert_same_behaviour(fitted, seeing)
     # or the encoder comes later, when text first arrives
     with pytest.raises(ModelFormatError, match="this InterestRecommender was fitted with encoder"):
@@ -285,8 +287,8 @@ def test_without_its_encoder_only_new_text_is_refused(tmp_path: Path) -> None:
 
 def test_a_model_without_texts_round_trips(tmp_path: Path) -> None:
     fitted = InterestRecommender(n_clusters=2, tune=False).fit(checkerboard())
-    fitted.save(tmp_path)
-    loaded = InterestRecommender.load(tmp_path, encoder=HashingEncoder(dimension=16))
+    write_recommender(tmp_path, fitted)
+    loaded = read_recommender(tmp_path, encoder=HashingEncoder(dimension=16))
     users = np.arange(N_USERS)
     np.testing.assert_array_equal(loaded.score(users), fitted.score(users))
     assert loaded.text_ is None and loaded.explain(0, 0) == fitted.explain(0, 0)

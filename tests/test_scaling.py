@@ -21,13 +21,14 @@ from interestlens.cluster.stability import stability
 from interestlens.data.synthetic.scale import scaling_dataset
 from interestlens.engine import PRECOMPUTE_BATCH, RecommendationEngine
 from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.model_dir import read_recommender, write_recommender
+from interestlens.model_dir.recommender_files import MANIFEST
 from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
 from interestlens.recommend import ease as ease_module
-from interestlens.recommend.interest import InterestRecommender, cluster_affinity, coldstart
+from interestlens.recommend.interest import cluster_affinity, coldstart
 from interestlens.recommend.interest.budget import MIN_VALIDATION_USERS, validation_users
 from interestlens.recommend.interest.collaborative import fit_collaborative
-from interestlens.recommend.interest.storage import MANIFEST
 from test_interest_persist import assert_same_behaviour, fit, training
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -121,11 +122,11 @@ def test_the_switch_follows_the_number_of_items_with_interactions() -> None:
 
 def test_item_cosine_model_round_trip_without_pickle(tmp_path: Path) -> None:
     fitted = fit(ease_max_items=0, ease_neighbours=4)
-    fitted.save(tmp_path)
+    write_recommender(tmp_path, fitted)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["collaborative"] == "item_cosine"
     assert manifest["arrays"]["ease_weights"]["format"] == "csr"
-    loaded = InterestRecommender.load(tmp_path)
+    loaded = read_recommender(tmp_path)
     assert isinstance(loaded.core_.ease, ItemCosine)
     assert_same_behaviour(fitted, loaded)
     new = fitted.add_items(["rockets to the stars"])  # new items scored the same way too
@@ -135,38 +136,38 @@ def test_item_cosine_model_round_trip_without_pickle(tmp_path: Path) -> None:
 
 
 def test_damaged_or_unknown_collaborative_model_is_named(tmp_path: Path) -> None:
-    fit(ease_max_items=0).save(tmp_path)
+    write_recommender(tmp_path, fit(ease_max_items=0))
     path = tmp_path / "ease_weights.npz"
     original = path.read_bytes()
     path.write_bytes(original[:50])
     with pytest.raises(ModelFormatError, match=r"ease_weights\.npz (is damaged|is not a readable)"):
-        InterestRecommender.load(tmp_path)
+        read_recommender(tmp_path)
     path.write_bytes(original)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     manifest["collaborative"] = "magic"
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match=r"recommender\.json names the collaborative model"):
-        InterestRecommender.load(tmp_path)
+        read_recommender(tmp_path)
 
 
 def test_directories_saved_before_the_switch_still_load(tmp_path: Path) -> None:
     fitted = fit(ease_neighbours=3)
-    fitted.save(tmp_path)
+    write_recommender(tmp_path, fitted)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     del manifest["collaborative"], manifest["params"]["ease_max_items"]
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    loaded = InterestRecommender.load(tmp_path)
+    loaded = read_recommender(tmp_path)
     assert isinstance(loaded.core_.ease, EASE)
     assert_same_behaviour(fitted, loaded)
 
 
 def test_unknown_settings_in_a_manifest_are_still_refused(tmp_path: Path) -> None:
-    fit().save(tmp_path)
+    write_recommender(tmp_path, fit())
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     manifest["params"]["warp_speed"] = 9
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelFormatError, match="warp_speed"):
-        InterestRecommender.load(tmp_path)
+        read_recommender(tmp_path)
 
 
 def test_most_similar_items_matches_the_one_item_answer() -> None:

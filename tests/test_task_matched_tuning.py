@@ -15,6 +15,7 @@ from interestlens.data.schema import USER_ID
 from interestlens.data.synthetic import make_demo_dataset
 from interestlens.embed.hashing import HashingEncoder
 from interestlens.errors import DataError, ParameterError
+from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.recommend import EASE, ContentKNN, MostPop
 from interestlens.recommend.interest import COLD_TEXT, COLD_USERS, InterestRecommender
 from interestlens.represent import TextInterestBridge
@@ -83,7 +84,7 @@ def test_the_validation_protocol_is_chosen_recorded_and_checked(tmp_path) -> Non
         tune=["warm"], validation="random", n_clusters=2, half_life=(None, 2.0), random_state=0
     ).fit(matrix, timestamps=times)
     assert model.tuning_["warm"]["protocol"] == "random"
-    loaded = InterestRecommender.load(model.save(tmp_path / "rec"))
+    loaded = read_recommender(write_recommender(tmp_path / "rec", model))
     assert loaded.validation == "random"
     assert loaded.tuning_["warm"]["protocol"] == "random"
     with pytest.raises(ParameterError, match="validation='next'.*'temporal'"):
@@ -230,7 +231,7 @@ def test_given_clusters_are_the_recommenders_clusters(tmp_path) -> None:
     )
     assert model.n_clusters_ == 2
     np.testing.assert_array_equal(model.cluster_labels_, labels)
-    loaded = InterestRecommender.load(model.save(tmp_path / "rec"))
+    loaded = read_recommender(write_recommender(tmp_path / "rec", model))
     np.testing.assert_array_equal(loaded.user_clusters_, labels)
     with pytest.raises(ParameterError, match=r"user_clusters has shape \(3,\)"):
         InterestRecommender(tune=False).fit(matrix, user_clusters=np.zeros(3))

@@ -43,7 +43,7 @@ from interestlens.cluster.reduce import PCAReducer, ReducedClusterer, UMAPReduce
 from interestlens.cluster.result import ClusteringResult
 from interestlens.cluster.select_k import RULE, KSelection, choose_k, internal_scores, scan_k
 from interestlens.cluster.stability import StabilityReport, stability
-from interestlens.cluster.state import clusterer_from_state, load_state, save_state
+from interestlens.cluster.state import clusterer_from_state
 
 __all__ = [
     "NOISE",
@@ -77,12 +77,10 @@ __all__ = [
     "fit_clustering",
     "interest_membership",
     "internal_scores",
-    "load_state",
     "make_clusterer",
     "make_estimator",
     "pairwise_scores",
     "purity",
-    "save_state",
     "scan_k",
     "split_interests_by_user",
     "split_user_interests",

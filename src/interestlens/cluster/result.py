@@ -1,6 +1,6 @@
-"""The outcome of :func:`interestlens.cluster.fit_clustering`, and its save/load.
+"""The outcome of :func:`interestlens.cluster.fit_clustering`, and its state.
 
-A saved result is a directory::
+:mod:`interestlens.model_dir` writes a result as a directory::
 
     result.json                  everything but the arrays (method, k, scores, stability, ...)
     labels.npy                   int64 (n,)
@@ -8,22 +8,21 @@ A saved result is a directory::
     probabilities.npy            float32 (n, k), soft methods only
     model.json, model.*.npy      the fitted clusterer (interestlens.cluster.state)
 
-Nothing is pickled; :meth:`ClusteringResult.load` restores a clusterer that ``predict`` s.
+Nothing is pickled; :func:`interestlens.model_dir.read_clustering` restores a clusterer that
+``predict`` s.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from interestlens.errors import ModelFormatError, NotFittedError
-from interestlens.persist import read_json, read_npy, write_json, write_npy
 
 RESULT_FORMAT = 1
-_ARRAYS = ("labels", "centroids", "probabilities")
+ARRAYS = ("labels", "centroids", "probabilities")
 
 
 @dataclass
@@ -62,7 +61,7 @@ class ClusteringResult:
         if self.clusterer is None:
             raise NotFittedError(
                 "this ClusteringResult carries no clusterer",
-                expected="a result from fit_clustering or ClusteringResult.load",
+                expected="a result from fit_clustering or model_dir.read_clustering",
                 fix="load the result from its saved directory, which restores the clusterer",
             )
         return self.clusterer.predict(X)
@@ -87,7 +86,7 @@ class ClusteringResult:
             "n_features": int(self.centroids.shape[1]),
         }
         if include_arrays:
-            for name in _ARRAYS:
+            for name in ARRAYS:
                 value = getattr(self, name)
                 data[name] = None if value is None else value.tolist()
         return data
@@ -105,7 +104,7 @@ class ClusteringResult:
             )
         arrays = arrays or {}
         loaded: dict[str, np.ndarray | None] = {}
-        for name, dtype in zip(_ARRAYS, (np.int64, np.float32, np.float32), strict=True):
+        for name, dtype in zip(ARRAYS, (np.int64, np.float32, np.float32), strict=True):
             value = arrays.get(name, data.get(name))
             loaded[name] = None if value is None else np.asarray(value, dtype=dtype)
         if loaded["labels"] is None or loaded["centroids"] is None:
@@ -132,35 +131,19 @@ class ClusteringResult:
             timings=data.get("timings") or {},
         )
 
-    def save(self, directory: str | Path) -> Path:
-        from interestlens.cluster.state import save_state
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in _ARRAYS:
-            value = getattr(self, name)
-            if value is not None:
-                write_npy(directory / f"{name}.npy", value)
-            else:
-                (directory / f"{name}.npy").unlink(missing_ok=True)
-        if self.clusterer is not None:
-            save_state(self.clusterer.get_state(), directory, prefix="model")
-        # Written last: its presence marks a complete save.
-        write_json(directory / "result.json", self.to_dict(include_arrays=False))
-        return directory
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(meta, arrays)``: :meth:`to_dict` without the arrays, and the arrays (labels,
+        centroids, probabilities where the method has them). The clusterer's own state is
+        ``clusterer.get_state()``; :mod:`interestlens.model_dir` writes both."""
+        arrays = {name: getattr(self, name) for name in ARRAYS if getattr(self, name) is not None}
+        return self.to_dict(include_arrays=False), arrays
 
     @classmethod
-    def load(cls, directory: str | Path) -> ClusteringResult:
-        from interestlens.cluster.state import clusterer_from_state, load_state
-
-        directory = Path(directory)
-        data = read_json(directory / "result.json")
-        arrays: dict[str, np.ndarray | None] = {}
-        for name in _ARRAYS:
-            path = directory / f"{name}.npy"
-            present = path.exists() or name != "probabilities"
-            arrays[name] = read_npy(path, allow_nan=True) if present else None
-        result = cls.from_dict(data, arrays)
-        if (directory / "model.json").exists():
-            result.clusterer = clusterer_from_state(load_state(directory, prefix="model"))
+    def from_state(
+        cls, meta: dict[str, Any], arrays: dict[str, np.ndarray | None], clusterer: Any = None
+    ) -> ClusteringResult:
+        """The result :meth:`state` described, predicting through ``clusterer`` (rebuilt by
+        :func:`interestlens.cluster.clusterer_from_state`) when one is given."""
+        result = cls.from_dict(meta, {name: arrays.get(name) for name in ARRAYS})
+        result.clusterer = clusterer
         return result

@@ -17,8 +17,6 @@ from interestlens.explain.explanation import (
     Keyword,
     MedoidUser,
     OverRepresentedItem,
-    load_explanations,
-    save_explanations,
 )
 from interestlens.explain.keywords import (
     ClusterKeywords,
@@ -58,7 +56,5 @@ __all__ = [
     "class_tfidf",
     "default_vectorizer",
     "keyword_scores",
-    "load_explanations",
     "log_odds_z",
-    "save_explanations",
 ]

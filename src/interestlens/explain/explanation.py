@@ -1,14 +1,13 @@
-"""What the explain stage says about one cluster, as plain JSON-friendly dataclasses."""
+"""What the explain stage says about one cluster, as plain JSON-friendly dataclasses
+(:mod:`interestlens.model_dir` writes them as one JSON list)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any, TypeVar
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import read_json, write_json
 
 _Record = TypeVar("_Record")
 
@@ -99,22 +98,6 @@ class ClusterExplanation:
         ]
         values["medoid_users"] = [_record(MedoidUser, row) for row in values["medoid_users"]]
         return cls(**values)
-
-
-def save_explanations(path: str | Path, explanations: Sequence[ClusterExplanation]) -> Path:
-    """Write explanations as one JSON list (atomically)."""
-    return write_json(path, [explanation.to_dict() for explanation in explanations])
-
-
-def load_explanations(path: str | Path) -> list[ClusterExplanation]:
-    data = read_json(path)
-    if not isinstance(data, list):
-        raise ModelFormatError(
-            f"{path} holds a JSON {type(data).__name__}",
-            expected="a JSON list of cluster explanations",
-            fix="write the file with interestlens.explain.save_explanations",
-        )
-    return [ClusterExplanation.from_dict(row) for row in data]
 
 
 def _record(cls: type[_Record], data: Mapping[str, Any]) -> _Record:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,14 +28,10 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from interestlens.errors import ModelFormatError, ParameterError
-from interestlens.persist import read_json, read_npy, write_json, write_npy
 
 if TYPE_CHECKING:
     from interestlens.cluster.interest_clusters import InterestClusters
     from interestlens.config import PrivacyConfig
-
-RELEASE_FILE = "privacy_release.json"
-CENTROIDS_FILE = "privacy_centroids.npy"
 
 
 def check_budget(epsilon: float, delta: float, clip: float) -> None:
@@ -131,23 +126,30 @@ class ClusterRelease:
             )
         )
 
-    def save(self, directory: Path) -> None:
-        write_json(directory / RELEASE_FILE, self.to_dict())
-        write_npy(directory / CENTROIDS_FILE, self.centroids.astype(np.float32))
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``(meta, arrays)``: :meth:`to_dict` and the float32 ``centroids``;
+        :mod:`interestlens.model_dir` writes them."""
+        return self.to_dict(), {"centroids": self.centroids.astype(np.float32)}
 
     @classmethod
-    def load(cls, directory: Path) -> ClusterRelease | None:
-        path = directory / RELEASE_FILE
-        if not path.exists():
-            return None
-        data = read_json(path)
+    def from_state(
+        cls,
+        meta: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        *,
+        source: str = "the privacy release",
+        centroids_source: str = "the released centroids",
+    ) -> ClusterRelease:
+        """The release :meth:`state` described; missing or mistyped entries and a centroid
+        count that does not match the clusters raise :class:`ModelFormatError` naming
+        ``source`` (or ``centroids_source``)."""
         try:
             release = cls(
-                cluster_ids=np.asarray(data["cluster_ids"], dtype=np.int64),
-                sizes=np.asarray(data["sizes"], dtype=np.int64),
-                centroids=read_npy(directory / CENTROIDS_FILE),
+                cluster_ids=np.asarray(meta["cluster_ids"], dtype=np.int64),
+                sizes=np.asarray(meta["sizes"], dtype=np.int64),
+                centroids=arrays["centroids"],
                 **{
-                    key: float(data[key])
+                    key: float(meta[key])
                     for key in (
                         "epsilon",
                         "delta",
@@ -158,18 +160,18 @@ class ClusterRelease:
                         "sum_sigma",
                     )
                 },
-                mechanism=str(data["mechanism"]),
-                dimensions=data.get("dimensions"),
+                mechanism=str(meta["mechanism"]),
+                dimensions=meta.get("dimensions"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(
-                f"{path} cannot be read ({type(exc).__name__}: {exc})",
+                f"{source} cannot be read ({type(exc).__name__}: {exc})",
                 expected="the release 'interestlens fit' wrote with privacy.epsilon set",
                 fix="fit the model again",
             ) from None
         if release.centroids.shape[0] != len(release.cluster_ids):
             raise ModelFormatError(
-                f"{directory / CENTROIDS_FILE} has {release.centroids.shape[0]} rows for "
+                f"{centroids_source} has {release.centroids.shape[0]} rows for "
                 f"{len(release.cluster_ids)} clusters",
                 expected="one centroid per released cluster",
                 fix="fit the model again",

@@ -18,8 +18,7 @@ from interestlens.embed import cache_path as embedding_cache_file
 from interestlens.embed.base import Encoder
 from interestlens.embed.cache import delete_cached_texts
 from interestlens.errors import DataFileNotFoundError, UnknownIdError
-from interestlens.model_dir import read_manifest, read_parquet
-from interestlens.persist import read_json
+from interestlens.model_dir import read_manifest, read_parquet, read_user_ids
 from interestlens.privacy.keys import model_pseudonymizer
 from interestlens.serve.refit import refit_model
 from interestlens.serve.store import EventStore, events_path
@@ -82,7 +81,7 @@ def forget_user(
 
     model_dir = Path(model_dir).expanduser().resolve()
     key = user_key(model_dir, user_id, settings)
-    user_ids = [str(u) for u in read_json(model_dir / "user_ids.json")]
+    user_ids = read_user_ids(model_dir)
     in_model = key in user_ids
     text = ""
     if in_model:

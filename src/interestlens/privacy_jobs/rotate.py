@@ -17,12 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from interestlens.errors import UnknownIdError
-from interestlens.model_dir import read_manifest, read_parquet, replace_directory, write_parquet
-from interestlens.persist import read_json, write_json
+from interestlens.model_dir import read_manifest, read_user_ids, rename_users, replace_directory
 from interestlens.privacy.keys import PrivacyKeyError, Pseudonymizer, is_pseudonymized
-
-#: the files of a model directory that hold user ids, all as JSON strings or a Parquet column
-_JSON_WITH_IDS = ("user_ids.json", "explanations.json", "manifest.json")
 
 
 @dataclass
@@ -36,16 +32,6 @@ class RotationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _renamed(value: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        return {mapping.get(k, k): _renamed(v, mapping) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, mapping) for v in value]
-    if isinstance(value, str):
-        return mapping.get(value, value)
-    return value
 
 
 def _uncovered(found: set[str], mapping: dict[str, str], where: str) -> None:
@@ -80,7 +66,7 @@ def rotate_key(
         )
     old.check_manifest(manifest)
     mapping = {old.pseudonym(raw): new.pseudonym(raw) for raw in raw_ids}
-    model_ids = {str(u) for u in read_json(model_dir / "user_ids.json")}
+    model_ids = set(read_user_ids(model_dir))
     _uncovered(model_ids, mapping, f"{model_dir / 'user_ids.json'}")
     store = None
     if events_db is not None:
@@ -94,14 +80,7 @@ def rotate_key(
     try:
         target = staging / "model"
         shutil.copytree(model_dir, target)
-        for name in _JSON_WITH_IDS:
-            write_json(target / name, _renamed(read_json(target / name), mapping))
-        manifest = read_json(target / "manifest.json")
-        manifest["privacy"]["key_fingerprint"] = new.fingerprint
-        write_json(target / "manifest.json", manifest)
-        users = read_parquet(target / "users.parquet")
-        users["user_id"] = [mapping[str(u)] for u in users["user_id"]]
-        write_parquet(target / "users.parquet", users)
+        rename_users(target, mapping, key_fingerprint=new.fingerprint)
         if store is not None:
             store.execute("BEGIN IMMEDIATE")
             try:

@@ -274,7 +274,7 @@ class AttributePopularity(BaseEstimator):
         def damaged(problem: str) -> ModelFormatError:
             return ModelFormatError(
                 f"{source}: {problem}",
-                expected="the attribute popularity written by InterestRecommender.save",
+                expected="the attribute popularity written by model_dir.write_recommender",
                 fix="fit the model again and save it",
             )
 

@@ -27,14 +27,17 @@ from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Datase
 from interestlens.embed.base import Encoder
 from interestlens.engine import accepted_ratings
 from interestlens.errors import DataFileNotFoundError, InvalidValueError
-from interestlens.model_check import verify_model_dir
 from interestlens.model_dir import (
     check_destination,
+    read_item_ids,
+    read_item_titles,
     read_manifest,
     read_parquet,
+    read_user_ids,
     replace_directory,
+    verify_model_dir,
 )
-from interestlens.persist import read_json, write_json
+from interestlens.persist import write_json
 from interestlens.pipeline import InterestLens
 from interestlens.privacy.keys import is_pseudonymized, model_pseudonymizer
 from interestlens.recommend.interest.reasons import item_names
@@ -85,13 +88,12 @@ class RefitSummary:
 
 def _base_tables(model_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Items (item_id, text[, title]), users (user_id, text), interactions by id."""
-    item_ids = [str(i) for i in read_json(model_dir / "item_ids.json")]
-    user_ids = [str(u) for u in read_json(model_dir / "user_ids.json")]
+    item_ids, user_ids = read_item_ids(model_dir), read_user_ids(model_dir)
     items = read_parquet(model_dir / "items.parquet")[[ITEM_ID, "text"]].copy()
     items[ITEM_ID] = item_ids
-    titles_path = model_dir / "item_titles.json"
-    if titles_path.exists():
-        items["title"] = [str(t) for t in read_json(titles_path)]
+    titles = read_item_titles(model_dir)
+    if titles is not None:
+        items["title"] = titles
     users = read_parquet(model_dir / "users.parquet")[[USER_ID, "text"]].copy()
     users[USER_ID] = user_ids
     frame = read_parquet(model_dir / "interactions.parquet")

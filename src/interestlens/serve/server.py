@@ -9,7 +9,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from interestlens.config import Settings
-from interestlens.model_check import verify_model_dir
+from interestlens.model_dir import verify_model_dir
 from interestlens.serve.app import create_app
 from interestlens.serve.errors import InvalidRequestError, error_body
 from interestlens.serve.jsonio import dumps

@@ -3,7 +3,6 @@ the batch recommendations, timing each stage."""
 
 from __future__ import annotations
 
-import datetime as dt
 import resource
 import tempfile
 import time
@@ -19,23 +18,23 @@ import scipy.sparse as sp
 from interestlens.cluster import ClusteringResult
 from interestlens.cluster.base import NearestCentroidClusterer
 from interestlens.cluster.interest_clusters import InterestClusters
-from interestlens.config import Settings, settings_to_dict
+from interestlens.config import Settings
 from interestlens.data.schema import ITEM_ID, USER_ID
 from interestlens.model_dir import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    package_version,
+    UserStream,
     replace_directory,
+    stream_interactions,
     write_interest_clusters,
-    write_parquet,
+    write_item_files,
+    write_manifest,
+    write_recommender,
+    write_settings,
 )
-from interestlens.persist import write_json, write_npy, write_toml
 from interestlens.recommend.matrix import history_matrices
 from interestlens.spark import cluster as cluster_stage
 from interestlens.spark import embed as embed_stage
 from interestlens.spark import explain as explain_stage
 from interestlens.spark import recommend as recommend_stage
-from interestlens.spark.export import UserStream, stream_interactions
 from interestlens.spark.frames import ITEM_INDEX, USER_INDEX, IndexedData, SparkData, index_data
 from interestlens.spark.recommender_state import build_recommender
 from interestlens.spark.represent import SOURCE, interest_vectors
@@ -318,9 +317,7 @@ def _export(staging: Path, **parts: Any) -> None:
 
     users = UserStream(staging, indexed.n_users, dimension)
     users.write(spill / "users")
-    user_idx, item_idx, ratings, timestamps = stream_interactions(
-        spill / "interactions", staging / "interactions.parquet"
-    )
+    user_idx, item_idx, ratings, timestamps = stream_interactions(spill / "interactions", staging)
     _write_items(staging, parts)
     clusters = _clusters(parts, users)
     write_interest_clusters(staging, clusters)
@@ -356,7 +353,7 @@ def _export(staging: Path, **parts: Any) -> None:
             k=k,
             cluster_weights=cluster_weights,
         )
-        recommender.save(staging / "recommender")
+        write_recommender(staging / "recommender", recommender)
     _manifest(staging, parts, users, ratings if use_ratings else None)
     import shutil
 
@@ -365,16 +362,13 @@ def _export(staging: Path, **parts: Any) -> None:
 
 def _write_items(staging: Path, parts: dict[str, Any]) -> None:
     items_local: pd.DataFrame = parts["items_local"]
-    write_json(staging / "item_ids.json", items_local[ITEM_ID].astype(str).tolist())
-    write_npy(staging / "item_vectors.npy", parts["item_matrix"])
-    write_parquet(
-        staging / "items.parquet",
-        pd.DataFrame(
-            {"item_id": items_local[ITEM_ID].astype(str), "text": items_local["text"].fillna("")}
-        ),
+    write_item_files(
+        staging,
+        items_local[ITEM_ID].astype(str).tolist(),
+        parts["item_matrix"],
+        items_local["text"].fillna("").tolist(),
+        parts["titles"],
     )
-    if parts["titles"] is not None:
-        write_json(staging / "item_titles.json", parts["titles"])
 
 
 def _clusters(parts: dict[str, Any], users: UserStream) -> InterestClusters:
@@ -428,13 +422,9 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
         "users": indexed.n_users,
         **{f"note_{k}": v for k, v in data.notes.items()},
     }
-    write_json(
-        staging / "manifest.json",
+    write_manifest(
+        staging,
         {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "interestlens_version": package_version(),
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "dataset": data.name,
             "encoder": encoder_identifier(settings.encoder, settings.seed),
             "n_items": indexed.n_items,
@@ -450,4 +440,4 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
             },
         },
     )
-    write_toml(staging / "config.toml", settings_to_dict(settings))
+    write_settings(staging, settings)

@@ -16,12 +16,10 @@ saved format and scoring code, with parts that come from the executors:
   a known user without history is scored from their text at request time.
 
 The recommender takes these parts through :meth:`InterestRecommender.fit_with_factors` and is
-saved with its own :meth:`save`.
+saved like any other (:func:`interestlens.model_dir.write_recommender`).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,7 +83,3 @@ def build_recommender(
         note="Spark engine: default weights, ALS factors as the anchor",
     )
     return model.set_encoder(encoder)
-
-
-def save_recommender(model: InterestRecommender, directory: Path) -> Path:
-    return model.save(directory)

@@ -65,7 +65,7 @@ def collaborative_from_weights(
         raise ModelFormatError(
             f"{source} names the collaborative model {kind!r}",
             expected=f"one of {sorted(KINDS)}",
-            fix="fit the model again and save it (InterestRecommender.save)",
+            fix="fit the model again and save it (interestlens.model_dir.write_recommender)",
         )
     model = EASE(l2=l2) if kind == "ease" else ItemCosine()
     return model.set_weights(active_items, weights, n_items)

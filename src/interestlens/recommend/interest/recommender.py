@@ -6,7 +6,6 @@ See :class:`InterestRecommender`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -17,7 +16,6 @@ from tqdm.auto import tqdm
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.embed.hashing import HashingEncoder
 from interestlens.errors import ModelFormatError, ParameterError
-from interestlens.persist import guarded_load
 from interestlens.recommend.attribute_popularity import AttributePopularity, attribute_columns
 from interestlens.recommend.base import (
     HISTORY,
@@ -90,7 +88,6 @@ from interestlens.recommend.interest.state_format import (
     plain_value,
     shapes_of,
 )
-from interestlens.recommend.interest.storage import MANIFEST, read_state, write_state
 from interestlens.recommend.interest.text_space import TextSpace, check_encoder
 from interestlens.recommend.interest.tuning import (
     COLD_ITEMS,
@@ -189,9 +186,11 @@ class InterestRecommender(BaseRecommender):
     ``mmr_lambda < 1`` re-ranks :meth:`recommend` lists by maximal marginal relevance over
     the best ``mmr_pool`` items. :meth:`explain` gives a short reason per recommendation.
 
-    Serving: :meth:`save` / :meth:`load` (a directory of JSON and ``.npy``/``.npz`` files, no
-    pickle), :meth:`add_items` (new catalogue entries from text), :meth:`score_histories`
-    (histories given at query time, scored as known users) and :meth:`most_similar_item`.
+    Serving: :meth:`state` / :meth:`from_state` (saved and loaded as a directory of JSON and
+    ``.npy``/``.npz`` files, no pickle, by :func:`interestlens.model_dir.write_recommender` /
+    :func:`~interestlens.model_dir.read_recommender`), :meth:`add_items` (new catalogue
+    entries from text), :meth:`score_histories` (histories given at query time, scored as
+    known users) and :meth:`most_similar_item`.
     """
 
     new_user_inputs: ClassVar[frozenset[str]] = frozenset({HISTORY, TEXT})
@@ -839,7 +838,9 @@ class InterestRecommender(BaseRecommender):
         encoder: Encoder | None = None,
         source: str = "the recommender state",
     ) -> InterestRecommender:
-        """The model :meth:`state` described. ``encoder``: as in :meth:`load`. A state of
+        """The model :meth:`state` described. ``encoder``: the one the model was fitted with
+        (same ``identifier``, else :class:`ModelFormatError`), needed only for new text; a
+        model fitted with the default encoder gets it back without one. A state of
         another format or version, missing entries or arrays, wrong shapes and indices out of
         range raise :class:`ModelFormatError` naming ``source`` (e.g. the manifest's path)."""
         check_format(meta, source=source)
@@ -961,40 +962,12 @@ class InterestRecommender(BaseRecommender):
         ):
             raise ModelFormatError(
                 f"{source}: the user attributes are not one list of {n_users} values per column",
-                expected="the user attributes written by InterestRecommender.save",
+                expected="the user attributes written by model_dir.write_recommender",
                 fix=FIT_AGAIN,
             )
         return pd.DataFrame(columns, dtype=object)
 
     # --- serving ---------------------------------------------------------------------------
-
-    def save(self, directory: str | Path) -> Path:
-        """Write the fitted model to ``directory`` (created if needed): ``recommender.json``
-        (settings, chosen weights, shapes, the encoder's identifier) and ``.npy``/``.npz``
-        arrays, each written atomically (:mod:`.storage`). No pickle: :meth:`load` never runs
-        code. The encoder itself is not saved; pass it to :meth:`load`. Returns the
-        directory."""
-        meta, arrays = self.state()
-        return write_state(directory, meta, arrays)
-
-    @classmethod
-    def load(cls, directory: str | Path, encoder: Encoder | None = None) -> InterestRecommender:
-        """Read a model written by :meth:`save`.
-
-        ``encoder`` must be the one the model was fitted with (same ``identifier``, else
-        :class:`ModelFormatError`); it is needed only for new text (:meth:`score_new` with
-        texts, :meth:`add_items`), which raise :class:`ParameterError` without it. A model
-        fitted with the default encoder (``encoder=None``, the weight-free hashing encoder)
-        gets it back without being given one. Missing or damaged files raise
-        :class:`ModelFormatError` naming the file.
-        """
-        directory = Path(directory)
-
-        def load() -> InterestRecommender:
-            meta, arrays = read_state(directory)
-            return cls.from_state(meta, arrays, encoder=encoder, source=str(directory / MANIFEST))
-
-        return guarded_load(directory, load, fix=FIT_AGAIN)
 
     def set_encoder(self, encoder: Encoder) -> Self:
         """Give a model loaded without its encoder the encoder for new text (a service can

@@ -9,8 +9,8 @@ the collaborative model's kind, which optional parts exist (``parts``), the size
 :data:`SHAPES` (their shapes in terms of ``shapes``) and ``attributes/<name>`` for the
 attribute popularity's arrays.
 
-:mod:`.storage` writes a state to a model directory and reads it back; this module is what
-both sides agree on.
+:mod:`interestlens.model_dir.recommender_files` writes a state to a model directory and reads
+it back; this module is what both sides agree on.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ LEARNED = (
     "latest_time",
     "log_floor",
 )
-FIT_AGAIN = "fit the model again and save it (InterestRecommender.save)"
+FIT_AGAIN = "fit the model again and save it (interestlens.model_dir.write_recommender)"
 #: the prefix of the attribute popularity's arrays
 ATTRIBUTES_PREFIX = "attributes/"
 
@@ -125,7 +125,7 @@ def entry(meta: Any, *keys: str, source: str) -> Any:
         if not isinstance(value, dict) or key not in value:
             raise ModelFormatError(
                 f"{source} has no entry {'.'.join(keys[: depth + 1])}",
-                expected=f"the state that InterestRecommender.save writes ({FORMAT} "
+                expected=f"the state that model_dir.write_recommender writes ({FORMAT} "
                 f"version {VERSION})",
                 fix=FIT_AGAIN,
             )

@@ -190,7 +190,8 @@ class TextSpace:
                 f"{getattr(self, 'encoder_identifier_', None)!r}), so new text cannot be encoded",
                 expected="the encoder the model was fitted with, for new texts (score_new with "
                 "texts, add_items)",
-                fix="InterestRecommender.load(directory, encoder=<the encoder it was fitted with>)",
+                fix="model_dir.read_recommender(directory, encoder=<the encoder it was fitted "
+                "with>)",
             )
         return self.encoder
 

@@ -1,8 +1,10 @@
-"""An :class:`InterestRecommender` state (:mod:`.state_format`) as files of a model directory.
+"""An :class:`InterestRecommender` as the files of a model directory's ``recommender/``.
 
-:func:`write_state` and :func:`read_state` only convert between ``(meta, arrays)`` and files,
-with the :mod:`interestlens.persist` primitives; the recommender builds itself from the state
-(:meth:`InterestRecommender.from_state`). The directory holds ``recommender.json`` (the meta,
+:func:`write_recommender` and :func:`read_recommender` save and load a fitted recommender
+through its state (:meth:`InterestRecommender.state` / :meth:`InterestRecommender.from_state`,
+format in :mod:`interestlens.recommend.interest.state_format`); :func:`write_state` and
+:func:`read_state` only convert between ``(meta, arrays)`` and files, with the
+:mod:`interestlens.persist` primitives. The directory holds ``recommender.json`` (the meta,
 with a listing of the array files), ``item_names.json``, ``text_vocabulary.json`` (TF-IDF
 terms in column order, with text), ``user_attributes.json`` and ``attributes/`` (with user
 attributes), and one file per array: ``.npy`` (dense), ``.npz`` (sparse CSR) or ``.rows.npz``
@@ -21,9 +23,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from interestlens.embed.base import Encoder
 from interestlens.errors import ModelFormatError
 from interestlens.persist import (
     check_finite,
+    guarded_load,
     npy_header,
     npz_members,
     read_json,
@@ -34,6 +38,7 @@ from interestlens.persist import (
     write_npy,
     write_rows,
 )
+from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.interest.state_format import (
     ATTRIBUTES_PREFIX,
     FIT_AGAIN,
@@ -62,7 +67,39 @@ OWN_FILES = {
 }
 
 
-# --- writing ---------------------------------------------------------------------------------
+# --- the recommender -------------------------------------------------------------------------
+
+
+def write_recommender(directory: str | Path, model: InterestRecommender) -> Path:
+    """Write the fitted ``model`` to ``directory`` (created if needed): ``recommender.json``
+    (settings, chosen weights, shapes, the encoder's identifier) and ``.npy``/``.npz`` arrays,
+    each written atomically. No pickle: :func:`read_recommender` never runs code. The encoder
+    itself is not saved; pass it to :func:`read_recommender`. Returns the directory."""
+    meta, arrays = model.state()
+    return write_state(directory, meta, arrays)
+
+
+def read_recommender(directory: str | Path, encoder: Encoder | None = None) -> InterestRecommender:
+    """The recommender :func:`write_recommender` wrote to ``directory``.
+
+    ``encoder`` must be the one the model was fitted with (same ``identifier``, else
+    :class:`ModelFormatError`); it is needed only for new text (``score_new`` with texts,
+    ``add_items``), which raise :class:`ParameterError` without it. A model fitted with the
+    default encoder (``encoder=None``, the weight-free hashing encoder) gets it back without
+    being given one. Missing or damaged files raise :class:`ModelFormatError` naming the file.
+    """
+    directory = Path(directory)
+
+    def load() -> InterestRecommender:
+        meta, arrays = read_state(directory)
+        return InterestRecommender.from_state(
+            meta, arrays, encoder=encoder, source=str(directory / MANIFEST)
+        )
+
+    return guarded_load(directory, load, fix=FIT_AGAIN)
+
+
+# --- writing the state -----------------------------------------------------------------------
 
 
 def write_state(directory: str | Path, meta: dict[str, Any], arrays: dict[str, Any]) -> Path:
@@ -121,7 +158,7 @@ def _write_array(directory: Path, name: str, array: Any) -> dict[str, Any]:
     }
 
 
-# --- reading ---------------------------------------------------------------------------------
+# --- reading the state -----------------------------------------------------------------------
 
 
 def read_state(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -133,7 +170,7 @@ def read_state(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not path.is_file():
         raise ModelFormatError(
             f"{path} is missing",
-            expected="a directory written by InterestRecommender.save",
+            expected="a directory written by model_dir.write_recommender",
             fix=f"check the path, or {FIT_AGAIN}",
         )
     meta = read_json(path)
@@ -170,7 +207,7 @@ def _read_attribute_popularity(folder: Path) -> tuple[Any, dict[str, Any]]:
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise ModelFormatError(
                 f"{path} cannot be read ({exc})",
-                expected="the attribute popularity written by InterestRecommender.save",
+                expected="the attribute popularity written by model_dir.write_recommender",
                 fix=FIT_AGAIN,
             ) from None
         arrays[f"{ATTRIBUTES_PREFIX}counts_{position}"] = counts
@@ -194,7 +231,9 @@ class Reader:
         what = f"the {'sparse CSR' if sparse else 'dense'} array {name} of shape {expected}"
         if not path.is_file():
             raise ModelFormatError(
-                f"{path} is missing", expected=f"{what}, written by save", fix=FIT_AGAIN
+                f"{path} is missing",
+                expected=f"{what}, written by write_recommender",
+                fix=FIT_AGAIN,
             )
         # the header first: a damaged shape must not make numpy allocate before we compare
         if sparse or rows:
@@ -234,7 +273,7 @@ class Reader:
         if not path.is_file():
             raise ModelFormatError(
                 f"{path} is missing",
-                expected=f"a JSON list of {length} strings, written by save",
+                expected=f"a JSON list of {length} strings, written by write_recommender",
                 fix=FIT_AGAIN,
             )
         values = read_json(path)

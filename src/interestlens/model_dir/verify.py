@@ -9,7 +9,8 @@ that still escapes (a ``KeyError`` from a hand-edited JSON file, say) into the s
 a 500 or an "aborted".
 
 ``recommend``, ``serve`` (start and reload) and ``refit`` all load through
-:func:`interestlens.model_dir.load_model`, which starts here.
+:func:`interestlens.model_dir.load_model`, which starts here; ``serve`` runs
+:func:`verify_model_dir` on its own before it accepts a directory.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from interestlens.errors import ModelFormatError
+from interestlens.model_dir.manifest import read_manifest
+from interestlens.model_dir.recommender_files import MANIFEST as RECOMMENDER_MANIFEST
 from interestlens.persist import (
     FIT_AGAIN,
     checked_file,
@@ -30,10 +33,6 @@ from interestlens.persist import (
     npz_members,
     read_json,
 )
-
-# guarded_load lives in persist (the recommender's loader, below this layer, uses it too); it
-# is named here as well for the callers of model_check.guarded_load
-from interestlens.persist import guarded_load as guarded_load
 
 #: the encoder identifiers of interestlens carry their width as ``dim=N``
 _DIMENSION = re.compile(r"(?:^|[:;,])dim=(\d+)(?:$|[:;,])")
@@ -116,8 +115,6 @@ def verify_model_dir(directory: str | Path) -> dict[str, Any]:
     """Check ``directory`` against its manifest; the manifest, or :class:`ModelFormatError`
     naming the first file that is missing, of the wrong kind, shape or dtype, or inconsistent
     with the others."""
-    from interestlens.model_dir import read_manifest
-
     directory = Path(directory)
     manifest = read_manifest(directory)
     path = directory / "manifest.json"
@@ -158,13 +155,13 @@ def verify_model_dir(directory: str | Path) -> dict[str, Any]:
     recommender = directory / "recommender"
     if recommender.exists() and not recommender.is_dir():
         raise _problem(recommender, "is not a directory", "the recommender's directory")
-    if (recommender / "recommender.json").exists():
-        saved = read_json(recommender / "recommender.json")
+    if (recommender / RECOMMENDER_MANIFEST).exists():
+        saved = read_json(recommender / RECOMMENDER_MANIFEST)
         shapes = saved.get("shapes") if isinstance(saved, dict) else None
         text_width = shapes.get("text_dimension") if isinstance(shapes, dict) else None
         if text_width is not None and text_width != dimension:
             raise _problem(
-                recommender / "recommender.json",
+                recommender / RECOMMENDER_MANIFEST,
                 f"text_dimension {str(text_width)[:40]} but the model's vectors have {dimension}",
                 "one encoder width for the whole model",
             )

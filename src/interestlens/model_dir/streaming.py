@@ -1,6 +1,6 @@
-"""The model directory of a Spark fit, in the single-machine format (:mod:`interestlens.model_dir`).
+"""The per-user files of a model too large to hold in memory (a Spark fit), streamed.
 
-Per-user tables are written by the executors as Parquet, sorted by ``user_index``, into the
+Per-user tables are written by the Spark executors as Parquet, sorted by ``user_index``, into a
 staging directory; the driver then streams them one row group at a time into the model's
 files: ``.npy`` arrays through ``numpy.lib.format.open_memmap`` (on disk, not in memory),
 ``users.parquet``/``interactions.parquet`` through a ``ParquetWriter``, ``user_ids.json`` as
@@ -8,12 +8,13 @@ a streamed JSON list. What the driver keeps in memory per user is what the engin
 needs at load time: the cluster label and map position (12 bytes per user) and the history
 matrix of the recommender (about 12 bytes per interaction). The staging directory is renamed
 into place at the end (:func:`interestlens.model_dir.replace_directory`), as ``fit`` does.
+Per-user text vectors are stored in full (``user_text_vectors.npy``, which
+:func:`interestlens.model_dir.load_model` reads as well as the rows-only file).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import atomic_write_text
 
 
 def parquet_batches(directory: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
@@ -115,10 +115,11 @@ class UserStream:
 
 
 def stream_interactions(
-    staging: Path, destination: Path
+    staging: Path, directory: Path
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Copy the interactions staging table into ``interactions.parquet`` (the model's schema)
-    and return its columns for the recommender's history matrix."""
+    """Copy the interactions staging table into ``interactions.parquet`` of the model
+    directory ``directory`` (the model's schema) and return its columns for the recommender's
+    history matrix."""
     schema = pa.schema(
         [
             ("user_index", pa.int32()),
@@ -128,7 +129,7 @@ def stream_interactions(
         ]
     )
     parts: dict[str, list[np.ndarray]] = {name: [] for name in schema.names}
-    with pq.ParquetWriter(destination, schema) as writer:
+    with pq.ParquetWriter(directory / "interactions.parquet", schema) as writer:
         for batch in parquet_batches(staging, schema.names):
             table = pa.Table.from_batches([batch]).cast(schema)
             writer.write_table(table)
@@ -136,11 +137,3 @@ def stream_interactions(
                 parts[name].append(table.column(name).to_numpy())
     joined = [np.concatenate(parts[name]) if parts[name] else np.zeros(0) for name in schema.names]
     return joined[0], joined[1], joined[2], joined[3]
-
-
-def write_json_text(path: Path, text: str) -> None:
-    atomic_write_text(path, text)
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
