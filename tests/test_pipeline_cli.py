@@ -65,6 +65,9 @@ def test_warm_cache_calls_encoder_zero_times(tmp_path: Path, demo):
     model = InterestLens(hashing_settings(tmp_path), encoder=second).fit(dataset)
     assert second.n_calls == 0
     assert model.report_.items.cache_hits == model.report_.items.unique_texts
+    # the cold run encoded each distinct text once, the item texts among them
+    assert first.n_texts == len(set(first.texts)) >= model.report_.items.unique_texts
+    assert set(model.item_texts_) <= set(first.texts)
 
 
 def test_text_only_users_get_text_vectors(tmp_path: Path, demo):
