@@ -1,10 +1,88 @@
-"""Shared test setup."""
+"""Shared test setup, and which tests the fast lane leaves out.
+
+Two lanes (README, "The commands"):
+
+- ``make test`` runs ``pytest -m "not slow"``: the fast lane, about a minute on a 2-core laptop.
+- ``make test-all`` (and CI, ``.ci/run``) runs every test, with ``RUN_UMAP_TESTS=1`` and
+  ``RUN_FUZZ_TESTS=1``.
+
+A test is ``slow`` when it carries ``@pytest.mark.slow``, ``realdata`` or ``fuzz``, or when it is
+named in :data:`SLOW_MODULES`, :data:`SLOW_TESTS` or :data:`SLOW_CASES` below, each with the
+reason. The lists keep the choice in one place; ``tests/test_lanes.py`` checks that every name
+in them still exists. A new test that takes more than a second or so, or needs a live server, a
+browser, a JVM, a language model or real data, belongs here (or gets ``@pytest.mark.slow``).
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+#: whole modules outside the fast lane (file name -> why)
+SLOW_MODULES: dict[str, str] = {
+    "test_serve_live.py": "a real uvicorn server: SIGKILL and reloads under load",
+    "test_serve_schemathesis.py": "schemathesis generates requests from the OpenAPI schema",
+    "test_spark_pipeline.py": "PySpark in local mode: a JVM and a Spark fit (minutes)",
+    "test_drift.py": "its fixture fits the 900-user drifting demo twice",
+    "test_readers_real.py": "reads the real data sets in ../shared/data",
+}
+
+#: single tests outside the fast lane ("file::function" -> why); parametrized ones by function
+SLOW_TESTS: dict[str, str] = {
+    "test_pipeline_cli.py::test_cli_demo_then_fit_from_its_files": (
+        "the whole demo (600 users) with recommender tuning; test_default_configuration.py "
+        "keeps the default configuration, tuning on, in the fast lane on a tiny demo"
+    ),
+    "test_report_browser.py::test_report_renders_in_chromium_without_console_errors": (
+        "headless Chromium renders the report"
+    ),
+    "test_onnx_encoder.py::test_inference_never_imports_torch": (
+        "a fresh interpreter exports MiniLM to ONNX and encodes with it"
+    ),
+    "test_timeline.py::test_monthly_shares_and_trends_find_the_grown_and_the_faded_interest": (
+        "first user of the module fixture that fits the 600-user drifting demo"
+    ),
+    "test_privacy_forget.py::test_fit_forget_refit_and_audit_finds_nothing": (
+        "fits, serves, forgets, refits and audits twice"
+    ),
+    "test_privacy_forget.py::test_delete_endpoint_then_forget_completes_the_erasure": (
+        "fits, serves, forgets and refits"
+    ),
+    "test_serve_store.py::test_refit_folds_items_events_and_forgetting_once": (
+        "two refits through the CLI"
+    ),
+}
+
+#: parametrized cases outside the fast lane ("file::function" -> case-id prefixes, and why)
+SLOW_CASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "test_reliability.py::test_case": (
+        ("machine: ", "fuzz: "),
+        "processes killed with -9, concurrent writers, a real server, Hypothesis/schemathesis",
+    ),
+}
+
+
+def _slow_reason(item: pytest.Item) -> str | None:
+    module = item.path.name
+    function = f"{module}::{getattr(item, 'originalname', item.name)}"
+    if module in SLOW_MODULES:
+        return SLOW_MODULES[module]
+    if function in SLOW_TESTS:
+        return SLOW_TESTS[function]
+    if function in SLOW_CASES:
+        prefixes, why = SLOW_CASES[function]
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.id.startswith(prefixes):
+            return why
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marked = any(item.get_closest_marker(name) for name in ("slow", "realdata", "fuzz"))
+        if marked or _slow_reason(item) is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -14,7 +92,8 @@ def _no_interestlens_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("INTERESTLENS_"):
             monkeypatch.delenv(name)
     # the recommender's validation search takes most of a fit on the demo data; CLI tests use
-    # the documented default weights unless a test turns tuning back on (the demo test does)
+    # the documented default weights unless a test turns tuning back on
+    # (test_default_configuration.py and the demo test do)
     monkeypatch.setenv("INTERESTLENS_RECOMMEND__TUNE", "false")
 
 
