@@ -25,6 +25,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_serve_schemathesis.py": "schemathesis generates requests from the OpenAPI schema",
     "test_spark_pipeline.py": "PySpark in local mode: a JVM and a Spark fit (minutes)",
     "test_drift.py": "its fixture fits the 900-user drifting demo twice",
+    "test_timeline.py": "its fixture fits the 600-user drifting demo",
     "test_readers_real.py": "reads the real data sets in ../shared/data",
 }
 
@@ -40,9 +41,6 @@ SLOW_TESTS: dict[str, str] = {
     "test_onnx_encoder.py::test_inference_never_imports_torch": (
         "a fresh interpreter exports MiniLM to ONNX and encodes with it"
     ),
-    "test_timeline.py::test_monthly_shares_and_trends_find_the_grown_and_the_faded_interest": (
-        "first user of the module fixture that fits the 600-user drifting demo"
-    ),
     "test_privacy_forget.py::test_fit_forget_refit_and_audit_finds_nothing": (
         "fits, serves, forgets, refits and audits twice"
     ),
@@ -51,6 +49,12 @@ SLOW_TESTS: dict[str, str] = {
     ),
     "test_serve_store.py::test_refit_folds_items_events_and_forgetting_once": (
         "two refits through the CLI"
+    ),
+    "test_serve_store.py::test_refit_without_a_store_refits_the_model_data": (
+        "a refit through the CLI (the store's own tests stay in the fast lane)"
+    ),
+    "test_adaptive_service.py::test_refit_folds_the_adaptive_centroids_in_and_keeps_ids": (
+        "a refit through the CLI"
     ),
 }
 
