@@ -101,10 +101,17 @@ def _no_interestlens_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTERESTLENS_RECOMMEND__TUNE", "false")
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    """One BLAS/OpenMP thread for modules with tiny inputs: thread start-up and OpenMP barriers
-    cost more than they save there, and made the clustering tests ~10x slower on 2 shared cores."""
+# One BLAS/OpenMP thread for every test (and the processes tests start): the inputs are tiny, so
+# thread start-up and OpenMP barriers cost more than they save; on 2 shared cores they made the
+# clustering tests ~10x slower, and the fast lane used 3.5x the CPU time of one thread
+# (test_interest_clusters + test_pipeline_cli: 35 CPU-s vs 10 CPU-s, load ~3).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread_for_tiny_inputs():
+    """The libraries loaded before conftest read the variables above too late: limit them."""
     import faiss
     from threadpoolctl import threadpool_limits
 
@@ -113,3 +120,9 @@ def one_thread():
     with threadpool_limits(limits=1):
         yield
     faiss.omp_set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def one_thread(_one_thread_for_tiny_inputs):
+    """Kept for the modules that ask for it: every test now runs with one thread."""
+    yield
