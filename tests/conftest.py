@@ -2,7 +2,8 @@
 
 Two lanes (README, "The commands"):
 
-- ``make test`` runs ``pytest -m "not slow"``: the fast lane, about a minute on a 2-core laptop.
+- ``make test`` runs ``pytest -m "not slow" -n 2 --dist loadfile``: the fast lane, under a
+  minute on a 2-core laptop (two worker processes; a module's tests stay on one worker).
 - ``make test-all`` (and CI, ``.ci/run``) runs every test, with ``RUN_UMAP_TESTS=1`` and
   ``RUN_FUZZ_TESTS=1``.
 
@@ -27,6 +28,10 @@ SLOW_MODULES: dict[str, str] = {
     "test_drift.py": "its fixture fits the 900-user drifting demo twice",
     "test_timeline.py": "its fixture fits the 600-user drifting demo",
     "test_readers_real.py": "reads the real data sets in ../shared/data",
+    "test_onnx_encoder.py": (
+        "imports torch to build and export a tiny transformer (the ONNX backend is optional; "
+        "the default encoder backend is torch)"
+    ),
 }
 
 #: single tests outside the fast lane ("file::function" -> why); parametrized ones by function
@@ -38,8 +43,8 @@ SLOW_TESTS: dict[str, str] = {
     "test_report_browser.py::test_report_renders_in_chromium_without_console_errors": (
         "headless Chromium renders the report"
     ),
-    "test_onnx_encoder.py::test_inference_never_imports_torch": (
-        "a fresh interpreter exports MiniLM to ONNX and encodes with it"
+    "test_cache.py::test_a_writer_killed_mid_write_leaves_whole_entries_only": (
+        "starts a writer process and kills it mid-write"
     ),
     "test_privacy_forget.py::test_fit_forget_refit_and_audit_finds_nothing": (
         "fits, serves, forgets, refits and audits twice"
