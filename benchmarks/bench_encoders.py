@@ -32,8 +32,9 @@ import pandas as pd
 
 from interestlens.embed import CachedEncoder, EmbeddingCache, HashingEncoder
 from interestlens.embed.sentence import SentenceTransformerEncoder
+from interestlens.embed.tokens import text_report
 from interestlens.persist import atomic_write_text, write_json
-from interestlens.text import build_texts, text_report
+from interestlens.text import build_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -129,10 +129,10 @@ def instrument(stages: Stages) -> None:
     """Time the recommender's tuning per regime and every collaborative fit (wrapping the
     functions the recommender calls; nothing else changes)."""
     from interestlens import pipeline
-    from interestlens.recommend.interest import core as core_module
-    from interestlens.recommend.interest import model as model_module
+    from interestlens.recommend.interest import components as core_module
+    from interestlens.recommend.interest import recommender as model_module
 
-    for name in ("embed_texts", "fit_interest_clusters"):
+    for name in ("embed_texts", "cluster_interests"):
         original = getattr(pipeline, name)
 
         def timed(*args, _original=original, _name=name, **kwargs):

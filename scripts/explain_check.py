@@ -7,8 +7,8 @@ Usage::
 By default the clusters of MODEL_DIR are explained again with the explain stage of this checkout
 (the settings of the model's config.toml), so a change to ``interestlens.explain`` shows at once
 without re-fitting. ``--saved`` prints the explanations stored in the model instead.
-``NAME=VALUE`` overrides an argument of :func:`interestlens.explain.explain_clusters`, the value
-read as a Python literal (``min_support=3``, ``keyword_scoring='ctfidf'``) or else as a string.
+``NAME=VALUE`` overrides a setting of ``[explain]`` (docs/configuration.md), the value read as
+a Python literal (``min_support=3``, ``keyword_scoring='ctfidf'``) or else as a string.
 
 The column names of the texts ("title: ...", "genres: ...") are stop words when the model was
 fitted; a saved model does not store them, so every ``name:`` that starts a line in at least 1%
@@ -26,9 +26,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from interestlens import InterestLens
-from interestlens.explain import ClusterExplanation, explain_clusters
+from interestlens.config import ExplainConfig, Settings
+from interestlens.explain import ClusterEvidence, ClusterExplanation
+from interestlens.pipeline import explainer_from_settings
 
 FIELD_PREFIX = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_ ]{0,40}):", flags=re.MULTILINE)
 
@@ -43,38 +46,36 @@ def column_names(texts: Sequence[str], min_share: float = 0.01) -> list[str]:
 
 
 def reexplain(model: InterestLens, overrides: dict[str, Any]) -> list[ClusterExplanation]:
-    settings = model._settings().explain
+    """The explain stage the model's settings describe (``overrides`` replacing some of its
+    ``explain.*`` settings), run on the model's clusters."""
+    settings = model.settings if model.settings is not None else Settings()
+    try:
+        explain = ExplainConfig.model_validate(settings.explain.model_dump() | overrides)
+    except ValidationError as error:
+        raise SystemExit(f"override refused: {error}") from None
     clusters = model.clusters_
-    labels = clusters.user_labels
     interactions = model.interactions_
     ratings = interactions["rating"].to_numpy(dtype=np.float64)
-    ids = sorted(int(c) for c in np.unique(labels) if c >= 0)
-    centroids = clusters.result.centroids
-    if centroids.shape[0] != len(ids) or ids != list(range(len(ids))):
-        centroids = None
     columns = column_names(model.item_texts_) + column_names(model.user_texts_)
-    words = sorted({word for column in columns for word in column.split()})
-    arguments: dict[str, Any] = dict(
+    evidence = ClusterEvidence(
         user_ids=list(model.user_ids_.ids),
         item_ids=list(model.item_ids_.ids),
         user_idx=interactions["user_index"].to_numpy(),
         item_idx=interactions["item_index"].to_numpy(),
         rating=None if np.isnan(ratings).all() else ratings,
-        centroids=centroids,
         user_texts=list(model.user_texts_),
         item_texts=list(model.item_texts_),
         item_titles=None if model.item_titles_ is None else list(model.item_titles_),
         item_vectors=model.item_vectors_,
-        top_keywords=settings.top_keywords,
-        top_items=settings.top_items,
-        top_users=settings.top_users,
-        min_support=settings.min_support,
-        item_weighting=settings.item_weighting,
-        include_user_texts=settings.include_user_texts,
-        extra_stop_words=[*settings.extra_stop_words, *words],
+        template_words=sorted({word for column in columns for word in column.split()}),
     )
-    arguments.update(overrides)
-    return explain_clusters(labels, model.user_vectors_, **arguments)
+    explainer = explainer_from_settings(settings.model_copy(update={"explain": explain}))
+    return explainer.explain(
+        clusters.user_labels,
+        model.user_vectors_,
+        evidence,
+        centroids=clusters.centroids_by_label(),
+    )
 
 
 def print_cards(explanations: Sequence[ClusterExplanation]) -> None:

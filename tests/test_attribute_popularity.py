@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from interestlens.data.splits import cold_user_holdout
 from interestlens.errors import MissingColumnsError, NotFittedError, ParameterError
 from interestlens.evaluate import prepare_split
 from interestlens.evaluate.runner import evaluate_models
-from interestlens.evaluate.splits import cold_user_holdout
 from interestlens.recommend import MostPop
 from interestlens.recommend.attribute_popularity import (
     AttributePopularity,

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,63 +222,101 @@ def test_a_newer_cache_format_is_refused(tmp_path: Path) -> None:
 
 _WRITER = textwrap.dedent(
     """
+    import os
+    import sqlite3
     import sys
+
     import numpy as np
+
     from interestlens.embed.cache import EmbeddingCache
 
-    path, batch, dimension = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    path, batch, dimension, kill_round = sys.argv[1], *map(int, sys.argv[2:5])
+    halfway = kill_round * batch + batch // 2
+    inserted = 0
+
+
+    def hold_halfway(statement):
+        # called by SQLite for every row the cache inserts
+        global inserted
+        if statement.startswith("INSERT OR REPLACE INTO embeddings"):
+            inserted += 1
+            if inserted == halfway:
+                print("mid-transaction", kill_round, flush=True)
+                sys.stdin.readline()  # the test kills the process here
+                os._exit(3)  # the test went away: never commit the half-written round
+
+
+    connect = sqlite3.connect
+
+
+    def traced_connect(*args, **kwargs):
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(hold_halfway)
+        return connection
+
+
+    sqlite3.connect = traced_connect
     cache = EmbeddingCache(path)
-    for round_ in range(10**6):
+    for round_ in range(kill_round + 1):
         texts = [f"round {round_} text {i}" for i in range(batch)]
         vectors = np.random.default_rng(round_).standard_normal((batch, dimension))
-        print("writing", round_, flush=True)
         cache.put_many("writer", texts, vectors)
-        print("done", round_, flush=True)
+        print("committed", round_, flush=True)
     """
 )
 
 
+def round_texts(round_: int, batch: int) -> list[str]:
+    return [f"round {round_} text {i}" for i in range(batch)]
+
+
 def test_a_writer_killed_mid_write_leaves_whole_entries_only(tmp_path: Path) -> None:
-    """SIGKILL comes 0.1 s after the fourth write starts; a write of 10000 x 384 floats spends
-    most of its ~0.5 s between BEGIN and COMMIT, so the kill usually lands mid-transaction."""
+    """The writer commits three rounds, then stops halfway through the fourth round's
+    transaction (SQLite's trace hook, at the 2000th of 4000 rows: ~3 MB, more than SQLite's
+    default 2 MB page cache, which spills uncommitted pages into the WAL file) and signals; it
+    is SIGKILLed there. Exactly the three committed rounds remain, bit for bit."""
     path = tmp_path / "killed.sqlite"
-    batch, dimension = 10_000, 384
+    batch, dimension, kill_round = 4000, 384, 3
     writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(path), str(batch), str(dimension)],
+        [sys.executable, "-c", _WRITER, str(path), str(batch), str(dimension), str(kill_round)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert writer.stdout is not None
-        while True:
+        said = []
+        while not said or said[-1] != f"mid-transaction {kill_round}":
             line = writer.stdout.readline()
             assert line, writer.stderr.read() if writer.stderr else "writer died"
-            if line.strip() == "writing 3":
-                break
-        time.sleep(0.1)
+            said.append(line.strip())
+        assert said == ["committed 0", "committed 1", "committed 2", "mid-transaction 3"]
+        # while round 3 is half-written, another connection sees the committed rounds only
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as reader:
+            visible = reader.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+        assert visible == kill_round * batch
         os.kill(writer.pid, signal.SIGKILL)
         writer.wait(timeout=30)
     finally:
         if writer.poll() is None:
             writer.kill()
             writer.wait(timeout=30)
+        for stream in (writer.stdin, writer.stdout, writer.stderr):
+            if stream is not None:
+                stream.close()
     assert writer.returncode == -signal.SIGKILL
 
-    with sqlite3.connect(path) as raw:
+    with contextlib.closing(sqlite3.connect(path)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    raw.close()
     with EmbeddingCache(path) as reopened:
-        stored = reopened.count("writer")
-        assert stored >= 3 * batch
-        assert stored % batch == 0  # whole transactions only
-        for round_ in range(stored // batch):
+        assert reopened.count("writer") == kill_round * batch  # whole transactions only
+        for round_ in range(kill_round):
             expected = np.random.default_rng(round_).standard_normal((batch, dimension))
-            texts = [f"round {round_} text {i}" for i in range(batch)]
-            found = np.stack(reopened.get_many("writer", texts))  # type: ignore[arg-type]
+            found = np.stack(reopened.get_many("writer", round_texts(round_, batch)))  # type: ignore[arg-type]
             np.testing.assert_array_equal(found, expected.astype(np.float32))
-        next_round = f"round {stored // batch} text 0"
-        assert reopened.get_many("writer", [next_round]) == [None]
+        # none of the killed round's rows, not even the half that was written
+        assert reopened.get_many("writer", round_texts(kill_round, batch)) == [None] * batch
 
 
 def test_progress_bar_does_not_change_results(

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from interestlens import InterestLens, load_settings, make_demo_dataset
-from interestlens.data.schema import Dataset
-from interestlens.errors import ParameterError
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     BORN,
     DISSOLVED,
     KEPT,
@@ -17,6 +15,8 @@ from interestlens.timeline.identity import (
     centroids_by_cluster,
     match_clusters,
 )
+from interestlens.data.schema import Dataset
+from interestlens.errors import ParameterError
 
 
 def _blobs(seed: int = 0, n: int = 30, d: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -17,12 +17,18 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.explain import (
+    ClusterEvidence,
+    ClusterExplainer,
     ClusterExplanation,
+    ClusterKeywords,
+    ClusterRepresentatives,
+    Explainer,
+    KeywordScorer,
     NamerError,
+    StaticExplainer,
     StaticNamer,
     class_tfidf,
     default_vectorizer,
-    explain_clusters,
     load_explanations,
     log_odds_z,
     save_explanations,
@@ -81,6 +87,47 @@ def _unit(rows):
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
+def explain(
+    labels,
+    user_vectors,
+    *,
+    centroids=None,
+    namer=None,
+    item_weighting="members",
+    include_user_texts=True,
+    top_keywords=10,
+    keyword_scoring="log_odds",
+    keyword_prior_size=None,
+    keyword_min_texts=1,
+    vectorizer=None,
+    extra_stop_words=(),
+    top_items=5,
+    top_users=5,
+    min_support=2,
+    min_support_share=0.02,
+    central_pool=50,
+    lift_prior=5.0,
+    **evidence,
+):
+    """The explain stage assembled from its collaborators, each setting where it belongs."""
+    explainer = ClusterExplainer(
+        ClusterKeywords(
+            top_keywords,
+            scorer=KeywordScorer(keyword_scoring, keyword_prior_size),
+            min_texts=keyword_min_texts,
+            vectorizer=vectorizer,
+            extra_stop_words=extra_stop_words,
+        ),
+        ClusterRepresentatives(
+            top_items, top_users, min_support, min_support_share, central_pool, lift_prior
+        ),
+        namer,
+        item_weighting=item_weighting,
+        include_user_texts=include_user_texts,
+    )
+    return explainer.explain(labels, user_vectors, ClusterEvidence(**evidence), centroids=centroids)
+
+
 def world(**overrides):
     users, items, ratings = zip(*INTERACTIONS, strict=True)
     arguments = dict(
@@ -102,7 +149,7 @@ def world(**overrides):
 
 @pytest.fixture(scope="module")
 def explained() -> dict[int, ClusterExplanation]:
-    return {e.cluster_id: e for e in explain_clusters(**world())}
+    return {e.cluster_id: e for e in explain(**world())}
 
 
 def terms(explanation: ClusterExplanation) -> list[str]:
@@ -173,15 +220,15 @@ def test_a_common_word_does_not_top_the_keywords_of_explained_clusters():
         user_idx=np.array([0, 1, 2, 3]),
         item_idx=np.array([0, 0, 1, 1]),
     )
-    distinct = explain_clusters(**arguments)
-    plain = explain_clusters(**arguments, keyword_scoring="ctfidf")
+    distinct = explain(**arguments)
+    plain = explain(**arguments, keyword_scoring="ctfidf")
     assert [terms(e)[0] for e in plain] == ["drama", "drama"]
     assert [sorted(terms(e)) for e in distinct] == [["spy", "story"], ["letters", "romance"]]
 
 
 def test_keyword_min_texts_drops_words_of_a_single_text():
-    loose = explain_clusters(**world(), top_keywords=100)[0]
-    strict = explain_clusters(**world(), top_keywords=100, keyword_min_texts=2)[0]
+    loose = explain(**world(), top_keywords=100)[0]
+    strict = explain(**world(), top_keywords=100, keyword_min_texts=2)[0]
     # "guide" is said by trail-guide alone, "runner" by u1's own text alone
     assert {"guide", "runner"} <= set(terms(loose))
     assert not {"guide", "runner"} & set(terms(strict))
@@ -191,9 +238,9 @@ def test_keyword_min_texts_drops_words_of_a_single_text():
 
 
 def test_a_lone_cluster_keeps_c_tfidf_keywords():
-    result = explain_clusters(**world(labels=np.array([0] * 8 + [-1, -1])))
+    result = explain(**world(labels=np.array([0] * 8 + [-1, -1])))
     assert len(result) == 1
-    plain = explain_clusters(**world(labels=np.array([0] * 8 + [-1, -1])), keyword_scoring="ctfidf")
+    plain = explain(**world(labels=np.array([0] * 8 + [-1, -1])), keyword_scoring="ctfidf")
     assert result[0].keywords == plain[0].keywords != []
 
 
@@ -221,7 +268,7 @@ def test_words_shared_by_all_clusters_score_below_distinctive_ones(explained):
     # "news" is read in both clusters: by default it is no keyword at all, with plain
     # c-TF-IDF it is one, but below the distinctive words
     assert "news" not in terms(explained[0]) + terms(explained[1])
-    plain = explain_clusters(**world(), keyword_scoring="ctfidf", top_keywords=100)[0]
+    plain = explain(**world(), keyword_scoring="ctfidf", top_keywords=100)[0]
     scores = {k.term: k.score for k in plain.keywords}
     assert scores["news"] < scores["trail"]
     for explanation in (explained[0], plain):
@@ -237,15 +284,15 @@ def test_label_joins_the_top_keywords(explained):
 
 
 def test_extra_stop_words_are_left_out():
-    result = explain_clusters(**world(), extra_stop_words=["News", "weekly", "week", "roundup"])
+    result = explain(**world(), extra_stop_words=["News", "weekly", "week", "roundup"])
     for explanation in result:
         assert not {"news", "weekly", "week", "roundup"} & set(terms(explanation))
 
 
 def test_member_weighting_counts_an_item_once_per_member():
     settings = dict(user_texts=None, top_keywords=100)
-    by_members = explain_clusters(**world(**settings), item_weighting="members")[0]
-    binary = explain_clusters(**world(**settings), item_weighting="binary")[0]
+    by_members = explain(**world(**settings), item_weighting="members")[0]
+    binary = explain(**world(**settings), item_weighting="binary")[0]
     # "guide" is said once, by item 0, read by all four hikers; "rare" once, by item 7, read by one
     members_scores = {k.term: k.score for k in by_members.keywords}
     binary_scores = {k.term: k.score for k in binary.keywords}
@@ -254,21 +301,21 @@ def test_member_weighting_counts_an_item_once_per_member():
 
 
 def test_user_texts_count_only_when_asked():
-    with_users = explain_clusters(**world(), top_keywords=50)[0]
-    without = explain_clusters(**world(), include_user_texts=False, top_keywords=50)[0]
+    with_users = explain(**world(), top_keywords=50)[0]
+    without = explain(**world(), include_user_texts=False, top_keywords=50)[0]
     assert "runner" in terms(with_users)
     assert "runner" not in terms(without)
 
 
 def test_no_text_at_all_gives_empty_keywords_and_a_fallback_label():
-    result = explain_clusters(**world(user_texts=None, item_texts=None))
+    result = explain(**world(user_texts=None, item_texts=None))
     assert [e.keywords for e in result] == [[], []]
     assert [e.label for e in result] == ["cluster 0", "cluster 1"]
 
 
 def test_a_vectorizer_that_prunes_every_term_is_reported():
     with pytest.raises(ParameterError, match="vectorizer found no terms"):
-        explain_clusters(**world(), vectorizer=CountVectorizer(min_df=100))
+        explain(**world(), vectorizer=CountVectorizer(min_df=100))
 
 
 # --- sizes, shares, ratings, counts ----------------------------------------------------------
@@ -286,7 +333,7 @@ def test_mean_rating_skips_nan_and_noise(explained):
 
 
 def test_mean_rating_is_none_without_ratings():
-    result = explain_clusters(**world(rating=None))
+    result = explain(**world(rating=None))
     assert [e.mean_rating for e in result] == [None, None]
 
 
@@ -320,7 +367,7 @@ def test_smoothed_lift_by_hand(explained):
     best = explained[0].over_represented_items[0]
     expected = 4 * 14 / N_INTERACTIONS  # the cluster's share of trail-guide's 4 interactions
     assert best.smoothed_lift == pytest.approx((4 + 5) / (expected + 5))
-    raw = explain_clusters(**world(), lift_prior=0)[0].over_represented_items[0]
+    raw = explain(**world(), lift_prior=0)[0].over_represented_items[0]
     assert raw.smoothed_lift == pytest.approx(raw.lift)
 
 
@@ -351,7 +398,7 @@ def rarity_world(lift_prior=None):
 
 
 def test_a_two_member_rarity_loses_to_a_well_supported_item():
-    ranked = explain_clusters(**rarity_world())[0].over_represented_items
+    ranked = explain(**rarity_world())[0].over_represented_items
     assert [i.item_id for i in ranked] == ["favourite", "rarity"]
     favourite, rarity = ranked
     assert (rarity.n_members, favourite.n_members) == (2, 15)
@@ -361,14 +408,14 @@ def test_a_two_member_rarity_loses_to_a_well_supported_item():
     # cluster 0 holds 37 of the 58 interactions; 5 pseudo-interactions at lift 1
     assert rarity.smoothed_lift == pytest.approx((2 + 5) / (2 * 37 / 58 + 5))
     assert favourite.smoothed_lift == pytest.approx((15 + 5) / (16 * 37 / 58 + 5))
-    raw = explain_clusters(**rarity_world(lift_prior=0))[0].over_represented_items
+    raw = explain(**rarity_world(lift_prior=0))[0].over_represented_items
     assert [i.item_id for i in raw] == ["rarity", "favourite"]
 
 
 def test_items_below_lift_one_are_not_over_represented():
     # everyone reads the filler once, so in cluster 0 (37 of the 58 interactions) its lift is
     # (20 / 37) / (40 / 58) < 1
-    items = explain_clusters(**rarity_world())[0].over_represented_items
+    items = explain(**rarity_world())[0].over_represented_items
     assert [i.item_id for i in items] == ["favourite", "rarity"]
 
 
@@ -378,10 +425,8 @@ def test_min_support_grows_with_the_cluster():
     assert support_threshold(245, 2, 0.02) == 5
     assert support_threshold(1000, 2, 0.0) == 2
     # 2 of 20 members (10%) is enough at 2% but not at 15%
-    assert "rarity" in [
-        i.item_id for i in explain_clusters(**rarity_world())[0].over_represented_items
-    ]
-    strict = explain_clusters(**rarity_world(), min_support_share=0.15)[0]
+    assert "rarity" in [i.item_id for i in explain(**rarity_world())[0].over_represented_items]
+    strict = explain(**rarity_world(), min_support_share=0.15)[0]
     assert [i.item_id for i in strict.over_represented_items] == ["favourite"]
 
 
@@ -395,7 +440,7 @@ def test_explanations_written_before_smoothed_lift_still_load(explained):
 
 def test_one_off_items_need_min_support(explained):
     assert "rare-map" not in [i.item_id for i in explained[0].over_represented_items]
-    loose = explain_clusters(**world(), min_support=1)[0].over_represented_items
+    loose = explain(**world(), min_support=1)[0].over_represented_items
     rare = next(i for i in loose if i.item_id == "rare-map")
     # no title given: the first line of the text stands in
     assert rare.title == "Rare hiking map"
@@ -414,25 +459,25 @@ def test_central_items_are_closest_to_the_centroid(explained):
 def test_central_items_come_from_supported_items():
     # a centroid right on "rare-map", which only one hiker read
     centroids = _unit([ITEMS[7][3], [0, 1, 0, 0]])
-    central = explain_clusters(**world(), centroids=centroids)[0].central_items
+    central = explain(**world(), centroids=centroids)[0].central_items
     assert "rare-map" not in [i.item_id for i in central]
     assert all(i.n_members >= 2 for i in central)
-    loose = explain_clusters(**world(), centroids=centroids, min_support=1)[0].central_items
+    loose = explain(**world(), centroids=centroids, min_support=1)[0].central_items
     assert loose[0].item_id == "rare-map"
 
 
 def test_central_items_come_from_the_most_shared_items():
     # every hiker read trail-guide and news (4 members), boots 3, summit 2
-    top_one = explain_clusters(**world(), central_pool=1)[0].central_items
+    top_one = explain(**world(), central_pool=1)[0].central_items
     assert [i.item_id for i in top_one] == ["trail-guide", "news"]  # a tie at the cut is kept
-    top_three = explain_clusters(**world(), central_pool=3)[0].central_items
+    top_three = explain(**world(), central_pool=3)[0].central_items
     assert {i.item_id for i in top_three} == {"trail-guide", "news", "boots"}
-    everything = explain_clusters(**world(), central_pool=None)[0].central_items
+    everything = explain(**world(), central_pool=None)[0].central_items
     assert {i.item_id for i in everything} == {"trail-guide", "news", "boots", "summit"}
 
 
 def test_central_items_need_item_vectors():
-    result = explain_clusters(**world(item_vectors=None))
+    result = explain(**world(item_vectors=None))
     assert [e.central_items for e in result] == [[], []]
     assert result[0].over_represented_items
 
@@ -448,24 +493,24 @@ def test_medoid_is_the_member_closest_to_the_mean(explained):
 def test_given_centroids_are_used():
     vectors = world()["user_vectors"]
     centroids = np.stack([vectors[0], vectors[5]])
-    result = explain_clusters(**world(), centroids=centroids, top_users=1)
+    result = explain(**world(), centroids=centroids, top_users=1)
     assert [e.medoid_users[0].user_id for e in result] == ["u0", "u5"]
     assert result[0].medoid_users[0].similarity == pytest.approx(1.0, abs=1e-6)
 
 
 def test_cluster_ids_need_not_be_contiguous():
     labels = np.array([3, 3, 3, 3, 7, 7, 7, 7, -1, -1])
-    result = explain_clusters(**world(labels=labels))
+    result = explain(**world(labels=labels))
     assert [e.cluster_id for e in result] == [3, 7]
     centroids = np.zeros((8, 4), dtype=np.float32)
     centroids[3] = world()["user_vectors"][1]
     centroids[7] = world()["user_vectors"][4]
-    given = explain_clusters(**world(labels=labels), centroids=centroids, top_users=1)
+    given = explain(**world(labels=labels), centroids=centroids, top_users=1)
     assert [e.medoid_users[0].user_id for e in given] == ["u1", "u4"]
 
 
 def test_all_noise_gives_no_explanations():
-    assert explain_clusters(**world(labels=np.full(10, -1))) == []
+    assert explain(**world(labels=np.full(10, -1))) == []
 
 
 # --- namers, determinism, persistence --------------------------------------------------------
@@ -473,7 +518,7 @@ def test_all_noise_gives_no_explanations():
 
 def test_a_given_namer_names_every_cluster():
     namer = StaticNamer({0: "Hikers"})
-    result = explain_clusters(**world(), namer=namer)
+    result = explain(**world(), namer=namer)
     assert [e.label for e in result] == ["Hikers", "cluster 1"]
     assert namer.calls == [0, 1]
 
@@ -484,7 +529,7 @@ def test_namer_errors_are_not_hidden():
             raise NamerError("server down", expected="a label")
 
     with pytest.raises(NamerError, match="server down"):
-        explain_clusters(**world(), namer=Broken())
+        explain(**world(), namer=Broken())
 
 
 def test_default_explanation_never_touches_the_network(monkeypatch):
@@ -492,13 +537,12 @@ def test_default_explanation_never_touches_the_network(monkeypatch):
         raise AssertionError("network used")
 
     monkeypatch.setattr(httpx.Client, "send", refuse)
-    monkeypatch.setattr(httpx, "post", refuse)
-    assert len(explain_clusters(**world())) == 2
+    assert len(explain(**world())) == 2
 
 
 def test_same_input_same_output():
-    first = [e.to_dict() for e in explain_clusters(**world())]
-    second = [e.to_dict() for e in explain_clusters(**world())]
+    first = [e.to_dict() for e in explain(**world())]
+    second = [e.to_dict() for e in explain(**world())]
     assert first == second
 
 
@@ -564,7 +608,7 @@ OUT_OF_RANGE = r"item_idx ranges over \[8, 8\]; expected indices in \[0, 7\]"
 )  # fmt: skip
 def test_bad_input_is_named(overrides, message):
     with pytest.raises(ParameterError, match=message):
-        explain_clusters(**world(**overrides))
+        explain(**world(**overrides))
 
 
 def test_default_tokens_keep_hyphenated_words_and_drop_numbers():
@@ -578,12 +622,12 @@ def test_default_tokens_keep_hyphenated_words_and_drop_numbers():
 
 def test_whitespace_is_not_text():
     texts = ["  \n", "trail", "", "", "", "", "", "", "", ""]
-    assert explain_clusters(**world(user_texts=texts))[0].n_with_text == 1
+    assert explain(**world(user_texts=texts))[0].n_with_text == 1
 
 
 def test_users_without_any_items_or_interactions():
     labels = np.array([0, 0, 1])
-    result = explain_clusters(
+    result = explain(
         labels,
         _unit([[1, 0], [1, 0.1], [0, 1]]),
         user_ids=["a", "b", "c"],
@@ -597,3 +641,53 @@ def test_users_without_any_items_or_interactions():
     assert result[0].label == "hiking · mountain · trail"
     assert result[0].over_represented_items == []
     assert result[1].mean_rating is None
+
+
+# --- the stage's parts on their own ------------------------------------------------------------
+
+
+def test_the_keyword_scorer_learns_the_corpus_and_scores_rows_against_it():
+    counts = np.array([[6.0, 2.0, 0.0], [3.0, 1.0, 4.0]])
+    scorer = KeywordScorer(prior_size=5.0).fit(counts)
+    assert scorer.total_ == 16.0
+    np.testing.assert_array_equal(scorer.term_frequency_, [9.0, 3.0, 4.0])
+    np.testing.assert_allclose(
+        scorer.transform(counts).toarray(), log_odds_z(counts, prior_size=5.0).toarray()
+    )
+    # a lone cluster has nothing to be told apart from: c-TF-IDF
+    lone = KeywordScorer().fit(counts[:1])
+    assert lone.scoring_ == "ctfidf"
+    np.testing.assert_allclose(
+        lone.transform(counts[:1]).toarray(), class_tfidf(counts[:1]).toarray()
+    )
+    with pytest.raises(ParameterError, match="counts have 2 terms; expected 3 terms"):
+        scorer.transform(counts[:, :2])
+
+
+def test_the_explainer_parts_are_stored_unchanged():
+    keywords = ClusterKeywords(3)
+    explainer = ClusterExplainer(keywords, namer=StaticNamer())
+    assert explainer.get_params()["keywords"] is keywords
+    assert explainer.get_params()["representatives"] is None
+    explainer.explain(**world_as_evidence())
+    assert explainer.get_params()["keywords"] is keywords  # explaining learns nothing
+
+
+def world_as_evidence(**overrides):
+    arguments = world(**overrides)
+    labels, vectors = arguments.pop("labels"), arguments.pop("user_vectors")
+    return {"labels": labels, "user_vectors": vectors, "evidence": ClusterEvidence(**arguments)}
+
+
+def test_the_static_explainer_is_an_explainer_with_known_answers():
+    double = StaticExplainer({1: "Cooks"})
+    result = double.explain(**world_as_evidence())
+    assert [(e.cluster_id, e.size, e.share, e.label) for e in result] == [
+        (0, 4, 0.4, "cluster 0"),
+        (1, 4, 0.4, "Cooks"),
+    ]
+    np.testing.assert_array_equal(double.calls[0], [0, 0, 0, 0, 1, 1, 1, 1, -1, -1])
+    # both explainers answer the same protocol with the same cluster ids and sizes
+    real = ClusterExplainer().explain(**world_as_evidence())
+    assert [(e.cluster_id, e.size) for e in real] == [(e.cluster_id, e.size) for e in result]
+    assert isinstance(double, Explainer) and isinstance(ClusterExplainer(), Explainer)

@@ -15,7 +15,7 @@ from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.recommend import EASE
 from interestlens.recommend.ease import keep_largest_per_column
 from interestlens.recommend.interest import InterestRecommender
-from interestlens.recommend.interest.persist import MANIFEST
+from interestlens.recommend.interest.storage import MANIFEST
 from test_interest_recommender import (
     COLD_TEXTS,
     GROUP,

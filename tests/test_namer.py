@@ -9,23 +9,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import numpy as np
 import pytest
 
+from interestlens.config import load_settings
 from interestlens.errors import ConfigError, InterestLensError
 from interestlens.explain import (
     CentralItem,
+    ClusterEvidence,
+    ClusterExplainer,
     ClusterExplanation,
-    ClusterNamer,
     Keyword,
     KeywordNamer,
     NamerError,
     OpenAICompatibleNamer,
     OverRepresentedItem,
     StaticNamer,
-    explain_clusters,
 )
 from interestlens.explain.namer import clean_label
+from interestlens.pipeline import namer_from_settings
 
 
 def explanation(terms=("hiking", "trail", "mountain"), cluster_id=0) -> ClusterExplanation:
@@ -66,10 +69,75 @@ def test_static_namer_records_calls():
     assert namer.calls == [1, 2]
 
 
-def test_all_namers_follow_the_protocol():
-    remote = OpenAICompatibleNamer("http://127.0.0.1:1/v1", "m")
-    for namer in (KeywordNamer(), StaticNamer(), remote):
-        assert isinstance(namer, ClusterNamer)
+def completion(content: str) -> dict:
+    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+
+
+def test_every_namer_names_a_cluster_through_the_same_call():
+    # the remote namer talks to a MockTransport: no socket, the request is checked in place
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=completion("Trail Walkers"))
+
+    remote = OpenAICompatibleNamer(
+        "http://llm.test/v1", "m", client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    names = [n.name(explanation()) for n in (KeywordNamer(), StaticNamer({0: "Hikers"}), remote)]
+    assert names == ["hiking · trail · mountain", "Hikers", "Trail Walkers"]
+    assert [str(r.url) for r in seen] == ["http://llm.test/v1/chat/completions"]
+
+
+def test_the_injected_client_sends_every_request_and_the_timeout():
+    timeouts: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        body = json.loads(request.content)
+        return httpx.Response(200, json=completion(f"Group of {body['model']}"))
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    namer = OpenAICompatibleNamer("http://llm.test/v1", "tiny", timeout=3.5, client=client)
+    assert namer.client is client  # stored unchanged
+    assert [namer.name(explanation(cluster_id=c)) for c in (0, 1)] == ["Group of tiny"] * 2
+    assert [t["read"] for t in timeouts] == [3.5, 3.5]
+
+
+def test_mock_transport_errors_become_namer_errors():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    for handler, message in (
+        (refuse, r"failed: ConnectError: connection refused.*Fix: start the server"),
+        (slow, r"no answer within timeout=2s \(ReadTimeout\)"),
+    ):
+        client = httpx.Client(transport=httpx.MockTransport(handler))
+        namer = OpenAICompatibleNamer("http://llm.test/v1", "m", timeout=2, client=client)
+        with pytest.raises(NamerError, match=message):
+            namer.name(explanation())
+
+
+def test_the_settings_build_the_remote_namer_with_a_client_of_their_timeout():
+    settings = load_settings(
+        environ={},
+        overrides={
+            "explain.namer": "openai",
+            "explain.namer_base_url": "http://llm.test/v1",
+            "explain.namer_model": "m",
+            "explain.namer_timeout": 7.0,
+        },
+    )
+    namer = namer_from_settings(settings)
+    assert isinstance(namer, OpenAICompatibleNamer)
+    assert (namer.endpoint, namer.model) == ("http://llm.test/v1/chat/completions", "m")
+    assert namer.client.timeout.read == 7.0
+    assert namer_from_settings(load_settings(environ={})).name(explanation()) == (
+        "hiking · trail · mountain"
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,15 +310,17 @@ def test_connection_refused_is_a_namer_error():
 
 def test_explain_clusters_with_the_remote_namer(server):
     server.complete_with("Weekend Hikers")
-    result = explain_clusters(
+    explainer = ClusterExplainer(namer=OpenAICompatibleNamer(server.url, "m", timeout=5))
+    result = explainer.explain(
         np.array([0, 0]),
         np.array([[1, 0], [0.8, 0.6]], dtype=np.float32),
-        user_ids=["a", "b"],
-        item_ids=["i0"],
-        item_texts=["Hiking trail guide"],
-        user_idx=np.array([0, 1]),
-        item_idx=np.array([0, 0]),
-        namer=OpenAICompatibleNamer(server.url, "m", timeout=5),
+        ClusterEvidence(
+            user_ids=["a", "b"],
+            item_ids=["i0"],
+            item_texts=["Hiking trail guide"],
+            user_idx=np.array([0, 1]),
+            item_idx=np.array([0, 0]),
+        ),
     )
     assert [e.label for e in result] == ["Weekend Hikers"]
     # equal scores: alphabetical order

@@ -20,7 +20,7 @@ from interestlens.errors import ModelFormatError
 from interestlens.persist import read_json
 from interestlens.pipeline import InterestLens
 from interestlens.privacy import PrivacyKeyError, Pseudonymizer
-from interestlens.privacy.audit import audit_user
+from interestlens.privacy_jobs.audit import audit_user
 from interestlens.serve import create_app
 from interestlens.serve.testing import TEST_API_KEY
 

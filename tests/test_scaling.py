@@ -25,10 +25,10 @@ from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
 from interestlens.recommend import ease as ease_module
-from interestlens.recommend.interest import InterestRecommender, clusters, coldstart
+from interestlens.recommend.interest import InterestRecommender, cluster_affinity, coldstart
 from interestlens.recommend.interest.budget import MIN_VALIDATION_USERS, validation_users
 from interestlens.recommend.interest.collaborative import fit_collaborative
-from interestlens.recommend.interest.persist import MANIFEST
+from interestlens.recommend.interest.storage import MANIFEST
 from test_interest_persist import assert_same_behaviour, fit, training
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -323,7 +323,7 @@ def test_validation_users_shrink_with_the_catalogue() -> None:
 
 def test_samples_above_the_thresholds_give_a_working_deterministic_model(monkeypatch) -> None:
     monkeypatch.setattr(coldstart, "RIDGE_SAMPLE", 4)
-    monkeypatch.setattr(clusters, "KMEANS_SAMPLE", 5)
+    monkeypatch.setattr(cluster_affinity, "KMEANS_SAMPLE", 5)
     first, again = fit(ease_max_items=0), fit(ease_max_items=0)
     users = np.arange(6)
     np.testing.assert_array_equal(first.score(users), again.score(users))

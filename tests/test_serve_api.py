@@ -459,7 +459,7 @@ def test_cached_answers_follow_new_items(client):
 
 
 def test_response_cache_never_keeps_an_answer_older_than_a_mutation():
-    from interestlens.serve.service import ResponseCache
+    from interestlens.serve.response_cache import ResponseCache
 
     cache = ResponseCache(max_entries=3)
     token = cache.token("a")

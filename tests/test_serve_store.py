@@ -12,7 +12,8 @@ import pytest
 from interestlens.errors import DataFileNotFoundError, DuplicateIdError
 from interestlens.persist import read_json
 from interestlens.serve import EventStore, default_events_path, refit_model
-from interestlens.serve.service import FOLDED_FILE, Service
+from interestlens.serve.replay import FOLDED_FILE
+from interestlens.serve.service import Service
 from interestlens.serve.store import Event, StoreError
 from interestlens.serve.testing import build_demo_model, demo_settings
 
@@ -28,7 +29,7 @@ def test_store_is_wal_with_full_sync_and_keeps_its_id(tmp_path):
     path = tmp_path / "log.sqlite"
     with EventStore(path) as store:
         assert store.journal_mode == "wal"
-        assert store._connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store.synchronous == 2  # FULL
         store_id = store.store_id
     with EventStore(path) as again:
         assert again.store_id == store_id
@@ -116,3 +117,30 @@ def test_refit_without_a_store_refits_the_model_data(model_dir, tmp_path):
     assert not (tmp_path / "out" / FOLDED_FILE).exists()
     with pytest.raises(DataFileNotFoundError, match="does not exist"):
         refit_model(model_dir, tmp_path / "x", settings, events_db=tmp_path / "missing.sqlite")
+
+
+def test_log_entries_the_model_cannot_take_are_counted_and_named_not_dropped(model_dir, tmp_path):
+    """A replay onto a model that lacks an event's item (or already has a posted item) applies
+    the user's other events one by one and reports each entry it could not apply."""
+    db = tmp_path / "events.sqlite"
+    with EventStore(db) as store:
+        store.append_events(
+            [
+                Event("replayed", "i0001"),
+                Event("replayed", "ghost-item"),
+                Event("replayed", "i0002"),
+            ]
+        )
+        store.append_item("i0003", "an item the model already holds")
+    service = Service(model_dir, demo_settings(tmp_path / "cache", **{"serve.events_db": str(db)}))
+    try:
+        service.start()
+        report = service.last_replay
+        assert (report.events, report.items, report.failed) == (2, 0, 2)
+        assert report.problems[0].startswith("seq 2 (event): ")
+        assert "ghost-item" in report.problems[0]
+        assert report.problems[1].startswith("seq 4 (item): ")
+        assert "i0003" in report.problems[1]
+        assert service.engine.has_user("replayed")
+    finally:
+        service.close()

@@ -23,7 +23,7 @@ from interestlens.data.synthetic.generator import (
     _make_ids,
     _split_by_weight,
 )
-from interestlens.data.synthetic.text import with_article
+from interestlens.data.synthetic.prose import with_article
 from interestlens.data.synthetic.vocab import THEMES
 from interestlens.data.validate import validate_dataset
 from interestlens.errors import ParameterError

@@ -24,7 +24,7 @@ from interestlens.data.synthetic.attributes import (
     GENERIC_OCCUPATIONS,
     THEME_OCCUPATIONS,
 )
-from interestlens.data.synthetic.text import SHORT_BIO_TEMPLATES
+from interestlens.data.synthetic.prose import SHORT_BIO_TEMPLATES
 from interestlens.data.synthetic.vocab.languages import FOREIGN_TOPICS
 from interestlens.errors import DataFormatError, MissingColumnsError, ParameterError
 

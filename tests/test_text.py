@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from interestlens.embed.base import ensure_texts
+from interestlens.embed.tokens import text_report
 from interestlens.errors import ConfigError, MissingColumnsError, ParameterError
 from interestlens.testing import StaticEncoder
-from interestlens.text import build_texts, clean_value, ensure_texts, strip_html, text_report
+from interestlens.text import build_texts, clean_value, strip_html
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MOVIES = DATA / "ml-latest-small" / "movies.csv"

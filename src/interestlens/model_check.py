@@ -3,9 +3,10 @@
 :func:`verify_model_dir` reads only the manifest, the id lists, the ``.npy`` headers and the
 Parquet footers, so it is cheap, and checks: every file exists and is a regular file; dtypes;
 shapes agree with each other, with the id lists and with the manifest; the vectors have the
-encoder's width. :func:`guarded_load` runs a loader and turns anything that still escapes (a
-``KeyError`` from a hand-edited JSON file, say) into the same :class:`ModelFormatError`, so a
-damaged or crafted directory never surfaces as a traceback, a 500 or an "aborted".
+encoder's width. :func:`interestlens.persist.guarded_load` runs a loader and turns anything
+that still escapes (a ``KeyError`` from a hand-edited JSON file, say) into the same
+:class:`ModelFormatError`, so a damaged or crafted directory never surfaces as a traceback,
+a 500 or an "aborted".
 
 ``recommend``, ``serve`` (start and reload) and ``refit`` all load through
 :func:`interestlens.model_dir.load_model`, which starts here.
@@ -14,21 +15,26 @@ damaged or crafted directory never surfaces as a traceback, a 500 or an "aborted
 from __future__ import annotations
 
 import re
-import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from interestlens.errors import InterestLensError, ModelFormatError
-from interestlens.persist import checked_file, npy_header, npz_members, read_json
+from interestlens.errors import ModelFormatError
+from interestlens.persist import (
+    FIT_AGAIN,
+    checked_file,
+    npy_header,
+    npz_members,
+    read_json,
+)
 
-T = TypeVar("T")
+# guarded_load lives in persist (the recommender's loader, below this layer, uses it too); it
+# is named here as well for the callers of model_check.guarded_load
+from interestlens.persist import guarded_load as guarded_load
 
-FIT_AGAIN = "the model directory is damaged or mixed from two fits: fit the model again"
 #: the encoder identifiers of interestlens carry their width as ``dim=N``
 _DIMENSION = re.compile(r"(?:^|[:;,])dim=(\d+)(?:$|[:;,])")
 
@@ -190,20 +196,6 @@ def check_interactions(directory: Path, frame: Any, n_users: int, n_items: int) 
                 raise _problem(path, f"{column} holds infinite values", "finite values or none")
 
 
-def check_index_range(path: Path, values: np.ndarray, low: int, high: int, what: str) -> None:
-    """Integer ``values`` (labels, indices) within ``low..high-1``: a damaged label must fail
-    here, not make numpy allocate ``max(label)`` entries later."""
-    values = np.asarray(values)
-    if values.dtype.kind not in "iu":
-        raise _problem(path, f"holds {values.dtype} {what}", f"integer {what}")
-    if values.size and (values.min() < low or values.max() >= high):
-        raise _problem(
-            path,
-            f"holds {what} from {values.min()} to {values.max()}",
-            f"{what} from {low} to {high - 1}",
-        )
-
-
 def check_cluster_labels(path: Path, clusters: Any) -> None:
     """The users' labels are -1 or ids of the model's clusters (stable ids across refits may
     exceed the number of clusters): a damaged label must fail here, not make numpy allocate
@@ -223,30 +215,3 @@ def check_cluster_labels(path: Path, clusters: Any) -> None:
             f"holds cluster labels {unknown[:5].tolist()} that no cluster has",
             f"-1 or the ids of the model's clusters ({min(known)} to {max(known)})",
         )
-
-
-def guarded_load(directory: Path, load: Callable[[], T]) -> T:
-    """``load()``, with any error a damaged directory can still cause reported as one
-    :class:`ModelFormatError` naming ``directory``."""
-    try:
-        return load()
-    except InterestLensError:
-        raise
-    except (
-        KeyError,
-        IndexError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        OSError,
-        EOFError,
-        RecursionError,
-        MemoryError,
-        zipfile.BadZipFile,
-        pa.ArrowException,
-    ) as exc:
-        raise ModelFormatError(
-            f"{directory} cannot be loaded ({type(exc).__name__}: {str(exc)[:300]})",
-            expected="a model directory written by 'interestlens fit' with this version",
-            fix=FIT_AGAIN,
-        ) from None

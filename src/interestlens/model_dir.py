@@ -23,7 +23,7 @@ Layout (format version 1)::
     cluster_ids.npy         int64 (k,) stable id of each fitted cluster, when fitted with a
                             previous model (fit --previous, refit); absent: ids = fit indices
     cluster_lineage.json    the previous fit's id, kept / born / split / merged / dissolved
-                            clusters and the next free id (interestlens.timeline.identity)
+                            clusters and the next free id (interestlens.cluster.identity)
     privacy_release.json    with privacy.epsilon: differentially private cluster sizes and the
     privacy_centroids.npy   budget (ε, δ, clip); float32 (k, d) DP centroids (docs/privacy.md)
     clustering/             the fitted clusterer, k-selection scores and stability
@@ -43,27 +43,34 @@ import os
 import shutil
 import tempfile
 import tomllib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from interestlens.cluster import ClusteringResult
+from interestlens.cluster.interest_clusters import (
+    OPTIONAL_ARRAYS,
+    REQUIRED_ARRAYS,
+    InterestClusters,
+)
 from interestlens.config import Settings, load_settings, settings_to_dict
 from interestlens.data.ids import IdMap
-from interestlens.errors import ConfigError, ModelFormatError
-from interestlens.interest_clusters import InterestClusters
+from interestlens.errors import ConfigError, InterestLensError, ModelFormatError
+from interestlens.explain import load_explanations, save_explanations
 from interestlens.model_check import (
     check_cluster_labels,
     check_interactions,
-    guarded_load,
     verify_model_dir,
 )
 from interestlens.persist import (
     atomic_write_bytes,
+    guarded_load,
     read_json,
     read_npy,
     read_rows,
@@ -73,12 +80,8 @@ from interestlens.persist import (
     write_toml,
 )
 from interestlens.privacy.dp import ClusterRelease
-from interestlens.represent import TextInterestBridge, WeightedMeanInterests
-
-BRIDGE_ARRAYS = ("coef", "intercept")
-
-if TYPE_CHECKING:
-    from interestlens.pipeline import InterestLens
+from interestlens.recommend.interest import InterestRecommender
+from interestlens.represent import TextInterestBridge
 
 FORMAT_NAME = "interestlens-model"
 FORMAT_VERSION = 1
@@ -166,7 +169,43 @@ def replace_directory(staging: Path, destination: Path) -> None:
         os.replace(staging, destination)
 
 
-def save_model(model: InterestLens, destination: Path) -> Path:
+@dataclass
+class SavedModel:
+    """What a model directory holds, as plain parts: :meth:`InterestLens.save
+    <interestlens.pipeline.InterestLens.save>` hands one over, :func:`load_model` returns one
+    (with the ``manifest`` read back) for :meth:`InterestLens.load
+    <interestlens.pipeline.InterestLens.load>` to build itself from.
+
+    ``represent`` is the representer's ``state()``: scalars (``max_rating`` and the text
+    bridge's ``bridge`` settings, or None) and arrays (``vectors``: the user interest vectors;
+    ``source`` per user; ``bridge_coef`` and ``bridge_intercept`` with a bridge).
+    """
+
+    settings: Settings
+    dataset_name: str
+    encoder_id: str
+    fit_report: dict[str, Any]
+    item_ids: IdMap
+    user_ids: IdMap
+    item_vectors: np.ndarray
+    user_text_vectors: np.ndarray
+    item_texts: list[str]
+    user_texts: list[str]
+    interactions: pd.DataFrame
+    item_titles: list[Any] | None
+    represent: tuple[dict[str, Any], dict[str, np.ndarray]]
+    clusters: InterestClusters
+    privacy: dict[str, Any] | None = None
+    privacy_release: ClusterRelease | None = None
+    recommender: Any = None
+    manifest: dict[str, Any] | None = None
+
+    @property
+    def user_vectors(self) -> np.ndarray:
+        return self.represent[1]["vectors"]
+
+
+def save_model(model: SavedModel, destination: Path) -> Path:
     destination = destination.expanduser().resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
@@ -179,9 +218,8 @@ def save_model(model: InterestLens, destination: Path) -> Path:
     return destination
 
 
-def write_model_files(model: InterestLens, directory: Path) -> None:
-    settings = model._settings()
-    representer = model.representer_
+def write_model_files(model: SavedModel, directory: Path) -> None:
+    represent_meta, represent_arrays = model.represent
     write_json(
         directory / "manifest.json",
         {
@@ -189,53 +227,104 @@ def write_model_files(model: InterestLens, directory: Path) -> None:
             "format_version": FORMAT_VERSION,
             "interestlens_version": package_version(),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "dataset": model.dataset_name_,
-            "encoder": model.encoder_id_,
-            "n_items": len(model.item_ids_),
-            "n_users": len(model.user_ids_),
-            "dimension": int(model.item_vectors_.shape[1]),
-            "represent": {"max_rating": representer.max_rating_},
-            "fit_report": model.report_.to_dict(),
-            "privacy": getattr(model, "privacy_", None),
+            "dataset": model.dataset_name,
+            "encoder": model.encoder_id,
+            "n_items": len(model.item_ids),
+            "n_users": len(model.user_ids),
+            "dimension": int(model.item_vectors.shape[1]),
+            "represent": {"max_rating": represent_meta.get("max_rating")},
+            "fit_report": model.fit_report,
+            "privacy": model.privacy,
         },
     )
-    write_toml(directory / "config.toml", settings_to_dict(settings))
-    write_json(directory / "item_ids.json", model.item_ids_.to_list())
-    write_json(directory / "user_ids.json", model.user_ids_.to_list())
-    write_npy(directory / "item_vectors.npy", model.item_vectors_)
-    write_npy(directory / "user_vectors.npy", model.user_vectors_)
+    write_toml(directory / "config.toml", settings_to_dict(model.settings))
+    write_json(directory / "item_ids.json", model.item_ids.to_list())
+    write_json(directory / "user_ids.json", model.user_ids.to_list())
+    write_npy(directory / "item_vectors.npy", model.item_vectors)
+    write_npy(directory / "user_vectors.npy", model.user_vectors)
     # mostly zero rows (users without text): only the others are stored
-    write_rows(directory / USER_TEXT_ROWS, model.user_text_vectors_)
+    write_rows(directory / USER_TEXT_ROWS, model.user_text_vectors)
     write_parquet(
         directory / "items.parquet",
-        pd.DataFrame({"item_id": model.item_ids_.to_list(), "text": model.item_texts_}),
+        pd.DataFrame({"item_id": model.item_ids.to_list(), "text": model.item_texts}),
     )
     write_parquet(
         directory / "users.parquet",
         pd.DataFrame(
             {
-                "user_id": model.user_ids_.to_list(),
-                "text": model.user_texts_,
-                "source": representer.source_,
+                "user_id": model.user_ids.to_list(),
+                "text": model.user_texts,
+                "source": represent_arrays["source"],
             }
         ),
     )
-    write_parquet(directory / "interactions.parquet", model.interactions_)
-    if model.item_titles_ is not None:
-        write_json(directory / "item_titles.json", model.item_titles_)
-    model.clusters_.save(directory)
-    release = getattr(model, "privacy_release_", None)
-    if release is not None:
-        release.save(directory)
-    bridge = getattr(representer, "bridge_", None)
-    if bridge is not None:
-        scalars, arrays = bridge.state()
+    write_parquet(directory / "interactions.parquet", model.interactions)
+    if model.item_titles is not None:
+        write_json(directory / "item_titles.json", model.item_titles)
+    write_interest_clusters(directory, model.clusters)
+    if model.privacy_release is not None:
+        model.privacy_release.save(directory)
+    if represent_meta.get("bridge") is not None:
         (directory / "bridge").mkdir(exist_ok=True)
-        write_json(directory / "bridge" / "bridge.json", scalars)
-        for name, array in arrays.items():
-            write_npy(directory / "bridge" / f"{name}.npy", array)
-    if getattr(model, "recommender_", None) is not None:
-        model.recommender_.save(directory / "recommender")
+        write_json(directory / "bridge" / "bridge.json", represent_meta["bridge"])
+        for name in TextInterestBridge.ARRAYS:
+            write_npy(directory / "bridge" / f"{name}.npy", represent_arrays[f"bridge_{name}"])
+    if model.recommender is not None:
+        model.recommender.save(directory / "recommender")
+
+
+def write_interest_clusters(directory: Path, clusters: InterestClusters) -> None:
+    """The clustering (``clustering/``), the per-user arrays, the explanations and the
+    summary of ``clusters`` in the model directory ``directory``."""
+    clusters.result.save(directory / "clustering")
+    meta, arrays = clusters.state()
+    for name in (*REQUIRED_ARRAYS, *OPTIONAL_ARRAYS):
+        if name in arrays:
+            write_npy(directory / f"{name}.npy", arrays[name])
+    save_explanations(directory / "explanations.json", clusters.explanations)
+    if meta.get("lineage") is not None:
+        write_json(directory / "cluster_lineage.json", meta["lineage"])
+    write_json(
+        directory / "clusters_summary.json",
+        {"unclustered": meta["unclustered"], "truth_metrics": meta["truth_metrics"]},
+    )
+
+
+def read_interest_clusters(directory: Path) -> InterestClusters | None:
+    """The :class:`InterestClusters` :func:`write_interest_clusters` wrote in ``directory``;
+    None where it holds no clustering."""
+    if not (directory / "clustering" / "result.json").exists():
+        return None
+    summary = read_json(directory / "clusters_summary.json")
+    try:
+        result = ClusteringResult.load(directory / "clustering")
+    except (TypeError, KeyError, ValueError, IndexError) as exc:
+        if isinstance(exc, InterestLensError):
+            raise
+        # the saved state does not match this version's clusterers
+        raise ModelFormatError(
+            f"{directory / 'clustering'} cannot be restored ({type(exc).__name__}: {exc})",
+            expected="a clustering saved by this version of interestlens",
+            fix="fit the model again with this version",
+        ) from exc
+    # NaN: users without any signal have no place on the map, nor a confidence
+    arrays = {
+        name: read_npy(directory / f"{name}.npy", allow_nan=name != "user_clusters")
+        for name in (*REQUIRED_ARRAYS, *OPTIONAL_ARRAYS)
+        if name in REQUIRED_ARRAYS or (directory / f"{name}.npy").exists()
+    }
+    lineage_path = directory / "cluster_lineage.json"
+    meta = {
+        "unclustered": summary.get("unclustered", 0),
+        "truth_metrics": summary.get("truth_metrics"),
+        "lineage": read_json(lineage_path) if lineage_path.exists() else None,
+    }
+    return InterestClusters.from_state(
+        meta,
+        arrays,
+        result=result,
+        explanations=load_explanations(directory / "explanations.json"),
+    )
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -268,16 +357,14 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: Path) -> InterestLens:
+def load_model(directory: Path) -> SavedModel:
     """The model saved in ``directory``, verified against its manifest first
     (:mod:`interestlens.model_check`); any damage raises one :class:`ModelFormatError`."""
     directory = Path(directory).expanduser()
-    return guarded_load(directory, lambda: _load_model(directory))
+    return guarded_load(directory, lambda: read_model_files(directory))
 
 
-def _load_model(directory: Path) -> InterestLens:
-    from interestlens.pipeline import FitReport, InterestLens
-
+def read_model_files(directory: Path) -> SavedModel:
     manifest = verify_model_dir(directory)
     try:
         settings: Settings = load_settings(
@@ -289,12 +376,11 @@ def _load_model(directory: Path) -> InterestLens:
             expected="the settings file 'interestlens fit' wrote",
             fix="fit the model again with this version",
         ) from None
-    model = InterestLens(settings)
-    model.item_ids_ = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
-    model.user_ids_ = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
-    model.item_vectors_ = read_npy(directory / "item_vectors.npy")
-    model.user_vectors_ = read_npy(directory / "user_vectors.npy")
-    model.user_text_vectors_ = (
+    item_ids = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
+    user_ids = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
+    item_vectors = read_npy(directory / "item_vectors.npy")
+    user_vectors = read_npy(directory / "user_vectors.npy")
+    user_text_vectors = (
         read_rows(directory / USER_TEXT_ROWS)
         if (directory / USER_TEXT_ROWS).exists()
         or not (directory / "user_text_vectors.npy").exists()
@@ -302,24 +388,24 @@ def _load_model(directory: Path) -> InterestLens:
     )
     items = read_parquet(directory / "items.parquet")
     users = read_parquet(directory / "users.parquet")
-    model.item_texts_ = items["text"].tolist()
-    model.user_texts_ = users["text"].tolist()
-    model.interactions_ = read_parquet(directory / "interactions.parquet")
-    _check_shapes(directory, model, manifest)
-    check_interactions(directory, model.interactions_, len(model.user_ids_), len(model.item_ids_))
+    interactions = read_parquet(directory / "interactions.parquet")
+    item_texts, user_texts = items["text"].tolist(), users["text"].tolist()
+    shapes = {
+        "item_vectors.npy rows": (item_vectors.shape[0], len(item_ids)),
+        "user_vectors.npy rows": (user_vectors.shape[0], len(user_ids)),
+        "user text vector rows": (user_text_vectors.shape[0], len(user_ids)),
+        "items.parquet rows": (len(item_texts), len(item_ids)),
+        "users.parquet rows": (len(user_texts), len(user_ids)),
+        "n_items in manifest": (manifest.get("n_items"), len(item_ids)),
+    }
+    _check_shapes(directory, shapes)
+    check_interactions(directory, interactions, len(user_ids), len(item_ids))
 
-    representer = WeightedMeanInterests(
-        half_life_days=settings.interests.half_life_days,
-        use_ratings=settings.interests.use_ratings,
-        text_weight=settings.interests.text_weight,
-    )
-    representer.vectors_ = model.user_vectors_
-    representer.source_ = users["source"].to_numpy(dtype=str)
-    representer.max_rating_ = manifest.get("represent", {}).get("max_rating")
-    representer.has_history_ = np.isin(representer.source_, ["history", "blend"])
-    representer.has_text_ = np.isin(representer.source_, ["text", "blend"])
-    representer.users_without_signal_ = np.flatnonzero(representer.source_ == "none")
-    representer.bridge_ = None
+    represent_meta: dict[str, Any] = {
+        "max_rating": manifest.get("represent", {}).get("max_rating"),
+        "bridge": None,
+    }
+    represent_arrays = {"vectors": user_vectors, "source": users["source"].to_numpy(dtype=str)}
     if (directory / "bridge" / "bridge.json").exists():
         scalars = read_json(directory / "bridge" / "bridge.json")
         if not isinstance(scalars, dict):
@@ -328,22 +414,22 @@ def _load_model(directory: Path) -> InterestLens:
                 expected="a JSON object with the text bridge's settings",
                 fix="fit the model again",
             )
-        arrays = {name: read_npy(directory / "bridge" / f"{name}.npy") for name in BRIDGE_ARRAYS}
+        arrays = {
+            name: read_npy(directory / "bridge" / f"{name}.npy")
+            for name in TextInterestBridge.ARRAYS
+        }
         try:
-            representer.bridge_ = TextInterestBridge.from_state(scalars, arrays)
+            TextInterestBridge.from_state(scalars, arrays)  # damage is reported here
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFormatError(
                 f"{directory / 'bridge'} cannot be restored ({type(exc).__name__}: {exc})",
                 expected="the text bridge written by 'interestlens fit'",
                 fix="fit the model again",
             ) from exc
-    model.representer_ = representer
-    model.encoder_id_ = manifest["encoder"]
-    model.dataset_name_ = manifest.get("dataset", "dataset")
-    model.report_ = FitReport(dataset=manifest.get("fit_report", {}).get("dataset", {}))
+        represent_meta["bridge"] = scalars
+        represent_arrays.update({f"bridge_{name}": array for name, array in arrays.items()})
     titles_path = directory / "item_titles.json"
-    model.item_titles_ = read_json(titles_path) if titles_path.exists() else None
-    clusters = InterestClusters.load(directory)
+    clusters = read_interest_clusters(directory)
     if clusters is None:
         raise ModelFormatError(
             f"{directory} holds no clustering",
@@ -351,17 +437,30 @@ def _load_model(directory: Path) -> InterestLens:
             fix="fit the model again",
         )
     check_cluster_labels(directory / "user_clusters.npy", clusters)
-    model.clusters_ = clusters
-    model.privacy_ = manifest.get("privacy")
-    model.privacy_release_ = ClusterRelease.load(directory)
-    model.recommender_ = None
+    recommender = None
     if (directory / "recommender").is_dir():
-        from interestlens.recommend.interest import InterestRecommender
-
         # no encoder yet: it is built (and its weights loaded) only when text must be encoded
-        model.recommender_ = InterestRecommender.load(directory / "recommender")
-    model.manifest_ = manifest
-    return model
+        recommender = InterestRecommender.load(directory / "recommender")
+    return SavedModel(
+        settings=settings,
+        dataset_name=manifest.get("dataset", "dataset"),
+        encoder_id=manifest["encoder"],
+        fit_report=manifest.get("fit_report", {}),
+        item_ids=item_ids,
+        user_ids=user_ids,
+        item_vectors=item_vectors,
+        user_text_vectors=user_text_vectors,
+        item_texts=item_texts,
+        user_texts=user_texts,
+        interactions=interactions,
+        item_titles=read_json(titles_path) if titles_path.exists() else None,
+        represent=(represent_meta, represent_arrays),
+        clusters=clusters,
+        privacy=manifest.get("privacy"),
+        privacy_release=ClusterRelease.load(directory),
+        recommender=recommender,
+        manifest=manifest,
+    )
 
 
 def _legacy_encoder(directory: Path) -> dict[str, Any]:
@@ -374,15 +473,7 @@ def _legacy_encoder(directory: Path) -> dict[str, Any]:
     return {} if "backend" in encoder else {"encoder.backend": "torch"}
 
 
-def _check_shapes(directory: Path, model: InterestLens, manifest: dict[str, Any]) -> None:
-    checks = {
-        "item_vectors.npy rows": (model.item_vectors_.shape[0], len(model.item_ids_)),
-        "user_vectors.npy rows": (model.user_vectors_.shape[0], len(model.user_ids_)),
-        "user text vector rows": (model.user_text_vectors_.shape[0], len(model.user_ids_)),
-        "items.parquet rows": (len(model.item_texts_), len(model.item_ids_)),
-        "users.parquet rows": (len(model.user_texts_), len(model.user_ids_)),
-        "n_items in manifest": (manifest.get("n_items"), len(model.item_ids_)),
-    }
+def _check_shapes(directory: Path, checks: dict[str, tuple[Any, Any]]) -> None:
     for what, (found, expected) in checks.items():
         if found != expected:
             raise ModelFormatError(

@@ -12,14 +12,20 @@ import os
 import tempfile
 import tokenize
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zipfile import BadZipFile
 
 import numpy as np
+import pyarrow as pa
 import tomli_w
 
-from interestlens.errors import ModelFormatError
+from interestlens.errors import InterestLensError, ModelFormatError
+
+T = TypeVar("T")
+#: the fix for a damaged model directory
+FIT_AGAIN = "the model directory is damaged or mixed from two fits: fit the model again"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -337,3 +343,55 @@ def read_rows(path: str | Path) -> np.ndarray:
             fix="fit the model again",
         ) from None
     return out
+
+
+def check_index_range(
+    path: Path | str, values: np.ndarray, low: int, high: int, what: str, *, fix: str = FIT_AGAIN
+) -> None:
+    """Integer ``values`` (labels, indices) within ``low..high-1``: a damaged label must fail
+    here, not make numpy allocate ``max(label)`` entries later."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        raise ModelFormatError(
+            f"{path}: holds {values.dtype} {what}", expected=f"integer {what}", fix=fix
+        )
+    if values.size and (values.min() < low or values.max() >= high):
+        raise ModelFormatError(
+            f"{path}: holds {what} from {values.min()} to {values.max()}",
+            expected=f"{what} from {low} to {high - 1}",
+            fix=fix,
+        )
+
+
+def guarded_load(
+    directory: Path | str,
+    load: Callable[[], T],
+    *,
+    expected: str = "a model directory written by 'interestlens fit' with this version",
+    fix: str = FIT_AGAIN,
+) -> T:
+    """``load()``, with any error a damaged directory can still cause (a ``KeyError`` from a
+    hand-edited JSON file, say) reported as one :class:`ModelFormatError` naming
+    ``directory``, so a crafted directory never surfaces as a traceback."""
+    try:
+        return load()
+    except InterestLensError:
+        raise
+    except (
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OSError,
+        EOFError,
+        RecursionError,
+        MemoryError,
+        zipfile.BadZipFile,
+        pa.ArrowException,
+    ) as exc:
+        raise ModelFormatError(
+            f"{directory} cannot be loaded ({type(exc).__name__}: {str(exc)[:300]})",
+            expected=expected,
+            fix=fix,
+        ) from None

@@ -1,30 +1,51 @@
-"""The whole job in one estimator: data → texts → vectors → user interests (→ clusters → …).
+"""The whole job in one estimator: data → texts → vectors → user interests → clusters → …
 
-``InterestLens(settings).fit(dataset)`` runs every stage; ``save(dir)`` writes the model
-directory (see :mod:`interestlens.model_dir`), ``InterestLens.load(dir)`` reads it back without
-running any code from it.
+``InterestLens.from_settings(settings)`` builds every stage the settings describe (the one
+place where configuration becomes objects: :func:`representer_from_settings`,
+:func:`clusterer_from_settings`, :func:`explainer_from_settings`,
+:func:`recommender_from_settings`); ``InterestLens(settings, encoder=..., representer=...,
+clusterer=..., explainer=..., recommender=...)`` takes any stage you give it (a test double
+of :mod:`interestlens.testing`, another implementation) and builds the others from the
+settings when it fits. ``fit(dataset)`` runs the stages; ``save(dir)`` hands their state to
+:mod:`interestlens.model_dir`, ``InterestLens.load(dir)`` builds a model from what it reads,
+without running any code from it.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 
-from interestlens.config import Settings
+from interestlens.cluster import InterestClusters, cluster_interests, make_clusterer
+from interestlens.cluster.identity import ClusterSnapshot, IdentityMatch, aligned_to_previous
+from interestlens.config import DriftConfig, Settings
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.embed import make_encoder
 from interestlens.embed.base import Encoder
-from interestlens.embed.cache import CachedEncoder, EmbeddingCache
+from interestlens.embed.batch import EmbeddingStats, build_encoder, embed_texts
 from interestlens.embed.memo import MemoEncoder
-from interestlens.errors import DataError, NotFittedError
-from interestlens.interest_clusters import cluster_confidence, fit_interest_clusters
+from interestlens.errors import DataError, NotFittedError, ParameterError
+from interestlens.explain import (
+    ClusterEvidence,
+    ClusterExplainer,
+    ClusterKeywords,
+    ClusterNamer,
+    ClusterRepresentatives,
+    Explainer,
+    KeywordNamer,
+    KeywordScorer,
+    OpenAICompatibleNamer,
+)
+from interestlens.model_dir import SavedModel, load_model, save_model
 from interestlens.privacy import (
     manifest_record,
     pseudonymize_dataset,
@@ -33,24 +54,88 @@ from interestlens.privacy import (
 )
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.matrix import history_matrices
-from interestlens.represent import TextInterestBridge, WeightedMeanInterests
+from interestlens.represent import InterestRepresenter, TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
-from interestlens.timeline.identity import ClusterSnapshot, align_to_previous
+
+# --- configuration to stages: the one place ------------------------------------------------------
 
 
-@dataclass
-class EmbeddingStats:
-    texts: int = 0
-    unique_texts: int = 0
-    empty_texts: int = 0
-    truncated_texts: int = 0
-    encoder_calls: int = 0
-    encoded_texts: int = 0
-    cache_hits: int = 0
-    seconds: float = 0.0
+def representer_from_settings(settings: Settings) -> WeightedMeanInterests:
+    """The represent stage ``settings.interests`` describes."""
+    config = settings.interests
+    return WeightedMeanInterests(
+        half_life_days=config.half_life_days,
+        use_ratings=config.use_ratings,
+        text_weight=config.text_weight,
+        bridge=TextInterestBridge() if config.bridge_text else None,
+    )
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+
+def clusterer_from_settings(settings: Settings, *, show_progress: bool = False) -> Any:
+    """The clusterer ``settings.cluster`` describes (reduction and k scan included)."""
+    return make_clusterer(settings.cluster, settings.seed, show_progress=show_progress)
+
+
+def namer_from_settings(settings: Settings) -> ClusterNamer:
+    """:class:`KeywordNamer`, or the chat model of ``explain.namer = "openai"`` (its HTTP
+    client built here, with the configured timeout)."""
+    config = settings.explain
+    if config.namer == "openai":
+        return OpenAICompatibleNamer(
+            config.namer_base_url,
+            config.namer_model,
+            api_key=config.namer_api_key,
+            timeout=config.namer_timeout,
+            client=httpx.Client(timeout=config.namer_timeout),
+        )
+    return KeywordNamer()
+
+
+def explainer_from_settings(settings: Settings) -> ClusterExplainer:
+    """The explain stage ``settings.explain`` describes."""
+    config = settings.explain
+    return ClusterExplainer(
+        ClusterKeywords(
+            config.top_keywords,
+            scorer=KeywordScorer(config.keyword_scoring, config.keyword_prior_size),
+            min_texts=config.keyword_min_texts,
+            extra_stop_words=list(config.extra_stop_words),
+        ),
+        ClusterRepresentatives(
+            top_items=config.top_items,
+            top_users=config.top_users,
+            min_support=config.min_support,
+            min_support_share=config.min_support_share,
+            central_pool=config.central_pool,
+            lift_prior=config.lift_prior,
+        ),
+        namer_from_settings(settings),
+        item_weighting=config.item_weighting,
+        include_user_texts=config.include_user_texts,
+    )
+
+
+def recommender_from_settings(
+    settings: Settings, *, show_progress: bool = False
+) -> InterestRecommender | None:
+    """The recommender ``settings.recommend`` describes; None when it is off. Its encoder and
+    whether user texts reveal items are set at fit time (they depend on the data)."""
+    config = settings.recommend
+    if not config.enabled:
+        return None
+    return InterestRecommender(
+        tune=config.tune,
+        n_clusters=tuple(config.n_clusters),
+        ease_l2=config.ease_l2,
+        ease_neighbours=config.ease_neighbours or None,
+        ease_max_items=config.ease_max_items,
+        rating_power=config.rating_power,
+        mmr_lambda=config.mmr_lambda,
+        validation=config.validation,
+        reference_z=config.reference_z,
+        random_state=settings.seed,
+        show_progress=show_progress,
+    )
 
 
 @dataclass
@@ -75,51 +160,50 @@ class FitReport:
         }
 
 
-def embed_texts(
-    encoder: Encoder, texts: list[str], *, batch_size: int, show_progress: bool
-) -> tuple[np.ndarray, EmbeddingStats]:
-    """Encode texts (empty ones become zero vectors) and report counts and truncation."""
-    started = time.perf_counter()
-    stats = EmbeddingStats(texts=len(texts))
-    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
-    non_empty = [i for i, text in enumerate(texts) if text.strip()]
-    stats.empty_texts = len(texts) - len(non_empty)
-    if non_empty:
-        unique = list(dict.fromkeys(texts[i] for i in non_empty))
-        stats.unique_texts = len(unique)
-        stats.truncated_texts = int(np.sum(encoder.count_tokens(unique) > encoder.max_tokens))
-        hits_before, misses_before = _cache_counters(encoder)
-        encoded = encoder.encode(unique, batch_size=batch_size, show_progress=show_progress)
-        hits_after, misses_after = _cache_counters(encoder)
-        stats.cache_hits = hits_after - hits_before
-        stats.encoded_texts = (
-            misses_after - misses_before if isinstance(encoder, CachedEncoder) else len(unique)
-        )
-        row_of = {text: row for row, text in enumerate(unique)}
-        vectors[non_empty] = encoded[[row_of[texts[i]] for i in non_empty]]
-    stats.seconds = time.perf_counter() - started
-    return vectors, stats
+@dataclass
+class Stages:
+    """The stage objects one fit uses: those given to :class:`InterestLens`, the others built
+    from its settings."""
 
-
-def _cache_counters(encoder: Encoder) -> tuple[int, int]:
-    if isinstance(encoder, CachedEncoder):
-        return encoder.hits, encoder.misses
-    return 0, 0
+    encoder: Encoder
+    representer: InterestRepresenter
+    clusterer: Any
+    explainer: Explainer
+    recommender: Any
 
 
 class InterestLens:
-    """Fit user interest vectors (and later stages) from a :class:`Dataset`.
+    """Fit user interest vectors, clusters, their explanations and a recommender from a
+    :class:`Dataset`.
 
     Parameters
     ----------
     settings:
-        The typed configuration; defaults when None.
+        The typed configuration; defaults when None. Stages not given below are built from
+        it when :meth:`fit` runs (:meth:`from_settings` builds them all at once).
     encoder:
-        An encoder to use instead of the one ``settings.encoder`` describes (tests pass a
-        hashing or static encoder here). It is still wrapped by the embedding cache when
-        ``settings.encoder.cache`` is on.
+        The :class:`~interestlens.embed.base.Encoder` (tests pass a hashing or static
+        encoder). It is still wrapped by the embedding cache when ``settings.encoder.cache``
+        is on.
+    representer:
+        An :class:`~interestlens.represent.InterestRepresenter` (e.g.
+        :class:`~interestlens.represent.StaticInterests`, the test double).
+    clusterer:
+        A :class:`~interestlens.cluster.base.Clusterer`; an unfitted copy is fitted.
+        ``settings.cluster`` still sets the stability runs and the multi-interest membership.
+    explainer:
+        An :class:`~interestlens.explain.Explainer` (default :class:`~interestlens.explain.
+        ClusterExplainer` from ``settings.explain``).
+    recommender:
+        A recommender (``fit(interactions, *, item_texts, user_texts, ...)``, e.g.
+        :class:`~interestlens.recommend.interest.InterestRecommender`); fit passes it the
+        extra inputs its ``fit`` accepts and its ``encoder`` when it has one.
     show_progress:
         Progress bars for long stages (the CLI turns them on).
+
+    Like a scikit-learn ``Pipeline``, fit fits the given stage objects in place; what it
+    learned is in the attributes ending in ``_`` (``representer_``, ``clusters_``,
+    ``recommender_`` ...).
     """
 
     def __init__(
@@ -127,28 +211,97 @@ class InterestLens:
         settings: Settings | None = None,
         *,
         encoder: Encoder | None = None,
+        representer: InterestRepresenter | None = None,
+        clusterer: Any = None,
+        explainer: Explainer | None = None,
+        recommender: Any = None,
         show_progress: bool = False,
     ):
         self.settings = settings
         self.encoder = encoder
+        self.representer = representer
+        self.clusterer = clusterer
+        self.explainer = explainer
+        self.recommender = recommender
         self.show_progress = show_progress
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        encoder: Encoder | None = None,
+        show_progress: bool = False,
+    ) -> InterestLens:
+        """Every stage ``settings`` describes, built now (``encoder``: use this one instead);
+        fitting it gives the same model as ``InterestLens(settings)``."""
+        settings = settings if settings is not None else Settings()
+        return cls(
+            settings,
+            encoder=encoder
+            if encoder is not None
+            else make_encoder(settings.encoder, seed=settings.seed),
+            representer=representer_from_settings(settings),
+            clusterer=clusterer_from_settings(settings, show_progress=show_progress),
+            explainer=explainer_from_settings(settings),
+            recommender=recommender_from_settings(settings, show_progress=show_progress),
+            show_progress=show_progress,
+        )
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """The settings and stages given to ``__init__``, unchanged (``deep`` is accepted for
+        scikit-learn's sake; the stages' own settings are theirs to report)."""
+        return {
+            name: getattr(self, name)
+            for name in inspect.signature(type(self).__init__).parameters
+            if name != "self"
+        }
 
     # --- fitting ------------------------------------------------------------------------------
 
-    def _settings(self) -> Settings:
+    @property
+    def active_settings(self) -> Settings:
+        """The settings in use: those given, else the defaults."""
         return self.settings if self.settings is not None else Settings()
 
+    def _settings(self) -> Settings:
+        # kept for callers not yet moved to active_settings (engine/core.py)
+        return self.active_settings
+
+    def align_to(self, previous: Any, config: DriftConfig | None = None) -> IdentityMatch:
+        """Give this model's clusters the ids (and labels) of ``previous`` (a fitted model or a
+        :class:`~interestlens.cluster.identity.ClusterSnapshot`) where they match
+        (:mod:`interestlens.cluster.identity`); thresholds from ``config``, default
+        ``settings.drift``. Returns the match, also kept as ``identity_``."""
+        self.check_fitted()
+        config = config if config is not None else self.active_settings.drift
+        self.clusters_, self.identity_ = aligned_to_previous(self, previous, config)
+        return self.identity_
+
     def build_encoder(self) -> Encoder:
-        settings = self._settings()
-        encoder = (
-            self.encoder
-            if self.encoder is not None
-            else make_encoder(settings.encoder, seed=settings.seed)
+        """The encoder fit uses: the given one (else the configured one), behind the embedding
+        cache when ``settings.encoder.cache`` is on."""
+        return build_encoder(self.active_settings, self.encoder)
+
+    def stages(self) -> Stages:
+        """The stage objects a fit uses now: the given ones, the others from the settings."""
+        settings = self.active_settings
+        progress = self.show_progress
+        return Stages(
+            encoder=self.build_encoder(),
+            representer=self.representer
+            if self.representer is not None
+            else representer_from_settings(settings),
+            clusterer=self.clusterer
+            if self.clusterer is not None
+            else clusterer_from_settings(settings, show_progress=progress),
+            explainer=self.explainer
+            if self.explainer is not None
+            else explainer_from_settings(settings),
+            recommender=self.recommender
+            if self.recommender is not None
+            else recommender_from_settings(settings, show_progress=progress),
         )
-        if settings.encoder.cache:
-            cache_dir = Path(settings.encoder.cache_dir).expanduser()
-            encoder = CachedEncoder(encoder, EmbeddingCache(cache_dir / "embeddings.sqlite"))
-        return encoder
 
     def fit(
         self,
@@ -161,10 +314,10 @@ class InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
         ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
         or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
-        where the new clusters match its own (:mod:`interestlens.timeline.identity`). With
+        where the new clusters match its own (:mod:`interestlens.cluster.identity`). With
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
-        settings = self._settings()
+        settings = self.active_settings
         pseudonymizer = pseudonymizer_for(settings.privacy)
         if pseudonymizer is not None and not ids_are_pseudonyms:
             dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
@@ -206,7 +359,8 @@ class InterestLens:
         self.user_texts_ = self._user_texts(dataset, settings)
         timings["texts"] = time.perf_counter() - started
 
-        encoder = self.build_encoder()
+        stages = self.stages()
+        encoder = stages.encoder
         self.encoder_id_ = encoder.identifier
         batch_size = settings.encoder.batch_size
         progress = self.show_progress and settings.encoder.show_progress
@@ -220,12 +374,7 @@ class InterestLens:
         timings["embed"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        self.representer_ = WeightedMeanInterests(
-            half_life_days=settings.interests.half_life_days,
-            use_ratings=settings.interests.use_ratings,
-            text_weight=settings.interests.text_weight,
-            bridge=TextInterestBridge() if settings.interests.bridge_text else None,
-        ).fit(
+        self.representer_ = stages.representer.fit(
             user_idx,
             item_idx,
             self.item_vectors_,
@@ -240,50 +389,34 @@ class InterestLens:
         timings["represent"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        item_titles = (
+        self.item_titles_ = (
             dataset.items["title"].astype(str).tolist() if "title" in dataset.items else None
         )
-        text_columns = [c for c in dataset.items.columns if c != ITEM_ID]
-        if dataset.users is not None:
-            text_columns += [c for c in dataset.users.columns if c != USER_ID]
-        self.clusters_ = fit_interest_clusters(
-            settings=settings,
-            user_ids=user_ids.ids,
-            user_vectors=self.user_vectors_,
-            has_signal=self.representer_.source_ != "none",
-            user_texts=self.user_texts_,
-            item_ids=self.item_ids_.ids,
-            item_texts=self.item_texts_,
-            item_titles=item_titles,
-            item_vectors=self.item_vectors_,
-            interactions=self.interactions_,
-            text_columns=text_columns,
-            labels_true=labels_true,
-            show_progress=self.show_progress,
-            fit_mask=self.representer_.has_history_ if settings.cluster.fit_on_behaviour else None,
+        self.clusters_ = self._cluster_and_explain(
+            dataset, stages, settings, labels_true=labels_true
         )
-        self.item_titles_ = item_titles
         self.identity_ = None
         if previous is not None:
-            self.identity_ = align_to_previous(self, previous, settings.drift)
+            self.align_to(previous)
         timings["cluster_explain"] = time.perf_counter() - started
         self.privacy_release_ = release_model_clusters(
             settings.privacy, self.user_vectors_, self.clusters_, self.item_vectors_
         )
 
         self.recommender_ = None
-        if settings.recommend.enabled:
+        if stages.recommender is not None:
             started = time.perf_counter()
             reveals = config_reveals = settings.recommend.user_text_reveals_items
             if config_reveals is None:
                 reveals = dataset.notes.get("user_text_source") == "interactions"
             self.recommender_ = self._fit_recommender(
+                stages.recommender,
                 encoder,
                 user_idx,
                 item_idx,
                 ratings,
                 timestamps,
-                user_text_reveals_items=reveals,
+                user_text_reveals_items=bool(reveals),
                 users=dataset.users,
             )
             timings["recommender"] = time.perf_counter() - started
@@ -295,8 +428,59 @@ class InterestLens:
         self.dataset_name_ = dataset.name
         return self
 
+    def _cluster_and_explain(
+        self,
+        dataset: Dataset,
+        stages: Stages,
+        settings: Settings,
+        *,
+        labels_true: Mapping[str, object] | None,
+    ) -> InterestClusters:
+        """Cluster the users' interest vectors, then explain the clusters."""
+        representer = self.representer_
+        has_signal = representer.source_ != "none"
+        clusters = cluster_interests(
+            self.user_vectors_,
+            has_signal,
+            config=settings.cluster,
+            seed=settings.seed,
+            clusterer=stages.clusterer,
+            user_ids=self.user_ids_.ids,
+            item_vectors=self.item_vectors_,
+            interactions=self.interactions_,
+            half_life_days=settings.interests.half_life_days,
+            labels_true=labels_true,
+            show_progress=self.show_progress,
+            fit_mask=representer.has_history_ if settings.cluster.fit_on_behaviour else None,
+        )
+        # column names that templated texts repeat ("genres: ...") are never keywords
+        template_words = [c for c in dataset.items.columns if c != ITEM_ID]
+        if dataset.users is not None:
+            template_words += [c for c in dataset.users.columns if c != USER_ID]
+        rating = self.interactions_[RATING].to_numpy(dtype=np.float64)
+        evidence = ClusterEvidence(
+            user_ids=list(self.user_ids_.ids),
+            item_ids=list(self.item_ids_.ids),
+            user_idx=self.interactions_["user_index"].to_numpy(),
+            item_idx=self.interactions_["item_index"].to_numpy(),
+            rating=None if np.isnan(rating).all() else rating,
+            user_texts=list(self.user_texts_),
+            item_texts=list(self.item_texts_),
+            item_titles=self.item_titles_,
+            item_vectors=self.item_vectors_,
+            template_words=template_words,
+        )
+        explanations = stages.explainer.explain(
+            clusters.user_labels,
+            self.user_vectors_,
+            evidence,
+            centroids=clusters.centroids_by_label(),
+        )
+        return replace(clusters, explanations=list(explanations))
+
     def _fit_recommender(
         self,
+        recommender: Any,
         encoder: Encoder,
         user_idx: np.ndarray,
         item_idx: np.ndarray,
@@ -305,8 +489,8 @@ class InterestLens:
         *,
         user_text_reveals_items: bool = False,
         users: pd.DataFrame | None = None,
-    ) -> InterestRecommender:
-        settings = self._settings()
+    ) -> Any:
+        settings = self.active_settings
         config = settings.recommend
         values, times = history_matrices(
             user_idx,
@@ -324,34 +508,36 @@ class InterestLens:
         ):
             filled = [i for i, text in enumerate(texts) if text.strip()]
             known.remember([texts[i] for i in filled], vectors[filled])
-        recommender = InterestRecommender(
-            known,
-            tune=config.tune,
-            n_clusters=tuple(config.n_clusters),
-            ease_l2=config.ease_l2,
-            ease_neighbours=config.ease_neighbours or None,
-            ease_max_items=config.ease_max_items,
-            rating_power=config.rating_power,
-            mmr_lambda=config.mmr_lambda,
-            validation=config.validation,
-            reference_z=config.reference_z,
-            user_text_reveals_items=bool(user_text_reveals_items),
-            random_state=settings.seed,
-            show_progress=self.show_progress,
-        )
+        params = recommender.get_params(deep=False) if hasattr(recommender, "get_params") else {}
+        changes = {
+            name: value
+            for name, value in (
+                ("encoder", known),
+                ("user_text_reveals_items", user_text_reveals_items),
+            )
+            if name in params
+        }
+        if changes:
+            recommender.set_params(**changes)
+        extras = {
+            "timestamps": times,
+            # one meaning of "interest cluster": the recommender scores with the explained ones
+            "user_clusters": self.clusters_.user_labels if config.use_interest_clusters else None,
+            # attribute columns of the users file (age band, occupation ...), row per user
+            "user_attributes": None
+            if users is None
+            else users.drop_duplicates(USER_ID).set_index(USER_ID).reindex(self.user_ids_.ids),
+        }
+        accepted = inspect.signature(recommender.fit).parameters
         recommender.fit(
             values,
             item_texts=self.item_texts_,
             user_texts=self.user_texts_,
-            timestamps=times,
-            # one meaning of "interest cluster": the recommender scores with the explained ones
-            user_clusters=self.clusters_.user_labels if config.use_interest_clusters else None,
-            # attribute columns of the users file (age band, occupation ...), row per user
-            user_attributes=None
-            if users is None
-            else users.drop_duplicates(USER_ID).set_index(USER_ID).reindex(self.user_ids_.ids),
+            **{name: value for name, value in extras.items() if name in accepted},
         )
-        return recommender.set_encoder(encoder)  # the remembered vectors are not needed now
+        if hasattr(recommender, "set_encoder"):
+            recommender.set_encoder(encoder)  # the remembered vectors are not needed now
+        return recommender
 
     def _user_texts(self, dataset: Dataset, settings: Settings) -> list[str]:
         texts = [""] * len(self.user_ids_)
@@ -438,14 +624,7 @@ class InterestLens:
         """Nearest interest cluster of each vector (-1 for a zero vector) and the confidence:
         the softmax share of that cluster over the cosines to every centroid."""
         self.check_fitted()
-        vectors = np.asarray(vectors, dtype=np.float32)
-        labels = np.full(len(vectors), -1, dtype=np.int64)
-        placed = np.linalg.norm(vectors, axis=1) > 0
-        if placed.any():
-            labels[placed] = self.clusters_.result.predict(vectors[placed])
-        # the centroids are in fit order; the ids people see may differ (stable across refits)
-        confidence = cluster_confidence(vectors, labels, self.clusters_.result.centroids)
-        return self.clusters_.to_ids(labels), confidence
+        return self.clusters_.assign(vectors)
 
     def predict(
         self, users: Sequence[str] | pd.DataFrame, *, encoder: Encoder | None = None
@@ -458,10 +637,12 @@ class InterestLens:
         frame = users if isinstance(users, pd.DataFrame) else pd.DataFrame({"user_id": list(users)})
         frame = frame.reset_index(drop=True)
         labels, confidence = self.assign(self.transform(frame, encoder=encoder))
+        # as transform reads them: a missing text (None, NaN) is no text
+        texts = frame["text"].fillna("").astype(str) if "text" in frame else None
         placed_by = []
         for position in range(len(frame)):
             items = bool(_listed(frame, "items", position))
-            text = "text" in frame and str(frame.at[position, "text"] or "").strip() != ""
+            text = texts is not None and texts.iat[position].strip() != ""
             placed_by.append(
                 "history+text"
                 if items and text
@@ -516,16 +697,71 @@ class InterestLens:
             )
 
     def save(self, directory: str | Path) -> Path:
-        from interestlens.model_dir import save_model
-
+        """Write the model directory (:mod:`interestlens.model_dir`) atomically; the path."""
         self.check_fitted()
-        return save_model(self, Path(directory))
+        if not hasattr(self.representer_, "state"):
+            raise ParameterError(
+                f"the representer {type(self.representer_).__name__} has no state() to save",
+                expected="a representer that saves, such as WeightedMeanInterests",
+                fix="fit with the configured representer to save the model",
+            )
+        saved = SavedModel(
+            settings=self.active_settings,
+            dataset_name=self.dataset_name_,
+            encoder_id=self.encoder_id_,
+            fit_report=self.report_.to_dict(),
+            item_ids=self.item_ids_,
+            user_ids=self.user_ids_,
+            item_vectors=self.item_vectors_,
+            user_text_vectors=self.user_text_vectors_,
+            item_texts=self.item_texts_,
+            user_texts=self.user_texts_,
+            interactions=self.interactions_,
+            item_titles=self.item_titles_,
+            represent=self.representer_.state(),
+            clusters=self.clusters_,
+            privacy=getattr(self, "privacy_", None),
+            privacy_release=getattr(self, "privacy_release_", None),
+            recommender=self.recommender_,
+        )
+        return save_model(saved, Path(directory))
 
     @classmethod
     def load(cls, directory: str | Path) -> InterestLens:
-        from interestlens.model_dir import load_model
+        """The model saved in ``directory``, verified first; nothing in it is executed."""
+        saved = load_model(Path(directory))
+        model = cls(saved.settings)
+        model._restore(saved)
+        return model
 
-        return load_model(Path(directory))
+    def _restore(self, saved: SavedModel) -> None:
+        settings = self.active_settings
+        configured = representer_from_settings(settings)
+        represent_meta, represent_arrays = saved.represent
+        self.representer_ = WeightedMeanInterests.from_state(
+            {
+                "half_life_days": configured.half_life_days,
+                "use_ratings": configured.use_ratings,
+                "text_weight": configured.text_weight,
+                **represent_meta,
+            },
+            represent_arrays,
+        )
+        self.item_ids_, self.user_ids_ = saved.item_ids, saved.user_ids
+        self.item_vectors_ = saved.item_vectors
+        self.user_vectors_ = self.representer_.vectors_
+        self.user_text_vectors_ = saved.user_text_vectors
+        self.item_texts_, self.user_texts_ = saved.item_texts, saved.user_texts
+        self.interactions_ = saved.interactions
+        self.item_titles_ = saved.item_titles
+        self.encoder_id_ = saved.encoder_id
+        self.dataset_name_ = saved.dataset_name
+        self.report_ = FitReport(dataset=saved.fit_report.get("dataset", {}))
+        self.clusters_ = saved.clusters
+        self.privacy_ = saved.privacy
+        self.privacy_release_ = saved.privacy_release
+        self.recommender_ = saved.recommender
+        self.manifest_ = saved.manifest
 
 
 def _listed(frame: pd.DataFrame, column: str, position: int) -> list:

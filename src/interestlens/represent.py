@@ -14,7 +14,8 @@ in ``users_without_signal_`` — never dropped.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +33,15 @@ SOURCE_NONE = "none"
 
 @runtime_checkable
 class InterestRepresenter(Protocol):
-    """Turns interactions + item vectors (+ user text vectors) into user vectors."""
+    """Turns interactions + item vectors (+ user text vectors) into user vectors.
+
+    After ``fit``: ``vectors_`` (float32 ``(n_users, d)``, zero rows for users without any
+    signal), ``source_`` (per user :data:`SOURCE_BLEND`, :data:`SOURCE_HISTORY`,
+    :data:`SOURCE_TEXT` or :data:`SOURCE_NONE`), ``has_history_`` and
+    ``users_without_signal_``. ``transform_one`` places one new user; ``summary`` counts the
+    users per source. :class:`WeightedMeanInterests` is the stage; :class:`StaticInterests` is
+    its test double.
+    """
 
     def fit(
         self,
@@ -49,6 +58,27 @@ class InterestRepresenter(Protocol):
 
     @property
     def vectors_(self) -> np.ndarray: ...
+
+    @property
+    def source_(self) -> np.ndarray: ...
+
+    @property
+    def has_history_(self) -> np.ndarray: ...
+
+    @property
+    def users_without_signal_(self) -> np.ndarray: ...
+
+    def transform_one(
+        self,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        text_vector: np.ndarray | None = None,
+    ) -> np.ndarray: ...
+
+    def summary(self) -> dict[str, int]: ...
 
 
 class WeightedMeanInterests:
@@ -221,10 +251,135 @@ class WeightedMeanInterests:
         return history
 
     def summary(self) -> dict[str, int]:
-        return {
-            source: int(np.sum(self.source_ == source))
-            for source in (SOURCE_BLEND, SOURCE_HISTORY, SOURCE_TEXT, SOURCE_NONE)
+        return source_counts(self.source_)
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Settings and scalars (JSON) and arrays that :meth:`from_state` restores: the user
+        vectors, their sources and the text bridge's arrays (``bridge_coef``,
+        ``bridge_intercept``) when there is one."""
+        if not hasattr(self, "vectors_"):
+            raise NotFittedError(
+                "WeightedMeanInterests is not fitted",
+                expected="fit() to be called first",
+                fix="call fit() or load a fitted model",
+            )
+        meta: dict[str, Any] = {
+            "half_life_days": self.half_life_days,
+            "use_ratings": self.use_ratings,
+            "text_weight": self.text_weight,
+            "max_rating": self.max_rating_,
+            "bridge": None,
         }
+        arrays = {"vectors": self.vectors_, "source": np.asarray(self.source_, dtype=str)}
+        bridge = getattr(self, "bridge_", None)
+        if bridge is not None:
+            meta["bridge"], bridge_arrays = bridge.state()
+            arrays.update({f"bridge_{name}": array for name, array in bridge_arrays.items()})
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> WeightedMeanInterests:
+        """The fitted representer :meth:`state` describes; which users have a history or
+        text follows from their sources."""
+        representer = cls(
+            half_life_days=meta["half_life_days"],
+            use_ratings=bool(meta["use_ratings"]),
+            text_weight=float(meta["text_weight"]),
+        )
+        source = np.asarray(arrays["source"], dtype=str)
+        vectors = np.asarray(arrays["vectors"], dtype=np.float32)
+        if vectors.ndim != 2 or len(source) != len(vectors):
+            raise ParameterError(
+                f"{len(source)} sources for user vectors of shape {vectors.shape}",
+                expected="one source per row of a 2-D array of user vectors",
+                fix="fit the model again",
+            )
+        representer.vectors_ = vectors
+        representer.source_ = source
+        representer.max_rating_ = meta.get("max_rating")
+        representer.has_history_ = np.isin(source, [SOURCE_HISTORY, SOURCE_BLEND])
+        representer.has_text_ = np.isin(source, [SOURCE_TEXT, SOURCE_BLEND])
+        representer.users_without_signal_ = np.flatnonzero(source == SOURCE_NONE)
+        representer.bridge_ = None
+        if meta.get("bridge") is not None:
+            representer.bridge_ = TextInterestBridge.from_state(
+                meta["bridge"],
+                {name: arrays[f"bridge_{name}"] for name in TextInterestBridge.ARRAYS},
+            )
+        fitted_bridge = representer.bridge_ is not None and representer.bridge_.fitted_
+        representer.bridged_ = (source == SOURCE_TEXT) & fitted_bridge
+        return representer
+
+
+def source_counts(source: np.ndarray) -> dict[str, int]:
+    """Users per source, every source named (zero counts included)."""
+    return {
+        name: int(np.sum(source == name))
+        for name in (SOURCE_BLEND, SOURCE_HISTORY, SOURCE_TEXT, SOURCE_NONE)
+    }
+
+
+class StaticInterests:
+    """Test double of the represent stage: the interest vectors are given in advance.
+
+    ``vectors`` (``(n_users, d)``) become ``vectors_`` unchanged; a zero row is a user without
+    any signal, every other user counts as ``history``. ``transform_one`` returns the plain
+    mean of the given items' vectors (else the text vector, else zeros). Each ``fit`` call's
+    ``n_users`` is recorded in :attr:`calls`.
+    """
+
+    def __init__(self, vectors: np.ndarray):
+        self.vectors = vectors
+        self.calls: list[int] = []
+
+    def fit(
+        self,
+        user_idx: np.ndarray,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        n_users: int,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        user_text_vectors: np.ndarray | None = None,
+        user_has_text: np.ndarray | None = None,
+    ) -> StaticInterests:
+        vectors = np.asarray(self.vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != n_users:
+            raise ParameterError(
+                f"StaticInterests holds vectors of shape {vectors.shape} for n_users={n_users}",
+                expected=f"({n_users}, d): one given vector per user",
+                fix="give StaticInterests one row per user of the dataset",
+            )
+        self.calls.append(n_users)
+        placed = np.linalg.norm(vectors, axis=1) > 0
+        self.vectors_ = vectors
+        self.source_ = np.where(placed, SOURCE_HISTORY, SOURCE_NONE).astype(str)
+        self.has_history_ = placed
+        self.users_without_signal_ = np.flatnonzero(~placed)
+        self.max_rating_ = None
+        return self
+
+    def transform_one(
+        self,
+        item_idx: np.ndarray,
+        item_vectors: np.ndarray,
+        *,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        text_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
+        item_idx = np.asarray(item_idx, dtype=np.int64)
+        if len(item_idx):
+            return l2_normalise(item_vectors[item_idx].mean(axis=0)[None, :])[0]
+        if text_vector is not None:
+            return l2_normalise(np.asarray(text_vector, dtype=np.float32)[None, :])[0]
+        return np.zeros(item_vectors.shape[1], dtype=np.float32)
+
+    def summary(self) -> dict[str, int]:
+        return source_counts(self.source_)
 
 
 #: fewer users with both their own text and a history than this cannot teach the bridge
@@ -247,6 +402,9 @@ class TextInterestBridge:
     bridge unfitted (``fitted_ = False``) and :meth:`transform` returns the text vectors
     unchanged, which :attr:`fitted_` and the fit report make visible.
     """
+
+    #: the arrays of :meth:`state`
+    ARRAYS = ("coef", "intercept")
 
     def __init__(
         self, alphas: tuple[float, ...] = BRIDGE_ALPHAS, min_users: int = BRIDGE_MIN_USERS
@@ -307,7 +465,7 @@ class TextInterestBridge:
         mapped[empty] = 0.0
         return mapped.astype(np.float32)
 
-    def state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Scalars (JSON) and arrays (``.npy``) that :meth:`from_state` restores."""
         scalars = {
             "fitted": bool(self.fitted_),
@@ -321,7 +479,7 @@ class TextInterestBridge:
 
     @classmethod
     def from_state(
-        cls, scalars: dict[str, object], arrays: dict[str, np.ndarray]
+        cls, scalars: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
     ) -> TextInterestBridge:
         bridge = cls(alphas=tuple(scalars["alphas"]), min_users=int(scalars["min_users"]))  # type: ignore[arg-type]
         coef = np.asarray(arrays["coef"], dtype=np.float32)

@@ -1,9 +1,17 @@
-"""Test doubles for the embed stage, shipped so that users can test their own pipelines.
+"""Test doubles of every stage, shipped so that users can test their own pipelines.
+
+One per stage protocol, each usable in :class:`interestlens.InterestLens` (``InterestLens(
+settings, encoder=StaticEncoder(...), representer=StaticInterests(...), ...)``):
+
+- embed (``Encoder``): :class:`StaticEncoder`, :class:`RecordingEncoder` (here);
+- represent (``InterestRepresenter``): :class:`StaticInterests` (``interestlens.represent``);
+- cluster (``Clusterer``): :class:`NearestCentroidClusterer` (``interestlens.cluster``);
+- explain (``Explainer``): :class:`StaticExplainer`; naming (``ClusterNamer``):
+  :class:`StaticNamer` (both ``interestlens.explain``);
+- recommend (``Recommender``): :class:`FixedScores` (``interestlens.recommend.testing``).
 
 * :class:`StaticEncoder` returns vectors you choose (from a mapping or a function of the text);
 * :class:`RecordingEncoder` wraps any encoder and records every text it was asked to encode.
-
-Both implement :class:`interestlens.embed.base.Encoder`.
 """
 
 from __future__ import annotations
@@ -13,9 +21,22 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.cluster.base import NearestCentroidClusterer
+from interestlens.embed.base import Encoder, ensure_texts, l2_normalise
 from interestlens.errors import EncoderError, ParameterError
-from interestlens.text import ensure_texts
+from interestlens.explain import StaticExplainer, StaticNamer
+from interestlens.recommend.testing import FixedScores
+from interestlens.represent import StaticInterests
+
+__all__ = [
+    "FixedScores",
+    "NearestCentroidClusterer",
+    "RecordingEncoder",
+    "StaticEncoder",
+    "StaticExplainer",
+    "StaticInterests",
+    "StaticNamer",
+]
 
 
 class StaticEncoder:

@@ -17,46 +17,18 @@ import json
 import math
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from interestlens.errors import ConfigError, MissingColumnsError, ParameterError
-
-if TYPE_CHECKING:
-    from interestlens.embed.base import Encoder
+from interestlens.errors import ConfigError, MissingColumnsError
 
 _WHITESPACE = re.compile(r"\s+")
 _HTML_HINT = re.compile(r"<[A-Za-z/!][^>]*>|&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);")
 _HAS_WORD = re.compile(r"\w")
-
-
-def ensure_texts(texts: Sequence[str] | Iterable[str], *, what: str = "texts") -> list[str]:
-    """``texts`` as a list of ``str``; a lone string or a non-string element is an error.
-
-    Encoders call this first: a lone string would otherwise be encoded character by character,
-    and a NaN from a DataFrame would be encoded as the word "nan".
-    """
-    if isinstance(texts, str | bytes):
-        raise ParameterError(
-            f"{what} is a single {type(texts).__name__} ({texts[:40]!r})",
-            expected="a sequence of strings",
-            fix="wrap it in a list: encode([text])",
-        )
-    as_list = list(texts)
-    for position, text in enumerate(as_list):
-        if not isinstance(text, str):
-            raise ParameterError(
-                f"{what}[{position}] is {type(text).__name__} {text!r}",
-                expected="every element to be a str",
-                fix="build texts with interestlens.text.build_texts, which turns missing "
-                "values into empty strings",
-            )
-    return as_list
 
 
 # --- cleaning --------------------------------------------------------------------------------
@@ -254,48 +226,3 @@ def build_texts(
         lines = [f"{column}: {cleaned[column][row]}" for column in chosen if cleaned[column][row]]
         texts.append("\n".join(lines))
     return texts
-
-
-# --- reporting -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TextReport:
-    """How many texts are empty, and how many an encoder will truncate at ``max_tokens``."""
-
-    n_texts: int
-    n_empty: int
-    n_truncated: int
-    max_tokens: int | None
-    tokens_median: float | None
-    tokens_p95: float | None
-    tokens_max: int | None
-
-    @property
-    def truncated_share(self) -> float:
-        return self.n_truncated / self.n_texts if self.n_texts else 0.0
-
-    def to_dict(self) -> dict[str, int | float | None]:
-        return {**asdict(self), "truncated_share": self.truncated_share}
-
-
-def text_report(texts: Sequence[str], encoder: Encoder | None = None) -> TextReport:
-    """Count empty texts and, with an encoder, those longer than its ``max_tokens``.
-
-    The encoder truncates long texts itself; this only reports how many lose their end.
-    """
-    texts = ensure_texts(texts)
-    n_empty = sum(1 for text in texts if not text.strip())
-    if encoder is None or not texts:
-        return TextReport(len(texts), n_empty, 0, None, None, None, None)
-    counts = np.asarray(encoder.count_tokens(texts), dtype=np.int64)
-    limit = int(encoder.max_tokens)
-    return TextReport(
-        n_texts=len(texts),
-        n_empty=n_empty,
-        n_truncated=int((counts > limit).sum()),
-        max_tokens=limit,
-        tokens_median=float(np.median(counts)),
-        tokens_p95=float(np.percentile(counts, 95)),
-        tokens_max=int(counts.max()),
-    )

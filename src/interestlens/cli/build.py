@@ -28,13 +28,13 @@ from interestlens.cli.common import (
     TmdbOption,
     UserColOption,
     UsersFileOption,
-    _data_overrides,
-    _encoder_overrides,
-    _print_fit,
-    _print_stats,
-    _read_dataset,
-    _settings,
+    cli_settings,
+    data_overrides,
+    encoder_overrides,
     out,
+    print_fit,
+    print_stats,
+    read_dataset,
 )
 
 
@@ -61,15 +61,15 @@ def embed(
     quiet: QuietOption = False,
 ) -> None:
     """Turn texts into L2-normalised vectors (.npy) plus a JSON file of ids and stats."""
-    from interestlens.embed_job import embed_file
+    from interestlens.embed.text_file import embed_file
 
-    settings = _settings(
+    settings = cli_settings(
         config,
         quiet,
-        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+        **encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
     )
     result = embed_file(input, output, settings, id_col=id_col, text_cols=text_col)
-    _print_stats("Embedded", result)
+    print_stats("Embedded", result)
 
 
 def fit(
@@ -114,12 +114,12 @@ def fit(
 
     check_destination(out_dir)  # a bad --out fails now, not after the whole fit
 
-    settings = _settings(
+    settings = cli_settings(
         config,
         quiet,
         seed=seed,
-        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
-        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+        **data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
+        **encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
         **({"spark.master": spark_master} if spark_master else {}),
     )
     started = time.perf_counter()
@@ -129,15 +129,15 @@ def fit(
         data_options = (interactions, items, users, movielens, tmdb, amazon, amazon_meta)
         fit_command(engine, settings, out_dir, data_options, console=out, quiet=quiet)
         return
-    dataset = _read_dataset(
+    dataset = read_dataset(
         settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )
     earlier = InterestLens.load(previous) if previous is not None else None
     model = InterestLens(settings, show_progress=not quiet).fit(dataset, previous=earlier)
     path = model.save(out_dir)
-    _print_fit(model, path, time.perf_counter() - started)
+    print_fit(model, path, time.perf_counter() - started)
     if model.identity_ is not None:
-        from interestlens.timeline.report import identity_line
+        from interestlens.report.over_time import identity_line
 
         out.print(identity_line(model.identity_), highlight=False)
 
@@ -162,14 +162,14 @@ def demo(
     """Generate the built-in demo dataset (no download), fit a model on it and say where it went."""
     from interestlens.demo import run_demo
 
-    settings = _settings(
+    settings = cli_settings(
         config,
         quiet,
         seed=seed,
-        **_encoder_overrides(encoder, None, no_cache, cache_dir),
+        **encoder_overrides(encoder, None, no_cache, cache_dir),
     )
     if drift:
-        from interestlens.timeline.demo import run_drift_demo
+        from interestlens.demo import run_drift_demo
 
         run_drift_demo(out_dir, settings, console=out, show_progress=not quiet)
         return

@@ -46,7 +46,7 @@ CacheDirOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
-def _settings(config: Path | None, quiet: bool = False, **overrides: Any) -> Settings:
+def cli_settings(config: Path | None, quiet: bool = False, **overrides: Any) -> Settings:
     if quiet:
         overrides["encoder.show_progress"] = False
     return load_settings(config, overrides=overrides)
@@ -83,7 +83,7 @@ DropUnknownOption = Annotated[
 ]
 
 
-def _data_overrides(
+def data_overrides(
     user_col: str | None,
     item_col: str | None,
     rating_col: str | None,
@@ -99,7 +99,7 @@ def _data_overrides(
     }
 
 
-def _encoder_overrides(
+def encoder_overrides(
     encoder: str | None, encoder_model: str | None, no_cache: bool, cache_dir: Path | None
 ) -> dict[str, Any]:
     return {
@@ -110,7 +110,7 @@ def _encoder_overrides(
     }
 
 
-def _read_dataset(
+def read_dataset(
     settings: Settings,
     interactions: Path | None,
     items: Path | None,
@@ -167,7 +167,7 @@ def _describe(summary: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in summary.items())
 
 
-def _print_stats(title: str, stats: dict[str, Any]) -> None:
+def print_stats(title: str, stats: dict[str, Any]) -> None:
     table = Table(title=title, show_header=False)
     for key, value in stats.items():
         table.add_row(str(key), f"{value:.3f}" if isinstance(value, float) else str(value))
@@ -205,7 +205,7 @@ def recommender_summary(recommender: Any) -> str:
     )
 
 
-def _print_fit(model: Any, path: Path, seconds: float) -> None:
+def print_fit(model: Any, path: Path, seconds: float) -> None:
     report = model.report_
     table = Table(title=f"Model written to {path}", show_header=False)
     table.add_row("items", str(len(model.item_ids_)))

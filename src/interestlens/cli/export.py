@@ -11,8 +11,8 @@ from interestlens.cli.common import (
     ConfigOption,
     ModelNameOption,
     QuietOption,
-    _print_stats,
-    _settings,
+    cli_settings,
+    print_stats,
 )
 
 
@@ -32,7 +32,7 @@ def export_onnx(
     from interestlens.embed.sentence import resolve_model_source
     from interestlens.errors import ParameterError
 
-    settings = _settings(config, quiet, **{"encoder.model": encoder_model})
+    settings = cli_settings(config, quiet, **{"encoder.model": encoder_model})
     if settings.encoder.kind == "hashing":
         raise ParameterError(
             "encoder.kind='hashing' has no model to export",
@@ -59,7 +59,7 @@ def export_onnx(
         quantize=not float32,
         show_progress=settings.encoder.show_progress,
     )
-    _print_stats(
+    print_stats(
         "Exported",
         {
             "directory": str(export.path),

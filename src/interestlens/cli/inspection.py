@@ -66,7 +66,7 @@ def describe(model_dir: ModelOption) -> None:
     )
     from interestlens.privacy import privacy_facts, shown_explanations
 
-    privacy = model._settings().privacy
+    privacy = model.active_settings.privacy
     release = getattr(model, "privacy_release_", None)
     explanations, n_withheld = shown_explanations(model.clusters_.explanations, privacy, release)
     for name, value in privacy_facts(privacy, release, n_withheld).items():

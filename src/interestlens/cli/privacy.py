@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
+from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, cli_settings, err, out
 
 UserOption = Annotated[str, typer.Option("--user", help="The user's id, as in the input data.")]
 EventsDbOption = Annotated[
@@ -34,9 +34,9 @@ def forget(
 
     The model is refitted without them; their events, the store's forgetting record and their
     text's vectors are deleted. Check the result with 'interestlens audit'."""
-    from interestlens.privacy.forget import forget_user
+    from interestlens.privacy_jobs.forget import forget_user
 
-    settings = _settings(config, quiet)
+    settings = cli_settings(config, quiet)
     report = forget_user(
         model_dir, user, settings, events_db=events_db, cache=cache, show_progress=not quiet
     )
@@ -61,12 +61,13 @@ def audit(
     """List every place a user's id, pseudonym, text or events still appear.
 
     Exit code 0: none found; 1: found (listed); 2: the audit could not run."""
-    from interestlens.privacy.audit import audit_user
-    from interestlens.privacy.forget import _store_path, embedding_cache_path
+    from interestlens.embed import cache_path as embedding_cache_file
+    from interestlens.privacy_jobs.audit import audit_user
+    from interestlens.privacy_jobs.forget import events_store_path
 
-    settings = _settings(config)
-    store = _store_path(model_dir.expanduser().resolve(), settings, events_db)
-    cache_path = cache if cache is not None else embedding_cache_path(settings)
+    settings = cli_settings(config)
+    store = events_store_path(model_dir.expanduser().resolve(), settings, events_db)
+    cache_path = cache if cache is not None else embedding_cache_file(settings.encoder)
     text = text_file.read_text(encoding="utf-8") if text_file is not None else None
     report = audit_user(
         model_dir,
@@ -105,10 +106,10 @@ def rotate_key(
     from interestlens.cli.common import read_id_list
     from interestlens.errors import ConfigError
     from interestlens.privacy import Pseudonymizer
-    from interestlens.privacy.forget import _store_path
-    from interestlens.privacy.rotate import rotate_key as rotate
+    from interestlens.privacy_jobs.forget import events_store_path
+    from interestlens.privacy_jobs.rotate import rotate_key as rotate
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     if not settings.privacy.new_key or settings.privacy.new_key == settings.privacy.key:
         raise ConfigError(
             "privacy.new_key is not set or equals privacy.key",
@@ -116,7 +117,7 @@ def rotate_key(
             "INTERESTLENS_PRIVACY__NEW_KEY",
             fix="export INTERESTLENS_PRIVACY__NEW_KEY=<a new long random secret>",
         )
-    store = _store_path(model_dir.expanduser().resolve(), settings, events_db)
+    store = events_store_path(model_dir.expanduser().resolve(), settings, events_db)
     report = rotate(
         model_dir,
         out_dir,

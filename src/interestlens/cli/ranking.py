@@ -29,11 +29,11 @@ from interestlens.cli.common import (
     TmdbOption,
     UserColOption,
     UsersFileOption,
-    _data_overrides,
-    _encoder_overrides,
-    _read_dataset,
-    _settings,
+    cli_settings,
+    data_overrides,
+    encoder_overrides,
     out,
+    read_dataset,
     read_id_list,
 )
 from interestlens.csv_output import csv_text
@@ -87,7 +87,7 @@ def recommend(
             expected="'error' or 'popular'",
             fix="pass --unknown popular to give unknown users the most popular items",
         )
-    settings = _settings(config, quiet)
+    settings = cli_settings(config, quiet)
     from interestlens.model_dir import read_manifest
     from interestlens.privacy import model_pseudonymizer
 
@@ -174,15 +174,15 @@ def evaluate(
 
     if model_dir is not None:
         read_manifest(model_dir.expanduser())  # a clear error now, not after the evaluation
-    settings = _settings(
+    settings = cli_settings(
         config,
         quiet,
         seed=seed,
-        **_data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
-        **_encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
+        **data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
+        **encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
     )
     started = time.perf_counter()
-    dataset = _read_dataset(
+    dataset = read_dataset(
         settings, interactions, items, users, movielens, tmdb, amazon, amazon_meta
     )
     result = run_evaluation(

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, _settings, err, out
+from interestlens.cli.common import ConfigOption, ModelOption, QuietOption, cli_settings, err, out
 
 
 def serve(
@@ -21,7 +21,7 @@ def serve(
     """Run the HTTP service (FastAPI + uvicorn) for a model directory; docs at /docs."""
     from interestlens.serve import run_server
 
-    settings = _settings(config, **{"serve.host": host, "serve.port": port})
+    settings = cli_settings(config, **{"serve.host": host, "serve.port": port})
     run_server(model_dir, settings)
 
 
@@ -46,7 +46,7 @@ def refit(
     """Fold the events, items and deletions the service stored into a newly fitted model."""
     from interestlens.serve import refit_model
 
-    settings = _settings(config, quiet)
+    settings = cli_settings(config, quiet)
     summary = refit_model(
         model_dir,
         out_dir,

@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from interestlens.cli.common import ConfigOption, ModelOption, _settings, out
+from interestlens.cli.common import ConfigOption, ModelOption, cli_settings, out
 from interestlens.errors import InvalidValueError, MissingColumnsError
 from interestlens.persist import atomic_write_text, write_json
 
@@ -37,10 +37,10 @@ def timeline(
 ) -> None:
     """Cluster shares per period: period,cluster,label,users,share,new_users,left_users."""
     from interestlens.pipeline import InterestLens
+    from interestlens.report.over_time import event_text
     from interestlens.timeline.periods import build_timeline, check_period
-    from interestlens.timeline.report import event_text
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     chosen = check_period(period or settings.drift.period)
     model = InterestLens.load(model_dir)
     drift = settings.drift
@@ -96,7 +96,7 @@ def drift(
     from interestlens.timeline.drift import compare_data, compare_models
     from interestlens.timeline.periods import check_period
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     chosen = check_period(period or settings.drift.period)
     old = InterestLens.load(model_dir)
     if (against / "manifest.json").exists() or against.is_dir():

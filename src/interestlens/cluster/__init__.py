@@ -1,8 +1,10 @@
 """Cluster stage: user interest vectors (float32 ``(n, d)``) in, interest clusters out.
 
-Entry points: :func:`fit_clustering` (config in, :class:`ClusteringResult` out, with k
-selection, stability, metrics and timings) and :func:`make_clusterer`. Every clusterer follows
-the :class:`Clusterer` protocol; :class:`NearestCentroidClusterer` is the test double.
+Entry points: :func:`fit_clustering` (config or clusterer in, :class:`ClusteringResult` out,
+with k selection, stability, metrics and timings), :func:`make_clusterer` and
+:func:`cluster_interests` (users' :class:`InterestClusters`: placement, confidence, map).
+Every clusterer follows the :class:`Clusterer` protocol; :class:`NearestCentroidClusterer` is
+the test double.
 """
 
 from interestlens.cluster.auto import AutoKClusterer
@@ -19,8 +21,14 @@ from interestlens.cluster.factory import (
     fit_clustering,
     make_clusterer,
     make_estimator,
+    unfitted_copy,
 )
 from interestlens.cluster.hierarchical import AgglomerativeClusterer
+from interestlens.cluster.interest_clusters import (
+    InterestClusters,
+    cluster_confidence,
+    cluster_interests,
+)
 from interestlens.cluster.kmeans import KMeansClusterer, MiniBatchKMeansClusterer
 from interestlens.cluster.metrics import clustering_metrics, pairwise_scores, purity
 from interestlens.cluster.mixture import GaussianMixtureClusterer
@@ -49,6 +57,7 @@ __all__ = [
     "GaussianMixtureClusterer",
     "HDBSCANClusterer",
     "Interest",
+    "InterestClusters",
     "KMeansClusterer",
     "KSelection",
     "MiniBatchKMeansClusterer",
@@ -60,6 +69,8 @@ __all__ = [
     "UMAPReducer",
     "choose_k",
     "clone",
+    "cluster_confidence",
+    "cluster_interests",
     "clusterer_from_state",
     "clustering_metrics",
     "effective_reduce",
@@ -76,4 +87,5 @@ __all__ = [
     "split_interests_by_user",
     "split_user_interests",
     "stability",
+    "unfitted_copy",
 ]

@@ -159,7 +159,7 @@ def nearest_with_distances(
             f"metric={metric!r}", expected="'euclidean' or 'cosine'", fix="pass one of the two"
         )
     if metric == "cosine":
-        centres = _unit_rows(centres)
+        centres = unit_rows(centres)
     labels = np.empty(len(X), dtype=np.int64)
     distances = np.empty(len(X), dtype=np.float32)
     chunk = max(1, 2**22 // max(1, len(centres)))
@@ -167,7 +167,7 @@ def nearest_with_distances(
         block = X[start : start + chunk]
         rows = slice(start, start + len(block))
         if metric == "cosine":
-            similarity = _unit_rows(block) @ centres.T
+            similarity = unit_rows(block) @ centres.T
             labels[rows] = np.argmax(similarity, axis=1)
             distances[rows] = 1.0 - similarity[np.arange(len(block)), labels[rows]]
         else:
@@ -177,7 +177,7 @@ def nearest_with_distances(
     return labels, distances
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0

@@ -13,6 +13,7 @@ k: ``config.k`` fixes it; ``None`` scans [k_min, k_max] (see
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ from interestlens.cluster.hierarchical import AgglomerativeClusterer
 from interestlens.cluster.kmeans import KMeansClusterer, MiniBatchKMeansClusterer
 from interestlens.cluster.metrics import clustering_metrics
 from interestlens.cluster.mixture import GaussianMixtureClusterer
+from interestlens.cluster.params import clone
 from interestlens.cluster.reduce import ReducedClusterer, make_reducer
 from interestlens.cluster.result import ClusteringResult
 from interestlens.cluster.select_k import internal_scores
@@ -102,6 +104,31 @@ def make_clusterer(
     return model
 
 
+def unfitted_copy(model: Any, *, seed: int | None = None, n_clusters: int | None = None) -> Any:
+    """An unfitted copy of ``model`` (wrappers included): ``seed`` replaces every
+    ``random_state`` when given; ``n_clusters`` replaces a k scan (:class:`AutoKClusterer`) by
+    its estimator with that k fixed. A clusterer without ``get_params`` (a test double) is
+    deep-copied as it is."""
+    if isinstance(model, AutoKClusterer) and n_clusters is not None:
+        return unfitted_copy(model.estimator, seed=seed, n_clusters=n_clusters)
+    if isinstance(model, ReducedClusterer):
+        return ReducedClusterer(
+            unfitted_copy(model.reducer, seed=seed),
+            unfitted_copy(model.clusterer, seed=seed, n_clusters=n_clusters),
+        )
+    if not hasattr(model, "get_params"):
+        return copy.deepcopy(model)
+    params = model.get_params()
+    changes: dict[str, Any] = {}
+    if seed is not None and "random_state" in params:
+        changes["random_state"] = seed
+    if n_clusters is not None and "n_clusters" in params:
+        changes["n_clusters"] = n_clusters
+    if isinstance(model, AutoKClusterer):
+        changes["estimator"] = unfitted_copy(model.estimator, seed=seed)
+    return clone(model, **changes)
+
+
 def fit_clustering(
     X: np.ndarray,
     config: ClusterConfig,
@@ -109,11 +136,15 @@ def fit_clustering(
     labels_true: np.ndarray | None = None,
     *,
     show_progress: bool = False,
+    clusterer: Any = None,
 ) -> ClusteringResult:
-    """Fit the configured clusterer on ``X`` and gather every diagnostic.
+    """Fit the clusterer on ``X`` and gather every diagnostic.
 
-    Stability (``config.stability_runs`` >= 2) refits with the chosen k fixed, on 80% subsamples
-    with other seeds (see :mod:`interestlens.cluster.stability`).
+    ``clusterer``: any :class:`~interestlens.cluster.base.Clusterer` (an unfitted copy is
+    fitted; the given object is left as it is); None: the one ``config`` describes
+    (:func:`make_clusterer`). Stability (``config.stability_runs`` >= 2) refits copies with
+    the chosen k fixed, on 80% subsamples with other seeds (see
+    :mod:`interestlens.cluster.stability`).
     """
     started = time.perf_counter()
     X = check_matrix(X)
@@ -123,22 +154,26 @@ def fit_clustering(
             expected="one known label per row of X",
             fix="pass labels aligned with X, or none",
         )
-    model = make_clusterer(config, seed, show_progress=show_progress)
+    if clusterer is None:
+        clusterer = make_clusterer(config, seed, show_progress=show_progress)
+    model = unfitted_copy(clusterer)
     model.fit(X)
     fitted = time.perf_counter()
 
     auto = _find(model, AutoKClusterer)
-    k_source = "density" if config.method in DENSITY_METHODS else "auto" if auto else "fixed"
+    method = method_of(model)
+    density = method in DENSITY_METHODS
+    k_source = "density" if density else "auto" if auto else "fixed"
     space = model.embedding_ if isinstance(model, ReducedClusterer) else X
     scores = internal_scores(space, model.labels_, random_state=seed)
     scored = time.perf_counter()
 
     stability_report = None
     if config.stability_runs:
-        chosen_k = None if config.method in DENSITY_METHODS else model.n_clusters_
+        chosen_k = None if density else model.n_clusters_
         stability_report = stability(
             X,
-            lambda run_seed: make_clusterer(config, run_seed, n_clusters=chosen_k),
+            lambda run_seed: unfitted_copy(clusterer, seed=run_seed, n_clusters=chosen_k),
             n_runs=config.stability_runs,
             random_state=seed,
             reference_labels=model.labels_,
@@ -151,7 +186,7 @@ def fit_clustering(
     finished = time.perf_counter()
     probabilities = getattr(model, "probabilities_", None)
     return ClusteringResult(
-        method=config.method,
+        method=method,
         labels=np.asarray(model.labels_, dtype=np.int64),
         centroids=np.asarray(model.centroids_, dtype=np.float32),
         probabilities=None if probabilities is None else np.asarray(probabilities, np.float32),
@@ -162,7 +197,7 @@ def fit_clustering(
         stability=stability_report,
         noise_share=getattr(model, "noise_share_", None),
         metrics=metrics,
-        reduce=effective_reduce(config),
+        reduce=model.reducer.kind if isinstance(model, ReducedClusterer) else "none",
         seed=seed,
         config=config.model_dump(mode="json"),
         timings={
@@ -174,6 +209,13 @@ def fit_clustering(
         },
         clusterer=model,
     )
+
+
+def method_of(model: Any) -> str:
+    """The clustering method of a (possibly wrapped) clusterer: its innermost ``kind``."""
+    while isinstance(model, ReducedClusterer | AutoKClusterer):
+        model = model.clusterer if isinstance(model, ReducedClusterer) else model.estimator
+    return str(getattr(model, "kind", type(model).__name__))
 
 
 def _check_config(config: ClusterConfig) -> None:

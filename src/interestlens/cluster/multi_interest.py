@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from interestlens.cluster.base import _unit_rows, check_matrix, squared_distances
+from interestlens.cluster.base import check_matrix, squared_distances, unit_rows
 from interestlens.errors import DataError, ParameterError
 
 SECONDS_PER_DAY = 86400.0
@@ -194,7 +194,7 @@ def interest_membership(
     shares = np.array([interest.share for interest in interests], dtype=np.float64)
     n_clusters = int(clusterer.n_clusters_)
     if temperature is not None:
-        similarity = _unit_rows(medoids) @ _unit_rows(clusterer.centroids_).T / temperature
+        similarity = unit_rows(medoids) @ unit_rows(clusterer.centroids_).T / temperature
         similarity -= similarity.max(axis=1, keepdims=True)
         spread = np.exp(similarity)
         spread /= spread.sum(axis=1, keepdims=True)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from interestlens.errors import ParameterError
-from interestlens.text import ensure_texts
+
+
+def ensure_texts(texts: Sequence[str] | Iterable[str], *, what: str = "texts") -> list[str]:
+    """``texts`` as a list of ``str``; a lone string or a non-string element is an error.
+
+    Encoders call this first: a lone string would otherwise be encoded character by character,
+    and a NaN from a DataFrame would be encoded as the word "nan".
+    """
+    if isinstance(texts, str | bytes):
+        raise ParameterError(
+            f"{what} is a single {type(texts).__name__} ({texts[:40]!r})",
+            expected="a sequence of strings",
+            fix="wrap it in a list: encode([text])",
+        )
+    as_list = list(texts)
+    for position, text in enumerate(as_list):
+        if not isinstance(text, str):
+            raise ParameterError(
+                f"{what}[{position}] is {type(text).__name__} {text!r}",
+                expected="every element to be a str",
+                fix="build texts with interestlens.text.build_texts, which turns missing "
+                "values into empty strings",
+            )
+    return as_list
 
 
 @runtime_checkable
@@ -54,7 +77,7 @@ def encode_arguments(
     texts: Sequence[str], batch_size: int | None, default_batch_size: int
 ) -> tuple[list[str], int]:
     """What every model encoder's ``encode`` checks first: the texts as a list of strings
-    (:func:`interestlens.text.ensure_texts`) and the batch size (``default_batch_size`` when
+    (:func:`ensure_texts`) and the batch size (``default_batch_size`` when
     None), which must be at least 1."""
     texts = ensure_texts(texts)
     batch_size = default_batch_size if batch_size is None else batch_size

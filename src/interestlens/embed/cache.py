@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
+from interestlens.embed.base import ensure_texts
 from interestlens.errors import EncoderError, ParameterError
-from interestlens.text import ensure_texts
 
 if TYPE_CHECKING:
     from interestlens.embed.base import Encoder
@@ -363,3 +363,15 @@ class CachedEncoder:
 
     def __repr__(self) -> str:
         return f"CachedEncoder({self.encoder!r}, {self.cache!r})"
+
+
+def delete_cached_texts(path: Path, texts: list[str]) -> int:
+    """Delete the vectors of ``texts`` from the cache at ``path`` (0 when there is none).
+
+    Forgetting a user removes their text's vector; a cache that was never created holds none.
+    """
+    texts = [t for t in texts if t.strip()]
+    if not texts or not Path(path).exists():
+        return 0
+    with EmbeddingCache(path) as cache:
+        return cache.delete_texts(texts)

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import l2_normalise
+from interestlens.embed.base import ensure_texts, l2_normalise
 from interestlens.errors import ParameterError
-from interestlens.text import ensure_texts
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import HashingVectorizer

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import encode_arguments, l2_normalise
+from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
 from interestlens.embed.layout import PoolingMode, SentenceLayout, read_layout
 from interestlens.embed.onnx_export import (
     FLOAT32,
@@ -38,7 +38,6 @@ from interestlens.embed.onnx_export import (
 )
 from interestlens.embed.sentence import ModelSource, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
-from interestlens.text import ensure_texts
 
 DEFAULT_EXPORT_DIR = Path("~/.cache/interestlens/onnx")
 

@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from interestlens.embed.base import encode_arguments, l2_normalise
+from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
 from interestlens.errors import EncoderError
-from interestlens.text import ensure_texts
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -16,10 +16,9 @@ from typing import Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
-from interestlens.embed.base import encode_arguments, l2_normalise
+from interestlens.embed.base import encode_arguments, ensure_texts, l2_normalise
 from interestlens.embed.sentence import ModelSource, quiet_model_loading, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
-from interestlens.text import ensure_texts
 
 Pooling = Literal["cls", "mean"]
 

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from interestlens.engine.records import Recommendation
 from interestlens.errors import InvalidValueError, ParameterError, UnknownIdError
-from interestlens.recommend.ranking import check_k, top_k
+from interestlens.recommend.top_items import check_k, top_k
 
 PRECOMPUTE_BATCH = 256
 

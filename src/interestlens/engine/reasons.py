@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from interestlens.engine.records import Recommendation
 from interestlens.privacy import WITHHELD_LABEL
-from interestlens.recommend.interest.clusters import item_log_shares
+from interestlens.recommend.interest.cluster_affinity import item_log_shares
 
 #: smoothing of a cluster's item shares toward the global share (interactions), as in the
 #: recommender's own cluster affinity

@@ -1,5 +1,19 @@
 """Offline evaluation: splits, ranking metrics and a runner comparing recommenders."""
 
+from interestlens.data.splits import (
+    DEFAULT_HOLDOUT_FRACTION,
+    HOLDOUT_PROTOCOLS,
+    HoldoutProtocol,
+    MatrixHoldout,
+    Split,
+    cold_item_holdout,
+    cold_user_holdout,
+    holdout_split,
+    leave_last_n,
+    random_holdout,
+    temporal_holdout,
+    validation_split,
+)
 from interestlens.evaluate.job import (
     EvaluationResult,
     read_evaluation,
@@ -34,20 +48,6 @@ from interestlens.evaluate.runner import (
     results_to_dict,
     skip_reason,
     write_results,
-)
-from interestlens.evaluate.splits import (
-    DEFAULT_HOLDOUT_FRACTION,
-    HOLDOUT_PROTOCOLS,
-    HoldoutProtocol,
-    MatrixHoldout,
-    Split,
-    cold_item_holdout,
-    cold_user_holdout,
-    holdout_split,
-    leave_last_n,
-    random_holdout,
-    temporal_holdout,
-    validation_split,
 )
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Offline ranking metrics, vectorised over users.
+"""Offline ranking metrics, vectorised over users (the top-k list metrics are defined in
+:mod:`interestlens.recommend.ranking_metrics` and re-exported here).
 
 Conventions shared by every function:
 
@@ -24,149 +25,39 @@ Definitions (``rel_u`` relevant items of user ``u``, ``hit_j`` 1 if the item at 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
 from sklearn.preprocessing import normalize
 
 from interestlens.errors import ParameterError
+from interestlens.recommend.ranking_metrics import (
+    RANKING_METRICS,
+    check_relevant,
+    divide_or_nan,
+    hit_rate_at_k,
+    hits,
+    map_at_k,
+    mrr_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
 
-
-def _check_ranked(ranked: np.ndarray, k: int | None) -> tuple[np.ndarray, int]:
-    ranked = np.asarray(ranked)
-    if ranked.ndim != 2:
-        raise ParameterError(
-            f"ranked has shape {ranked.shape}",
-            expected="a 2-D array (n_users, k) of item indices",
-            fix="pass the first output of Recommender.recommend",
-        )
-    if ranked.size and not np.issubdtype(ranked.dtype, np.integer):
-        raise ParameterError(
-            f"ranked has dtype {ranked.dtype}",
-            expected="integer item indices (-1 for padding)",
-            fix="pass the item indices, not the scores",
-        )
-    width = ranked.shape[1]
-    if k is None:
-        k = width
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ParameterError(
-            f"k={k!r} should be an integer >= 1",
-            expected="the cut-off of the ranked lists",
-            fix="pass k=10 or leave k=None for the full width",
-        )
-    if k > width:
-        raise ParameterError(
-            f"k={k} should be <= the width of ranked ({width})",
-            expected="a cut-off no longer than the lists",
-            fix=f"recommend at least {k} items, or pass k={width}",
-        )
-    return ranked[:, :k].astype(np.int64, copy=False), int(k)
-
-
-def _check_relevant(relevant: sp.spmatrix, n_users: int) -> sp.csr_matrix:
-    if not sp.issparse(relevant):
-        raise ParameterError(
-            f"relevant is a {type(relevant).__name__}",
-            expected="a scipy.sparse matrix (n_users, n_items)",
-            fix="build it with interestlens.recommend.interaction_matrix",
-        )
-    matrix = sp.csr_matrix(relevant, dtype=np.float32)
-    if matrix.shape[0] != n_users:
-        raise ParameterError(
-            f"relevant has {matrix.shape[0]} rows but ranked has {n_users}",
-            expected="one row of relevant items per ranked list",
-            fix="slice relevant with the same user indices as ranked",
-        )
-    matrix = sp.csr_matrix(matrix > 0, dtype=np.float32)
-    matrix.sum_duplicates()
-    matrix.sort_indices()
-    return matrix
-
-
-def hits(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    """Boolean ``(n_users, k)``: is the item at each rank relevant."""
-    ranked, k = _check_ranked(ranked, k)
-    matrix = _check_relevant(relevant, ranked.shape[0])
-    n_items = matrix.shape[1]
-    if ranked.size and ranked.max() >= n_items:
-        raise ParameterError(
-            f"ranked holds item index {int(ranked.max())}; it should be < n_items={n_items}",
-            expected="item indices within the columns of relevant",
-            fix="build relevant with the same item IdMap as the model",
-        )
-    # one sorted key per relevant (user, item) pair; a rank hits when its key is among them
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    keys = rows * n_items + matrix.indices
-    queries = np.arange(ranked.shape[0], dtype=np.int64)[:, None] * n_items + ranked
-    if keys.size == 0:
-        return np.zeros(ranked.shape, dtype=bool)
-    position = np.minimum(np.searchsorted(keys, queries), keys.size - 1)
-    return (keys[position] == queries) & (ranked >= 0)
-
-
-def _n_relevant(relevant: sp.spmatrix, n_users: int) -> np.ndarray:
-    return _check_relevant(relevant, n_users).getnnz(axis=1).astype(np.float64)
-
-
-def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    return np.divide(
-        numerator,
-        denominator,
-        out=np.full(np.shape(numerator), np.nan, dtype=np.float64),
-        where=denominator > 0,
-    )
-
-
-def precision_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    found = hits(ranked, relevant, k)
-    return found.sum(axis=1) / found.shape[1]
-
-
-def recall_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    found = hits(ranked, relevant, k)
-    return _safe_divide(found.sum(axis=1).astype(np.float64), _n_relevant(relevant, len(found)))
-
-
-def hit_rate_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    return hits(ranked, relevant, k).any(axis=1).astype(np.float64)
-
-
-def ndcg_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    found = hits(ranked, relevant, k)
-    width = found.shape[1]
-    discounts = 1.0 / np.log2(np.arange(2, width + 2))
-    dcg = found @ discounts
-    ideal_hits = np.minimum(_n_relevant(relevant, len(found)), width).astype(np.int64)
-    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[ideal_hits]
-    return _safe_divide(dcg, ideal)
-
-
-def mrr_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    found = hits(ranked, relevant, k)
-    first = np.argmax(found, axis=1)
-    return np.where(found.any(axis=1), 1.0 / (first + 1), 0.0)
-
-
-def map_at_k(ranked: np.ndarray, relevant: sp.spmatrix, k: int | None = None) -> np.ndarray:
-    found = hits(ranked, relevant, k)
-    width = found.shape[1]
-    precision_at_rank = np.cumsum(found, axis=1) / np.arange(1, width + 1)
-    summed = (precision_at_rank * found).sum(axis=1)
-    return _safe_divide(summed, np.minimum(_n_relevant(relevant, len(found)), width))
-
-
-#: name -> per-user metric over ranked lists; the runner reports each as ``name@k``
-RANKING_METRICS: dict[str, Callable[..., np.ndarray]] = {
-    "precision": precision_at_k,
-    "recall": recall_at_k,
-    "ndcg": ndcg_at_k,
-    "mrr": mrr_at_k,
-    "map": map_at_k,
-    "hit_rate": hit_rate_at_k,
-}
+__all__ = [
+    "RANKING_METRICS",
+    "auc",
+    "catalogue_coverage",
+    "hit_rate_at_k",
+    "hits",
+    "intra_list_diversity",
+    "map_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "novelty",
+    "precision_at_k",
+    "recall_at_k",
+]
 
 
 def auc(
@@ -190,7 +81,7 @@ def auc(
             fix="pass the output of Recommender.score",
         )
     n_users, n_items = scores.shape
-    matrix = _check_relevant(relevant, n_users)
+    matrix = check_relevant(relevant, n_users)
     if matrix.shape[1] != n_items:
         raise ParameterError(
             f"relevant has {matrix.shape[1]} columns but scores have {n_items}",
@@ -222,7 +113,7 @@ def auc(
     n_negative = eligible.sum(axis=1) - n_positive
     positive_rank_sum = np.where(positive, ranks, 0.0).sum(axis=1) - n_positive * n_ineligible
     u_statistic = positive_rank_sum - n_positive * (n_positive + 1) / 2.0
-    return _safe_divide(u_statistic, (n_positive * n_negative).astype(np.float64))
+    return divide_or_nan(u_statistic, (n_positive * n_negative).astype(np.float64))
 
 
 def catalogue_coverage(ranked: np.ndarray, n_items: int) -> float:
@@ -256,7 +147,7 @@ def novelty(ranked: np.ndarray, item_popularity: np.ndarray, n_users: int) -> np
     information = -np.log2(np.maximum(popularity, 1.0) / n_users)
     valid = ranked >= 0
     values = np.where(valid, information[np.where(valid, ranked, 0)], 0.0)
-    return _safe_divide(values.sum(axis=1), valid.sum(axis=1).astype(np.float64))
+    return divide_or_nan(values.sum(axis=1), valid.sum(axis=1).astype(np.float64))
 
 
 def intra_list_diversity(
@@ -298,7 +189,7 @@ def intra_list_diversity(
             similarity = np.einsum("akd,ald->akl", stacked, stacked)
         pairs = valid[:, :, None] & valid[:, None, :] & pair_mask
         distance = np.where(pairs, 1.0 - similarity, 0.0).sum(axis=(1, 2))
-        out[start : start + len(block)] = _safe_divide(
+        out[start : start + len(block)] = divide_or_nan(
             distance, pairs.sum(axis=(1, 2)).astype(np.float64)
         )
     return out

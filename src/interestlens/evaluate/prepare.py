@@ -12,8 +12,8 @@ import scipy.sparse as sp
 
 from interestlens.data.ids import IdMap
 from interestlens.data.schema import ITEM_ID, RATING, USER_ID
+from interestlens.data.splits import Split
 from interestlens.errors import MissingColumnsError, ParameterError
-from interestlens.evaluate.splits import Split
 from interestlens.recommend.matrix import Weighting, interaction_matrix
 
 WARM_USERS = "warm_users"
@@ -115,7 +115,7 @@ def prepare_split(
             raise MissingColumnsError(
                 f"split.{name} columns {list(frame.columns)} lack {missing}",
                 expected="canonical columns user_id, item_id",
-                fix="build the split with interestlens.evaluate.splits",
+                fix="build the split with interestlens.data.splits",
             )
     notes: dict[str, int] = {}
     item_map = IdMap(kind="item")

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from interestlens.data.schema import USER_ID
+from interestlens.data.splits import Split
 from interestlens.errors import ParameterError
 from interestlens.evaluate.metrics import (
     RANKING_METRICS,
@@ -29,7 +30,6 @@ from interestlens.evaluate.prepare import (
     Segment,
     prepare_split,
 )
-from interestlens.evaluate.splits import Split
 from interestlens.persist import write_json
 from interestlens.recommend.attribute_popularity import AttributeRecommender
 from interestlens.recommend.base import HISTORY, TEXT, Recommender, check_k, top_k

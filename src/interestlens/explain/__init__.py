@@ -1,6 +1,16 @@
-"""The explain stage: clusters of users turned into names, keywords, items and typical users."""
+"""The explain stage: clusters of users turned into names, keywords, items and typical users.
 
-from interestlens.explain.explainer import explain_clusters
+:class:`ClusterExplainer` (the stage) composes a :class:`ClusterKeywords` (terms scored by a
+:class:`KeywordScorer`), a :class:`ClusterRepresentatives` and a :class:`ClusterNamer`;
+:class:`StaticExplainer` and :class:`StaticNamer` are the test doubles.
+"""
+
+from interestlens.explain.explainer import (
+    ClusterEvidence,
+    ClusterExplainer,
+    Explainer,
+    StaticExplainer,
+)
 from interestlens.explain.explanation import (
     CentralItem,
     ClusterExplanation,
@@ -11,8 +21,9 @@ from interestlens.explain.explanation import (
     save_explanations,
 )
 from interestlens.explain.keywords import (
+    ClusterKeywords,
+    KeywordScorer,
     class_tfidf,
-    cluster_keywords,
     default_vectorizer,
     keyword_scores,
     log_odds_z,
@@ -24,22 +35,28 @@ from interestlens.explain.namer import (
     OpenAICompatibleNamer,
     StaticNamer,
 )
+from interestlens.explain.representatives import ClusterRepresentatives
 
 __all__ = [
     "CentralItem",
+    "ClusterEvidence",
+    "ClusterExplainer",
     "ClusterExplanation",
+    "ClusterKeywords",
     "ClusterNamer",
+    "ClusterRepresentatives",
+    "Explainer",
     "Keyword",
     "KeywordNamer",
+    "KeywordScorer",
     "MedoidUser",
     "NamerError",
     "OpenAICompatibleNamer",
     "OverRepresentedItem",
+    "StaticExplainer",
     "StaticNamer",
     "class_tfidf",
-    "cluster_keywords",
     "default_vectorizer",
-    "explain_clusters",
     "keyword_scores",
     "load_explanations",
     "log_odds_z",

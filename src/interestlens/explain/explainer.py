@@ -1,90 +1,287 @@
-"""``explain_clusters``: from cluster labels and interactions to :class:`ClusterExplanation` s."""
+"""The explain stage's object: :class:`ClusterExplainer` turns cluster labels into
+:class:`ClusterExplanation` s with its collaborators, a :class:`ClusterKeywords` (keyword
+scoring), a :class:`ClusterRepresentatives` (items and users that stand for a cluster) and a
+:class:`ClusterNamer`. :class:`StaticExplainer` is the stage's test double.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.base import BaseEstimator
 
 from interestlens.errors import ParameterError
 from interestlens.explain.explanation import ClusterExplanation
-from interestlens.explain.keywords import KEYWORD_SCORINGS, KeywordScoring, cluster_keywords
+from interestlens.explain.keywords import ClusterKeywords
 from interestlens.explain.namer import ClusterNamer, KeywordNamer
-from interestlens.explain.representatives import (
-    central_items,
-    cluster_item_stats,
-    medoid_users,
-    over_represented_items,
-    support_threshold,
-)
+from interestlens.explain.representatives import ClusterRepresentatives, cluster_item_stats
 
 #: longest title made from the first line of an item's text
 MAX_TITLE_CHARS = 80
 
 
-def explain_clusters(
-    labels: ArrayLike,
-    user_vectors: ArrayLike,
-    *,
-    user_ids: Sequence[str],
-    item_ids: Sequence[str],
-    user_idx: ArrayLike,
-    item_idx: ArrayLike,
-    rating: ArrayLike | None = None,
-    centroids: ArrayLike | None = None,
-    user_texts: Sequence[str] | None = None,
-    item_texts: Sequence[str] | None = None,
-    item_titles: Sequence[str | None] | None = None,
-    item_vectors: ArrayLike | None = None,
-    top_keywords: int = 10,
-    top_items: int = 5,
-    top_users: int = 5,
-    min_support: int = 2,
-    item_weighting: Literal["members", "binary"] = "members",
-    include_user_texts: bool = True,
-    extra_stop_words: Sequence[str] = (),
-    vectorizer: CountVectorizer | None = None,
-    namer: ClusterNamer | None = None,
-    keyword_scoring: KeywordScoring = "log_odds",
-    keyword_prior_size: float | None = None,
-    keyword_min_texts: int = 1,
-    min_support_share: float = 0.02,
-    central_pool: int | None = 50,
-    lift_prior: float = 5.0,
-) -> list[ClusterExplanation]:
-    """Explain each cluster (label >= 0) in words, items and users, ordered by cluster id.
+@dataclass(frozen=True)
+class ClusterEvidence:
+    """What the explainer reads besides the labels, aligned by index.
 
-    ``labels[u]`` is user ``u``'s cluster (-1 = noise: no explanation, but counted in each
-    cluster's ``share``). Interactions are parallel arrays ``user_idx``, ``item_idx`` and optional
-    ``rating`` (NaN = not rated). ``centroids[c]`` is cluster ``c``'s centre in the space of
-    ``user_vectors``; when None it is the mean of the members' vectors. Central items need
-    ``item_vectors`` (in the same space); without them ``central_items`` stays empty.
-
-    Keywords: one document per cluster, the texts of the items the members interacted with, each
-    repeated once per member who did (``item_weighting="members"``) or once (``"binary"``), plus
-    the members' own texts when ``include_user_texts``. Terms are scored by
-    ``keyword_scoring``: ``"log_odds"`` (default) is the Fightin'-Words z-score of the term in
-    the cluster against the other clusters with a Dirichlet prior of ``keyword_prior_size``
-    pseudo-words (None: the mean words per cluster), so a word as common in every cluster tops
-    none; ``"ctfidf"`` is plain class-based TF-IDF. A keyword must occur in at least
-    ``keyword_min_texts`` distinct texts of the cluster's document (1: no such rule). See
-    :mod:`interestlens.explain.keywords`.
-
-    Items need support: at least ``max(min_support, ceil(min_support_share * cluster size))``
-    members who interacted with them. Central items are the supported items among the
-    ``central_pool`` with the most members (None: all supported items), closest to the centroid
-    first. Over-represented
-    items are ranked by their lift shrunk toward 1 with ``lift_prior`` pseudo-interactions
-    (``0``: raw lift), see :func:`~interestlens.explain.representatives.over_represented_items`.
-
-    The label comes from ``namer`` (default :class:`KeywordNamer`); a namer's errors are raised,
-    not hidden.
+    Users are indexed like the labels (``user_ids``, optional ``user_texts``), items like
+    ``item_ids`` (optional ``item_texts``, ``item_titles`` and ``item_vectors`` in the space of
+    the user vectors). Interactions are parallel arrays ``user_idx``, ``item_idx`` and
+    optional ``rating`` (NaN = not rated).
     """
+
+    user_ids: Sequence[str]
+    item_ids: Sequence[str]
+    user_idx: ArrayLike
+    item_idx: ArrayLike
+    rating: ArrayLike | None = None
+    user_texts: Sequence[str] | None = None
+    item_texts: Sequence[str] | None = None
+    item_titles: Sequence[str | None] | None = None
+    item_vectors: ArrayLike | None = None
+    #: words the text templates add to every text (column names such as "genres"): never
+    #: keywords
+    template_words: Sequence[str] = ()
+
+
+@runtime_checkable
+class Explainer(Protocol):
+    """The explain stage: one :class:`ClusterExplanation` per cluster (label >= 0), ordered
+    by cluster id."""
+
+    def explain(
+        self,
+        labels: ArrayLike,
+        user_vectors: ArrayLike,
+        evidence: ClusterEvidence,
+        *,
+        centroids: ArrayLike | None = None,
+    ) -> list[ClusterExplanation]: ...
+
+
+class ClusterExplainer(BaseEstimator):
+    """Explain each cluster in words, items and users.
+
+    ``keywords`` (default ``ClusterKeywords()``) scores the terms of one document per cluster:
+    the texts of the items the members interacted with, each repeated once per member who did
+    (``item_weighting="members"``) or once (``"binary"``), plus the members' own texts when
+    ``include_user_texts``. ``representatives`` (default ``ClusterRepresentatives()``) picks
+    central items (need ``evidence.item_vectors``; without them none), over-represented items
+    and medoid users. ``namer`` (default :class:`KeywordNamer`) gives the label; its errors are
+    raised, not hidden. Nothing is learned: :meth:`explain` reads its inputs and returns.
+    """
+
+    def __init__(
+        self,
+        keywords: ClusterKeywords | None = None,
+        representatives: ClusterRepresentatives | None = None,
+        namer: ClusterNamer | None = None,
+        *,
+        item_weighting: Literal["members", "binary"] = "members",
+        include_user_texts: bool = True,
+    ):
+        self.keywords = keywords
+        self.representatives = representatives
+        self.namer = namer
+        self.item_weighting = item_weighting
+        self.include_user_texts = include_user_texts
+
+    def explain(
+        self,
+        labels: ArrayLike,
+        user_vectors: ArrayLike,
+        evidence: ClusterEvidence,
+        *,
+        centroids: ArrayLike | None = None,
+    ) -> list[ClusterExplanation]:
+        """``labels[u]`` is user ``u``'s cluster (-1 = noise: no explanation, but counted in
+        each cluster's ``share``). ``centroids[c]`` is cluster ``c``'s centre in the space of
+        ``user_vectors``; when None it is the mean of the members' vectors."""
+        labels_arr, vectors, item_vecs, (users_of, items_of, ratings) = _checked_inputs(
+            labels, user_vectors, evidence
+        )
+        keywords, representatives, namer = self._collaborators()
+        clusters = _ClusterPositions.of(labels_arr)
+        centres = _unit_centroids(centroids, clusters.ids, clusters.members, vectors)
+        stats = cluster_item_stats(
+            clusters.of_user, len(clusters.ids), users_of, items_of, len(evidence.item_ids)
+        )
+        cluster_keywords = keywords.extract(
+            stats.item_weights(by_members=self.item_weighting == "members"),
+            evidence.item_texts,
+            clusters.members,
+            evidence.user_texts if self.include_user_texts else None,
+            extra_stop_words=evidence.template_words,
+        )
+        activity = _ClusterActivity.of(clusters, users_of, ratings, evidence.user_texts)
+        title_of = _titles(evidence.item_ids, evidence.item_titles, evidence.item_texts)
+
+        explanations = []
+        for position, cluster_id in enumerate(clusters.ids):
+            members = np.flatnonzero(clusters.of_user == position)
+            support = representatives.support(len(members))
+            centre = centres[position]
+            central = (
+                []
+                if item_vecs is None
+                else representatives.central_items(
+                    stats, position, centre, item_vecs, evidence.item_ids, title_of, support
+                )
+            )
+            explanation = ClusterExplanation(
+                cluster_id=int(cluster_id),
+                size=len(members),
+                share=len(members) / len(labels_arr),
+                label="",
+                keywords=cluster_keywords[position],
+                central_items=central,
+                over_represented_items=representatives.over_represented_items(
+                    stats, position, evidence.item_ids, title_of, support
+                ),
+                medoid_users=representatives.medoid_users(
+                    members, vectors, centre, evidence.user_ids
+                ),
+                **activity.of_cluster(position, members),
+            )
+            explanations.append(replace(explanation, label=namer.name(explanation)))
+        return explanations
+
+    def _collaborators(self) -> tuple[ClusterKeywords, ClusterRepresentatives, ClusterNamer]:
+        """The keyword scorer, representatives and namer (defaults where None), checked."""
+        keywords = ClusterKeywords() if self.keywords is None else self.keywords
+        representatives = (
+            ClusterRepresentatives() if self.representatives is None else self.representatives
+        )
+        keywords.check()
+        representatives.check()
+        if self.item_weighting not in ("members", "binary"):
+            raise ParameterError(
+                f"item_weighting={self.item_weighting!r}", expected="'members' or 'binary'"
+            )
+        namer = KeywordNamer() if self.namer is None else self.namer
+        if not isinstance(namer, ClusterNamer):
+            raise ParameterError(
+                f"namer is a {type(namer).__name__} without a name(explanation) method",
+                expected="a ClusterNamer such as KeywordNamer or OpenAICompatibleNamer",
+            )
+        return keywords, representatives, namer
+
+
+@dataclass(frozen=True)
+class _ClusterPositions:
+    """Cluster ids in order, each user's position in them (-1: noise) and the members as a
+    ``(n_clusters, n_users)`` 0/1 matrix."""
+
+    ids: np.ndarray
+    of_user: np.ndarray
+    members: sp.csr_matrix
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> _ClusterPositions:
+        ids = np.unique(labels[labels >= 0])
+        of_user = np.full(len(labels), -1, dtype=np.int64)
+        clustered = labels >= 0
+        of_user[clustered] = np.searchsorted(ids, labels[clustered])
+        members = sp.csr_matrix(
+            (np.ones(int(clustered.sum())), (of_user[clustered], np.flatnonzero(clustered))),
+            shape=(len(ids), len(labels)),
+        )
+        return cls(ids, of_user, members)
+
+
+@dataclass(frozen=True)
+class _ClusterActivity:
+    """Per user whether they interacted and wrote; per cluster position its interactions and
+    rating sums."""
+
+    interacted: np.ndarray
+    has_text: np.ndarray
+    n_interactions: np.ndarray
+    rating_sum: np.ndarray
+    rating_count: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        clusters: _ClusterPositions,
+        users_of: np.ndarray,
+        ratings: np.ndarray | None,
+        user_texts: Sequence[str] | None,
+    ) -> _ClusterActivity:
+        n_users, n_clusters = len(clusters.of_user), len(clusters.ids)
+        interaction_cluster = clusters.of_user[users_of]
+        rating_sum, rating_count = _rating_sums(ratings, interaction_cluster, n_clusters)
+        return cls(
+            interacted=np.bincount(users_of, minlength=n_users) > 0,
+            has_text=(
+                np.array([bool(text and text.strip()) for text in user_texts])
+                if user_texts is not None
+                else np.zeros(n_users, dtype=bool)
+            ),
+            n_interactions=np.bincount(
+                interaction_cluster[interaction_cluster >= 0], minlength=n_clusters
+            ),
+            rating_sum=rating_sum,
+            rating_count=rating_count,
+        )
+
+    def of_cluster(self, position: int, members: np.ndarray) -> dict[str, Any]:
+        """The :class:`ClusterExplanation` counts of the cluster at ``position``."""
+        count = self.rating_count[position]
+        return {
+            "mean_rating": float(self.rating_sum[position] / count) if count else None,
+            "n_with_text": int(self.has_text[members].sum()),
+            "n_with_history": int(self.interacted[members].sum()),
+            "n_interactions": int(self.n_interactions[position]),
+        }
+
+
+class StaticExplainer:
+    """Test double of the explain stage: per cluster its size and share, no keywords or items,
+    and the label ``names[cluster_id]`` (else ``default``); records each call's labels."""
+
+    def __init__(
+        self, names: Mapping[int, str] | None = None, default: str = "cluster {cluster_id}"
+    ):
+        self.names = names
+        self.default = default
+        self.calls: list[np.ndarray] = []
+
+    def explain(
+        self,
+        labels: ArrayLike,
+        user_vectors: ArrayLike,
+        evidence: ClusterEvidence,
+        *,
+        centroids: ArrayLike | None = None,
+    ) -> list[ClusterExplanation]:
+        labels_arr = _int_vector("labels", labels)
+        self.calls.append(labels_arr.copy())
+        names = self.names or {}
+        return [
+            ClusterExplanation(
+                cluster_id=int(cluster),
+                size=int(np.sum(labels_arr == cluster)),
+                share=float(np.mean(labels_arr == cluster)),
+                label=names.get(int(cluster), self.default.format(cluster_id=int(cluster))),
+            )
+            for cluster in np.unique(labels_arr[labels_arr >= 0])
+        ]
+
+
+def _checked_inputs(
+    labels: ArrayLike, user_vectors: ArrayLike, evidence: ClusterEvidence
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray | None,
+    tuple[np.ndarray, np.ndarray, np.ndarray | None],
+]:
     labels_arr = _int_vector("labels", labels)
     n_users = len(labels_arr)
     if n_users and labels_arr.min() < -1:
@@ -94,16 +291,21 @@ def explain_clusters(
             fix="pass the labels the clustering step returned",
         )
     vectors = _matrix("user_vectors", user_vectors, n_rows=n_users, rows_of="labels")
-    _check_length("user_ids", user_ids, n_users, "labels")
-    if user_texts is not None:
-        _check_length("user_texts", user_texts, n_users, "labels")
-    n_items = len(item_ids)
-    for name, values in (("item_texts", item_texts), ("item_titles", item_titles)):
+    _check_length("user_ids", evidence.user_ids, n_users, "labels")
+    if evidence.user_texts is not None:
+        _check_length("user_texts", evidence.user_texts, n_users, "labels")
+    n_items = len(evidence.item_ids)
+    for name, values in (
+        ("item_texts", evidence.item_texts),
+        ("item_titles", evidence.item_titles),
+    ):
         if values is not None:
             _check_length(name, values, n_items, "item_ids")
     item_vecs = None
-    if item_vectors is not None:
-        item_vecs = _matrix("item_vectors", item_vectors, n_rows=n_items, rows_of="item_ids")
+    if evidence.item_vectors is not None:
+        item_vecs = _matrix(
+            "item_vectors", evidence.item_vectors, n_rows=n_items, rows_of="item_ids"
+        )
         if item_vecs.shape[1] != vectors.shape[1]:
             raise ParameterError(
                 f"item_vectors have dimension {item_vecs.shape[1]} but user_vectors "
@@ -111,133 +313,10 @@ def explain_clusters(
                 expected="item and user vectors from the same encoder",
                 fix="encode items and users with the same encoder",
             )
-    users_of, items_of, ratings = _interactions(user_idx, item_idx, rating, n_users, n_items)
-    for name, value, low in (
-        ("top_keywords", top_keywords, 0),
-        ("top_items", top_items, 0),
-        ("top_users", top_users, 0),
-        ("min_support", min_support, 1),
-        ("keyword_min_texts", keyword_min_texts, 1),
-    ):
-        if not isinstance(value, int | np.integer) or value < low:
-            raise ParameterError(f"{name}={value!r}", expected=f"an integer >= {low}")
-    if central_pool is not None and (
-        not isinstance(central_pool, int | np.integer) or central_pool < 1
-    ):
-        raise ParameterError(
-            f"central_pool={central_pool!r}", expected="an integer >= 1, or None for no cut"
-        )
-    if not _number_ok(min_support_share, upper=1.0):
-        raise ParameterError(
-            f"min_support_share={min_support_share!r}", expected="a number in [0, 1]"
-        )
-    if not _number_ok(lift_prior):
-        raise ParameterError(f"lift_prior={lift_prior!r}", expected="a number >= 0")
-    if keyword_prior_size is not None and not (
-        _number_ok(keyword_prior_size) and keyword_prior_size > 0
-    ):
-        raise ParameterError(
-            f"keyword_prior_size={keyword_prior_size!r}", expected="a number > 0, or None"
-        )
-    if keyword_scoring not in KEYWORD_SCORINGS:
-        raise ParameterError(
-            f"keyword_scoring={keyword_scoring!r}",
-            expected=" or ".join(repr(name) for name in KEYWORD_SCORINGS),
-        )
-    if item_weighting not in ("members", "binary"):
-        raise ParameterError(f"item_weighting={item_weighting!r}", expected="'members' or 'binary'")
-    namer = KeywordNamer() if namer is None else namer
-    if not isinstance(namer, ClusterNamer):
-        raise ParameterError(
-            f"namer is a {type(namer).__name__} without a name(explanation) method",
-            expected="a ClusterNamer such as KeywordNamer or OpenAICompatibleNamer",
-        )
-
-    cluster_ids = np.unique(labels_arr[labels_arr >= 0])
-    n_clusters = len(cluster_ids)
-    cluster_of_user = np.full(n_users, -1, dtype=np.int64)
-    clustered = labels_arr >= 0
-    cluster_of_user[clustered] = np.searchsorted(cluster_ids, labels_arr[clustered])
-    members_matrix = sp.csr_matrix(
-        (np.ones(int(clustered.sum())), (cluster_of_user[clustered], np.flatnonzero(clustered))),
-        shape=(n_clusters, n_users),
+    interactions = _interactions(
+        evidence.user_idx, evidence.item_idx, evidence.rating, n_users, n_items
     )
-    centres = _unit_centroids(centroids, cluster_ids, members_matrix, vectors)
-
-    stats = cluster_item_stats(cluster_of_user, n_clusters, users_of, items_of, n_items)
-    keywords = cluster_keywords(
-        stats.item_weights(by_members=item_weighting == "members"),
-        item_texts,
-        members_matrix,
-        user_texts if include_user_texts else None,
-        n=top_keywords,
-        vectorizer=vectorizer,
-        extra_stop_words=extra_stop_words,
-        scoring=keyword_scoring,
-        prior_size=keyword_prior_size,
-        min_texts=keyword_min_texts,
-    )
-
-    interacted = np.bincount(users_of, minlength=n_users) > 0
-    has_text = (
-        np.array([bool(text and text.strip()) for text in user_texts])
-        if user_texts is not None
-        else np.zeros(n_users, dtype=bool)
-    )
-    interaction_cluster = cluster_of_user[users_of]
-    n_interactions = np.bincount(
-        interaction_cluster[interaction_cluster >= 0], minlength=n_clusters
-    )
-    rating_sum, rating_count = _rating_sums(ratings, interaction_cluster, n_clusters)
-    title_of = _titles(item_ids, item_titles, item_texts)
-
-    explanations = []
-    for position, cluster_id in enumerate(cluster_ids):
-        members = np.flatnonzero(cluster_of_user == position)
-        support = support_threshold(len(members), min_support, min_support_share)
-        explanation = ClusterExplanation(
-            cluster_id=int(cluster_id),
-            size=len(members),
-            share=len(members) / n_users,
-            label="",
-            keywords=keywords[position],
-            central_items=(
-                central_items(
-                    stats,
-                    position,
-                    centres[position],
-                    item_vecs,
-                    item_ids,
-                    title_of,
-                    top_items,
-                    min_members=support,
-                    pool=central_pool,
-                )
-                if item_vecs is not None
-                else []
-            ),
-            over_represented_items=over_represented_items(
-                stats, position, item_ids, title_of, top_items, support, lift_prior
-            ),
-            medoid_users=medoid_users(members, vectors, centres[position], user_ids, top_users),
-            mean_rating=(
-                float(rating_sum[position] / rating_count[position])
-                if rating_count[position]
-                else None
-            ),
-            n_with_text=int(has_text[members].sum()),
-            n_with_history=int(interacted[members].sum()),
-            n_interactions=int(n_interactions[position]),
-        )
-        explanations.append(replace(explanation, label=namer.name(explanation)))
-    return explanations
-
-
-def _number_ok(value: object, upper: float | None = None) -> bool:
-    """A finite real number >= 0 (and <= ``upper``); booleans are not numbers here."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        return False
-    return bool(np.isfinite(value) and value >= 0 and (upper is None or value <= upper))
+    return labels_arr, vectors, item_vecs, interactions
 
 
 def _int_vector(name: str, values: ArrayLike) -> np.ndarray:

@@ -41,8 +41,9 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.utils.validation import check_is_fitted
 
 from interestlens.errors import ParameterError
 from interestlens.explain.explanation import Keyword
@@ -63,6 +64,70 @@ def default_vectorizer(extra_stop_words: Sequence[str] = ()) -> CountVectorizer:
     )
 
 
+class KeywordScorer(BaseEstimator):
+    """Term scores per cluster from a ``(n_clusters, n_terms)`` count matrix.
+
+    A transformer in the manner of BERTopic's ``ClassTfidfTransformer``: :meth:`fit` learns
+    the corpus (term totals, words, number of clusters, the prior size), :meth:`transform`
+    scores rows against it by ``scoring`` (see the module docstring). Scores are sparse and
+    positive; a term a cluster does not use or does not over-represent scores zero. Fitted on
+    fewer than two clusters, ``"log_odds"`` has nothing to tell apart and scores by c-TF-IDF.
+    """
+
+    def __init__(self, scoring: KeywordScoring = "log_odds", prior_size: float | None = None):
+        self.scoring = scoring
+        self.prior_size = prior_size
+
+    def check(self) -> None:
+        """Raise a :class:`ParameterError` naming the first unusable setting."""
+        if self.scoring not in KEYWORD_SCORINGS:
+            raise ParameterError(
+                f"keyword_scoring={self.scoring!r}",
+                expected=" or ".join(map(repr, KEYWORD_SCORINGS)),
+            )
+        prior = self.prior_size
+        if prior is not None and (
+            isinstance(prior, bool)
+            or not isinstance(prior, int | float | np.integer | np.floating)
+            or not (np.isfinite(prior) and prior > 0)
+        ):
+            raise ParameterError(f"keyword_prior_size={prior!r}", expected="a number > 0, or None")
+
+    def fit(self, counts: sp.spmatrix | np.ndarray) -> KeywordScorer:
+        self.check()
+        counts = sp.csr_matrix(counts, dtype=np.float64)
+        self.n_classes_ = int(counts.shape[0])
+        self.total_ = float(counts.sum())
+        self.term_frequency_ = np.asarray(counts.sum(axis=0)).ravel()
+        self.prior_size_ = (
+            float(self.prior_size)
+            if self.prior_size is not None
+            else self.total_ / max(self.n_classes_, 1)
+        )
+        mean_words = self.total_ / self.n_classes_ if self.n_classes_ else 0.0
+        self.idf_ = np.zeros_like(self.term_frequency_)
+        present = self.term_frequency_ > 0
+        self.idf_[present] = np.log1p(mean_words / self.term_frequency_[present])
+        self.scoring_ = "ctfidf" if self.scoring == "ctfidf" or self.n_classes_ < 2 else "log_odds"
+        return self
+
+    def transform(self, counts: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+        check_is_fitted(self, "scoring_")
+        counts = sp.csr_matrix(counts, dtype=np.float64)
+        if counts.shape[1] != len(self.term_frequency_):
+            raise ParameterError(
+                f"counts have {counts.shape[1]} terms",
+                expected=f"{len(self.term_frequency_)} terms, as the counts fit saw",
+                fix="score counts made by the same vectorizer",
+            )
+        if self.scoring_ == "ctfidf":
+            return _class_tfidf(counts, self.idf_)
+        return _log_odds_z(counts, self.term_frequency_, self.total_, self.prior_size_)
+
+    def fit_transform(self, counts: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+        return self.fit(counts).transform(counts)
+
+
 def class_tfidf(counts: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
     """c-TF-IDF weights of a ``(n_classes, n_terms)`` term-count matrix.
 
@@ -71,20 +136,7 @@ def class_tfidf(counts: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
     counts = sp.csr_matrix(counts, dtype=np.float64)
     if counts.shape[0] == 0:
         return counts
-    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
-    term_frequency = np.asarray(counts.sum(axis=0)).ravel()
-    mean_words = words_per_class.sum() / counts.shape[0]
-    idf = np.zeros_like(term_frequency)
-    present = term_frequency > 0
-    idf[present] = np.log1p(mean_words / term_frequency[present])
-    inverse_length = np.zeros_like(words_per_class)
-    nonempty = words_per_class > 0
-    inverse_length[nonempty] = 1.0 / words_per_class[nonempty]
-    weights = sp.diags(inverse_length) @ counts @ sp.diags(idf)
-    weights = sp.csr_matrix(weights)
-    weights.eliminate_zeros()
-    weights.sort_indices()
-    return weights
+    return KeywordScorer("ctfidf").fit_transform(counts)
 
 
 def log_odds_z(counts: sp.spmatrix | np.ndarray, prior_size: float | None = None) -> sp.csr_matrix:
@@ -95,14 +147,29 @@ def log_odds_z(counts: sp.spmatrix | np.ndarray, prior_size: float | None = None
     (positive) weight; everything else is zero. With one class every weight is zero.
     """
     counts = sp.csr_matrix(counts, dtype=np.float64)
-    n_classes = counts.shape[0]
-    total = float(counts.sum())
-    if n_classes < 2 or total == 0:
+    if counts.shape[0] < 2 or float(counts.sum()) == 0:
         return sp.csr_matrix(counts.shape, dtype=np.float64)
-    if prior_size is None:
-        prior_size = total / n_classes
+    return KeywordScorer("log_odds", prior_size).fit_transform(counts)
+
+
+def _class_tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     words_per_class = np.asarray(counts.sum(axis=1)).ravel()
-    term_frequency = np.asarray(counts.sum(axis=0)).ravel()
+    inverse_length = np.zeros_like(words_per_class)
+    nonempty = words_per_class > 0
+    inverse_length[nonempty] = 1.0 / words_per_class[nonempty]
+    weights = sp.csr_matrix(sp.diags(inverse_length) @ counts @ sp.diags(idf))
+    weights.eliminate_zeros()
+    weights.sort_indices()
+    return weights
+
+
+def _log_odds_z(
+    counts: sp.csr_matrix, term_frequency: np.ndarray, total: float, prior_size: float
+) -> sp.csr_matrix:
+    """Each row against the corpus without it (``term_frequency`` and ``total`` include it)."""
+    if total == 0:
+        return sp.csr_matrix(counts.shape, dtype=np.float64)
+    words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     coo = counts.tocoo()
     row, column, inside = coo.row, coo.col, coo.data
     prior = prior_size * term_frequency[column] / total
@@ -132,15 +199,7 @@ def keyword_scores(
     prior_size: float | None = None,
 ) -> sp.csr_matrix:
     """Keyword weights of a ``(n_clusters, n_terms)`` count matrix by ``scoring``."""
-    if scoring not in KEYWORD_SCORINGS:
-        raise ParameterError(
-            f"keyword_scoring={scoring!r}", expected=" or ".join(map(repr, KEYWORD_SCORINGS))
-        )
-    if prior_size is not None and not prior_size > 0:
-        raise ParameterError(f"keyword_prior_size={prior_size!r}", expected="a number > 0, or None")
-    if scoring == "ctfidf" or sp.csr_matrix(counts).shape[0] < 2:
-        return class_tfidf(counts)
-    return log_odds_z(counts, prior_size)
+    return KeywordScorer(scoring, prior_size).fit_transform(counts)
 
 
 def top_terms(weights: sp.csr_matrix, terms: np.ndarray, n: int) -> list[list[Keyword]]:
@@ -218,44 +277,72 @@ def cluster_term_counts(
     return sp.csr_matrix(cluster_counts), sp.csr_matrix(texts_with_term), terms
 
 
-def cluster_keywords(
-    item_weights: sp.csr_matrix,
-    item_texts: Sequence[str] | None,
-    member_weights: sp.csr_matrix,
-    user_texts: Sequence[str] | None,
-    *,
-    n: int = 10,
-    vectorizer: CountVectorizer | None = None,
-    extra_stop_words: Sequence[str] = (),
-    scoring: KeywordScoring = "log_odds",
-    prior_size: float | None = None,
-    min_texts: int = 1,
-) -> list[list[Keyword]]:
-    """Top ``n`` keywords of each cluster by ``scoring`` (see the module docstring).
+class ClusterKeywords(BaseEstimator):
+    """The top ``n`` keywords of each cluster's document (see the module docstring).
 
-    Arguments as for :func:`cluster_term_counts`. A keyword of a cluster must occur in at
-    least ``min_texts`` distinct texts of the cluster's document: above 1 this drops words
-    that only one item says, such as names in one film's synopsis, however many members saw
-    it. Clusters whose documents hold no words, or no word they over-represent, get an empty
-    list.
+    ``scorer`` (default ``KeywordScorer()``, log-odds) scores the terms; ``vectorizer``
+    (default :func:`default_vectorizer` with ``extra_stop_words``) splits the texts and is
+    cloned, never fitted in place. A keyword must occur in at least ``min_texts`` distinct
+    texts of the cluster's document: above 1 this drops words that only one item says, such as
+    names in one film's synopsis, however many members saw it.
     """
-    counts, texts_with_term, terms = cluster_term_counts(
-        item_weights,
-        item_texts,
-        member_weights,
-        user_texts,
-        vectorizer=vectorizer,
-        extra_stop_words=extra_stop_words,
-    )
-    if counts.shape[1] == 0:
-        return [[] for _ in range(counts.shape[0])]
-    scores = keyword_scores(counts, scoring, prior_size)
-    if min_texts > 1:
-        widespread = sp.csr_matrix(texts_with_term >= min_texts, dtype=np.float64)
-        scores = sp.csr_matrix(scores.multiply(widespread))
-        scores.eliminate_zeros()
-        scores.sort_indices()
-    return top_terms(scores, terms, n)
+
+    def __init__(
+        self,
+        n: int = 10,
+        *,
+        scorer: KeywordScorer | None = None,
+        min_texts: int = 1,
+        vectorizer: CountVectorizer | None = None,
+        extra_stop_words: Sequence[str] = (),
+    ):
+        self.n = n
+        self.scorer = scorer
+        self.min_texts = min_texts
+        self.vectorizer = vectorizer
+        self.extra_stop_words = extra_stop_words
+
+    def check(self) -> None:
+        """Raise a :class:`ParameterError` naming the first unusable setting."""
+        for name, value, low in (
+            ("top_keywords", self.n, 0),
+            ("keyword_min_texts", self.min_texts, 1),
+        ):
+            if not isinstance(value, int | np.integer) or value < low:
+                raise ParameterError(f"{name}={value!r}", expected=f"an integer >= {low}")
+        (self.scorer or KeywordScorer()).check()
+
+    def extract(
+        self,
+        item_weights: sp.csr_matrix,
+        item_texts: Sequence[str] | None,
+        member_weights: sp.csr_matrix,
+        user_texts: Sequence[str] | None,
+        *,
+        extra_stop_words: Sequence[str] = (),
+    ) -> list[list[Keyword]]:
+        """Keywords of each cluster, arguments as for :func:`cluster_term_counts`;
+        ``extra_stop_words`` add to the scorer's own. Clusters whose documents hold no words,
+        or no word they over-represent, get an empty list."""
+        self.check()
+        counts, texts_with_term, terms = cluster_term_counts(
+            item_weights,
+            item_texts,
+            member_weights,
+            user_texts,
+            vectorizer=self.vectorizer,
+            extra_stop_words=[*self.extra_stop_words, *extra_stop_words],
+        )
+        if counts.shape[1] == 0:
+            return [[] for _ in range(counts.shape[0])]
+        scorer = KeywordScorer() if self.scorer is None else clone(self.scorer)
+        scores = scorer.fit_transform(counts)
+        if self.min_texts > 1:
+            widespread = sp.csr_matrix(texts_with_term >= self.min_texts, dtype=np.float64)
+            scores = sp.csr_matrix(scores.multiply(widespread))
+            scores.eliminate_zeros()
+            scores.sort_indices()
+        return top_terms(scores, terms, self.n)
 
 
 def _present(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -83,6 +83,10 @@ class OpenAICompatibleNamer:
     Works with OpenAI, vLLM, llama.cpp server, Ollama (``http://localhost:11434/v1``) and the
     like. ``api_key`` is sent as ``Authorization: Bearer …`` when given. Failures raise
     :class:`NamerError`; nothing falls back silently.
+
+    ``client``: the :class:`httpx.Client` that sends the requests (tests pass one with an
+    :class:`httpx.MockTransport`); None builds one on first use. ``timeout`` applies to each
+    request either way.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class OpenAICompatibleNamer:
         max_tokens: int = 24,
         n_keywords: int = 10,
         n_titles: int = 5,
+        client: httpx.Client | None = None,
     ):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ConfigError(
@@ -123,6 +128,7 @@ class OpenAICompatibleNamer:
         self.max_tokens = max_tokens
         self.n_keywords = n_keywords
         self.n_titles = n_titles
+        self.client = client
 
     def __repr__(self) -> str:  # never print the key
         key = "'***'" if self.api_key else None
@@ -130,6 +136,13 @@ class OpenAICompatibleNamer:
             f"OpenAICompatibleNamer(base_url={self.base_url!r}, model={self.model!r}, "
             f"api_key={key})"
         )
+
+    def _own_client(self) -> httpx.Client:
+        # one client (one connection pool) for every cluster this namer names
+        client = getattr(self, "_client", None)
+        if client is None:
+            client = self._client = httpx.Client()
+        return client
 
     @property
     def endpoint(self) -> str:
@@ -164,8 +177,9 @@ class OpenAICompatibleNamer:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         where = f"POST {self.endpoint}"
+        client = self.client if self.client is not None else self._own_client()
         try:
-            response = httpx.post(
+            response = client.post(
                 self.endpoint,
                 json=self.request_body(explanation),
                 headers=headers,

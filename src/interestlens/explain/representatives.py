@@ -20,8 +20,111 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
+from interestlens.errors import ParameterError
 from interestlens.explain.explanation import CentralItem, MedoidUser, OverRepresentedItem
+
+
+class ClusterRepresentatives(BaseEstimator):
+    """Picks the items and users that stand for a cluster (see the module docstring).
+
+    ``top_items`` central and over-represented items, ``top_users`` medoid users; items need
+    the support of :func:`support_threshold` (``min_support``, ``min_support_share``);
+    central items come from the ``central_pool`` best-supported (None: all); over-represented
+    items are ranked by lift shrunk with ``lift_prior`` pseudo-interactions (0: raw lift).
+    """
+
+    def __init__(
+        self,
+        top_items: int = 5,
+        top_users: int = 5,
+        min_support: int = 2,
+        min_support_share: float = 0.02,
+        central_pool: int | None = 50,
+        lift_prior: float = 5.0,
+    ):
+        self.top_items = top_items
+        self.top_users = top_users
+        self.min_support = min_support
+        self.min_support_share = min_support_share
+        self.central_pool = central_pool
+        self.lift_prior = lift_prior
+
+    def check(self) -> None:
+        """Raise a :class:`ParameterError` naming the first unusable setting."""
+        for name, value, low in (
+            ("top_items", self.top_items, 0),
+            ("top_users", self.top_users, 0),
+            ("min_support", self.min_support, 1),
+        ):
+            if not isinstance(value, int | np.integer) or value < low:
+                raise ParameterError(f"{name}={value!r}", expected=f"an integer >= {low}")
+        pool = self.central_pool
+        if pool is not None and (not isinstance(pool, int | np.integer) or pool < 1):
+            raise ParameterError(
+                f"central_pool={pool!r}", expected="an integer >= 1, or None for no cut"
+            )
+        if not number_ok(self.min_support_share, upper=1.0):
+            raise ParameterError(
+                f"min_support_share={self.min_support_share!r}", expected="a number in [0, 1]"
+            )
+        if not number_ok(self.lift_prior):
+            raise ParameterError(f"lift_prior={self.lift_prior!r}", expected="a number >= 0")
+
+    def support(self, size: int) -> int:
+        """Members an item needs in a cluster of ``size``."""
+        return support_threshold(size, self.min_support, self.min_support_share)
+
+    def central_items(
+        self,
+        stats: ClusterItemStats,
+        cluster: int,
+        centroid: np.ndarray,
+        item_vectors: np.ndarray,
+        item_ids: Sequence[str],
+        title_of: Callable[[int], str],
+        support: int,
+    ) -> list[CentralItem]:
+        return central_items(
+            stats,
+            cluster,
+            centroid,
+            item_vectors,
+            item_ids,
+            title_of,
+            self.top_items,
+            min_members=support,
+            pool=self.central_pool,
+        )
+
+    def over_represented_items(
+        self,
+        stats: ClusterItemStats,
+        cluster: int,
+        item_ids: Sequence[str],
+        title_of: Callable[[int], str],
+        support: int,
+    ) -> list[OverRepresentedItem]:
+        return over_represented_items(
+            stats, cluster, item_ids, title_of, self.top_items, support, self.lift_prior
+        )
+
+    def medoid_users(
+        self,
+        members: np.ndarray,
+        user_vectors: np.ndarray,
+        centroid: np.ndarray,
+        user_ids: Sequence[str],
+    ) -> list[MedoidUser]:
+        return medoid_users(members, user_vectors, centroid, user_ids, self.top_users)
+
+
+def number_ok(value: object, upper: float | None = None) -> bool:
+    """A finite real number >= 0 (and <= ``upper``); booleans are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return False
+    return bool(np.isfinite(value) and value >= 0 and (upper is None or value <= upper))
 
 
 @dataclass(frozen=True)

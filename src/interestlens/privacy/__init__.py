@@ -4,9 +4,9 @@ statistics and differentially private cluster releases (see docs/privacy.md).
 * :mod:`~interestlens.privacy.keys` — HMAC-SHA256 pseudonyms, the key check, datasets renamed;
 * :mod:`~interestlens.privacy.kanon` — what clusters may be shown (small groups withheld);
 * :mod:`~interestlens.privacy.dp` — noisy counts and clipped noisy sums, DP k-means;
-* :mod:`~interestlens.privacy.forget` — erase a user from a model, its store and the cache;
-* :mod:`~interestlens.privacy.audit` — every place a user's id, pseudonym, text or events remain;
-* :mod:`~interestlens.privacy.rotate` — move a model and its store to a new key.
+
+The jobs that act on a saved model and its events store (``forget``, ``audit``,
+``rotate-key``) live in :mod:`interestlens.privacy_jobs`, above the service they refit through.
 """
 
 from interestlens.privacy.dp import (

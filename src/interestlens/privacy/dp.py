@@ -32,8 +32,8 @@ from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.persist import read_json, read_npy, write_json, write_npy
 
 if TYPE_CHECKING:
+    from interestlens.cluster.interest_clusters import InterestClusters
     from interestlens.config import PrivacyConfig
-    from interestlens.interest_clusters import InterestClusters
 
 RELEASE_FILE = "privacy_release.json"
 CENTROIDS_FILE = "privacy_centroids.npy"

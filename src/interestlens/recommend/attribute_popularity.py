@@ -29,8 +29,7 @@ bio is not an attribute).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import ClassVar, Literal, Protocol, Self, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -38,16 +37,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from interestlens.data.schema import USER_ID
-from interestlens.errors import MissingColumnsError, NotFittedError, ParameterError
-from interestlens.recommend.base import as_interaction_matrix
+from interestlens.errors import MissingColumnsError, ModelFormatError, ParameterError
+from interestlens.recommend.base import as_interaction_matrix, check_is_fitted
 
 __all__ = [
     "ATTRIBUTES",
     "AttributePopularity",
     "AttributeRecommender",
     "attribute_columns",
-    "load_attribute_popularity",
-    "save_attribute_popularity",
 ]
 
 #: what an :class:`AttributeRecommender` scores users from
@@ -234,17 +231,96 @@ class AttributePopularity(BaseEstimator):
         self.n_users_, self.n_items_ = n_users, n_items
         return self
 
+    # --- state -----------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | sp.csr_matrix]]:
+        """JSON-able settings and groups, and the arrays ``item_share``, ``sizes_<i>`` and
+        ``counts_<i>`` (sparse) of the ``i``-th group key; :meth:`from_state` reads them."""
+        check_is_fitted(self, "n_items_")
+        keys = list(self.categories_)
+        meta = {
+            "params": {
+                "columns": None if self.columns is None else list(self.columns),
+                "n_bins": self.n_bins,
+                "shrinkage": self.shrinkage,
+                "groups": self.groups,
+                "max_categories": self.max_categories,
+            },
+            "columns": self.columns_,
+            "skipped_columns": self.skipped_columns_,
+            "bin_edges": self.bin_edges_,
+            "keys": keys,
+            "categories": [self.categories_[key] for key in keys],
+            "n_users": self.n_users_,
+            "n_items": self.n_items_,
+        }
+        arrays: dict[str, np.ndarray | sp.csr_matrix] = {"item_share": self.item_share_}
+        for position, key in enumerate(keys):
+            arrays[f"sizes_{position}"] = self.group_sizes_[key]
+            arrays[f"counts_{position}"] = self.group_counts_[key]
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls,
+        meta: dict[str, Any],
+        arrays: dict[str, Any],
+        *,
+        source: str = "the attribute popularity state",
+    ) -> AttributePopularity:
+        """The model :meth:`state` described; an incomplete or inconsistent state raises
+        :class:`ModelFormatError` naming ``source``."""
+
+        def damaged(problem: str) -> ModelFormatError:
+            return ModelFormatError(
+                f"{source}: {problem}",
+                expected="the attribute popularity written by InterestRecommender.save",
+                fix="fit the model again and save it",
+            )
+
+        try:
+            params = meta["params"]
+            model = cls(
+                params["columns"],
+                n_bins=int(params["n_bins"]),
+                shrinkage=float(params["shrinkage"]),
+                groups=params["groups"],
+                max_categories=int(params["max_categories"]),
+            )
+            columns = [str(c) for c in meta["columns"]]
+            skipped = {str(k): str(v) for k, v in meta["skipped_columns"].items()}
+            bin_edges = {str(k): [float(e) for e in v] for k, v in meta["bin_edges"].items()}
+            keys = [str(k) for k in meta["keys"]]
+            categories = meta["categories"]
+            n_users, n_items = int(meta["n_users"]), int(meta["n_items"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise damaged(f"the state is incomplete ({type(exc).__name__}: {exc})") from None
+        if len(categories) != len(keys):
+            raise damaged(f"{len(keys)} group keys but {len(categories)} category lists")
+        item_share = np.asarray(arrays["item_share"])
+        if item_share.shape != (n_items,):
+            raise damaged(f"item_share has shape {item_share.shape}")
+        model.columns_, model.skipped_columns_, model.bin_edges_ = columns, skipped, bin_edges
+        model.categories_, model.group_sizes_, model.group_counts_ = {}, {}, {}
+        for position, key in enumerate(keys):
+            labels = [str(c) for c in categories[position]]
+            sizes = np.asarray(arrays[f"sizes_{position}"])
+            counts = sp.csr_matrix(arrays[f"counts_{position}"])
+            if sizes.shape != (len(labels),) or counts.shape != (len(labels), n_items):
+                raise damaged(f"group arrays of {key!r} have shapes {sizes.shape}, {counts.shape}")
+            model.categories_[key] = labels
+            model.group_sizes_[key] = sizes
+            model.group_counts_[key] = counts
+        model.item_share_ = item_share
+        model.n_users_, model.n_items_ = n_users, n_items
+        return model
+
     # --- scoring ---------------------------------------------------------------------------
 
     def score(self, attributes: pd.DataFrame) -> np.ndarray:
         """Dense float32 ``(len(attributes), n_items)``: each user's estimated interaction share
         per item. Unknown, missing or NaN values give no evidence (global popularity)."""
-        if not hasattr(self, "n_items_"):
-            raise NotFittedError(
-                "this AttributePopularity is not fitted yet",
-                expected="fit(interactions, attributes) before score",
-                fix="call AttributePopularity().fit(matrix, users_table) first",
-            )
+        check_is_fitted(self, "n_items_")
         frame = self._check_frame(attributes, "attributes")
         self._require_columns(frame, self.columns_)
         share = self.item_share_
@@ -327,88 +403,3 @@ class AttributePopularity(BaseEstimator):
 
 
 # --- persistence (no pickle: JSON + .npy/.npz, each checked when read) -------------------------
-
-_STATE = "attribute_popularity.json"
-
-
-def save_attribute_popularity(model: AttributePopularity, directory: Path) -> Path:
-    """Write a fitted :class:`AttributePopularity` to ``directory`` (created if needed)."""
-    from interestlens.persist import write_csr, write_json, write_npy
-
-    directory.mkdir(parents=True, exist_ok=True)
-    keys = list(model.categories_)
-    for position, key in enumerate(keys):
-        write_npy(directory / f"sizes_{position}.npy", model.group_sizes_[key])
-        write_csr(directory / f"counts_{position}.npz", model.group_counts_[key])
-    write_npy(directory / "item_share.npy", model.item_share_)
-    write_json(
-        directory / _STATE,
-        {
-            "params": {
-                "columns": None if model.columns is None else list(model.columns),
-                "n_bins": model.n_bins,
-                "shrinkage": model.shrinkage,
-                "groups": model.groups,
-                "max_categories": model.max_categories,
-            },
-            "columns": model.columns_,
-            "skipped_columns": model.skipped_columns_,
-            "bin_edges": model.bin_edges_,
-            "keys": keys,
-            "categories": [model.categories_[key] for key in keys],
-            "n_users": model.n_users_,
-            "n_items": model.n_items_,
-        },
-    )
-    return directory
-
-
-def load_attribute_popularity(directory: Path) -> AttributePopularity:
-    """Read what :func:`save_attribute_popularity` wrote; damage raises ModelFormatError."""
-    from interestlens.errors import ModelFormatError
-    from interestlens.persist import read_json, read_npy
-
-    def damaged(problem: str) -> ModelFormatError:
-        return ModelFormatError(
-            f"{directory}: {problem}",
-            expected="the attribute popularity written by InterestRecommender.save",
-            fix="fit the model again and save it",
-        )
-
-    state = read_json(directory / _STATE)
-    try:
-        params = state["params"]
-        model = AttributePopularity(
-            params["columns"],
-            n_bins=int(params["n_bins"]),
-            shrinkage=float(params["shrinkage"]),
-            groups=params["groups"],
-            max_categories=int(params["max_categories"]),
-        )
-        model.columns_ = [str(c) for c in state["columns"]]
-        model.skipped_columns_ = {str(k): str(v) for k, v in state["skipped_columns"].items()}
-        model.bin_edges_ = {str(k): [float(e) for e in v] for k, v in state["bin_edges"].items()}
-        keys = [str(k) for k in state["keys"]]
-        categories = state["categories"]
-        model.n_users_, model.n_items_ = int(state["n_users"]), int(state["n_items"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise damaged(f"{_STATE} is incomplete ({type(exc).__name__}: {exc})") from None
-    if len(categories) != len(keys):
-        raise damaged(f"{len(keys)} group keys but {len(categories)} category lists")
-    model.item_share_ = read_npy(directory / "item_share.npy")
-    if model.item_share_.shape != (model.n_items_,):
-        raise damaged(f"item_share.npy has shape {model.item_share_.shape}")
-    model.categories_, model.group_sizes_, model.group_counts_ = {}, {}, {}
-    for position, key in enumerate(keys):
-        labels = [str(c) for c in categories[position]]
-        sizes = read_npy(directory / f"sizes_{position}.npy")
-        try:
-            counts = sp.csr_matrix(sp.load_npz(directory / f"counts_{position}.npz"))
-        except (OSError, ValueError, KeyError) as exc:
-            raise damaged(f"counts_{position}.npz cannot be read ({exc})") from None
-        if sizes.shape != (len(labels),) or counts.shape != (len(labels), model.n_items_):
-            raise damaged(f"group arrays of {key!r} have shapes {sizes.shape}, {counts.shape}")
-        model.categories_[key] = labels
-        model.group_sizes_[key] = sizes
-        model.group_counts_[key] = counts
-    return model

@@ -1,6 +1,6 @@
 """The recommend stage's contract, in index space, and the shared base class of the models.
 
-Ranking goes through one helper, :func:`interestlens.recommend.ranking.top_k`.
+Ranking goes through one helper, :func:`interestlens.recommend.top_items.top_k`.
 
 Users and items are contiguous indices (map external ids with :class:`interestlens.data.IdMap`);
 interactions are a ``scipy.sparse.csr_matrix`` of shape ``(n_users, n_items)`` holding float32
@@ -15,9 +15,26 @@ from typing import ClassVar, Protocol, Self, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted as sklearn_check_is_fitted
 
 from interestlens.errors import NotFittedError, ParameterError
-from interestlens.recommend.ranking import check_candidates, check_index_array, check_k, top_k
+from interestlens.recommend.top_items import check_candidates, check_index_array, check_k, top_k
+
+
+def check_is_fitted(estimator: object, attributes: str | Sequence[str] = "n_items_") -> None:
+    """scikit-learn's ``check_is_fitted`` (``attributes``: what ``fit`` sets), raising this
+    project's :class:`NotFittedError` with what to do instead of scikit-learn's error."""
+    try:
+        sklearn_check_is_fitted(estimator, attributes)
+    except SklearnNotFittedError:
+        name = type(estimator).__name__
+        raise NotFittedError(
+            f"this {name} is not fitted yet",
+            expected="fit(...) before scoring, recommending or saving",
+            fix=f"call {name}(...).fit(interactions) first",
+        ) from None
+
 
 #: inputs a model can use to score a user it did not see at fit time
 __all__ = [
@@ -27,7 +44,9 @@ __all__ = [
     "Recommender",
     "as_interaction_matrix",
     "check_candidates",
+    "check_is_fitted",
     "check_k",
+    "checked_texts",
     "row_normalised",
     "top_k",
 ]
@@ -128,8 +147,8 @@ class BaseRecommender(BaseEstimator):
     ) -> Self:
         matrix = as_interaction_matrix(interactions)
         n_users, n_items = matrix.shape
-        item_texts = _check_texts(item_texts, n_items, "item_texts", "n_items")
-        user_texts = _check_texts(user_texts, n_users, "user_texts", "n_users")
+        item_texts = checked_texts(item_texts, n_items, "item_texts", "n_items")
+        user_texts = checked_texts(user_texts, n_users, "user_texts", "n_users")
         self.interactions_ = matrix
         self.n_users_ = n_users
         self.n_items_ = n_items
@@ -147,7 +166,7 @@ class BaseRecommender(BaseEstimator):
     # --- scoring ---------------------------------------------------------------------------
 
     def score(self, user_indices: np.ndarray) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         users = self._check_users(user_indices)
         scores = np.asarray(self._score_users(users), dtype=np.float32)
         return scores.reshape(len(users), self.n_items_)
@@ -155,7 +174,7 @@ class BaseRecommender(BaseEstimator):
     def score_new(
         self, history: sp.csr_matrix | None = None, texts: Sequence[str] | None = None
     ) -> np.ndarray:
-        self._check_fitted()
+        check_is_fitted(self)
         history, texts, n_new = self._check_new(history, texts)
         scores = np.asarray(self._score_new(history, texts, n_new), dtype=np.float32)
         return scores.reshape(n_new, self.n_items_)
@@ -178,7 +197,7 @@ class BaseRecommender(BaseEstimator):
         exclude_seen: bool = True,
         candidates: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_fitted()
+        check_is_fitted(self)
         k = check_k(k)
         users = self._check_users(user_indices)
         candidates = check_candidates(candidates, self.n_items_)
@@ -199,7 +218,7 @@ class BaseRecommender(BaseEstimator):
 
         ``exclude_seen`` removes the items in ``history``.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         k = check_k(k)
         candidates = check_candidates(candidates, self.n_items_)
         scores = self.score_new(history, texts)
@@ -207,15 +226,6 @@ class BaseRecommender(BaseEstimator):
         return top_k(scores, k, exclude=exclude, candidates=candidates)
 
     # --- validation ------------------------------------------------------------------------
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "n_items_"):
-            name = type(self).__name__
-            raise NotFittedError(
-                f"this {name} is not fitted yet",
-                expected="fit(interactions) before score or recommend",
-                fix=f"call {name}(...).fit(interactions) first",
-            )
 
     def _check_users(self, user_indices: object) -> np.ndarray:
         users = check_index_array(
@@ -269,7 +279,7 @@ class BaseRecommender(BaseEstimator):
             n_new = matrix.shape[0]
         text_list = None
         if texts is not None:
-            text_list = _check_texts(texts, n_new, "texts", "the number of history rows")
+            text_list = checked_texts(texts, n_new, "texts", "the number of history rows")
             n_new = len(text_list)
         needs = self.new_user_inputs
         given = {HISTORY} if matrix is not None else set()
@@ -287,7 +297,7 @@ class BaseRecommender(BaseEstimator):
         return matrix, text_list, n_new
 
 
-def _check_texts(
+def checked_texts(
     texts: Sequence[str] | None, expected_len: int | None, name: str, what: str
 ) -> list[str] | None:
     if texts is None:

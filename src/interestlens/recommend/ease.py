@@ -12,8 +12,14 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.base import HISTORY, BaseRecommender, as_interaction_matrix
+from interestlens.recommend.base import (
+    HISTORY,
+    BaseRecommender,
+    as_interaction_matrix,
+    check_is_fitted,
+)
 from interestlens.recommend.item_weights import ItemWeightsScoring
+from interestlens.recommend.ranking_metrics import RANKING_METRICS
 
 DEFAULT_LAMBDAS: tuple[float, ...] = (10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
 
@@ -123,7 +129,7 @@ class EASE(ItemWeightsScoring, BaseRecommender):
         ``n_neighbours >= `` the number of active items keeps every non-zero weight (same scores
         as the dense matrix). Pruning an already pruned model prunes its kept entries again.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         if (
             isinstance(n_neighbours, bool)
             or not isinstance(n_neighbours, int | np.integer)
@@ -152,12 +158,9 @@ class EASE(ItemWeightsScoring, BaseRecommender):
         ``validation`` (same shape; users without validation items are ignored).
 
         Carve ``validation`` out of the training part only
-        (:func:`interestlens.evaluate.validation_split`), never out of the test part.
+        (:func:`interestlens.data.splits.validation_split`), never out of the test part.
         Ties go to the first value in ``lambdas``.
         """
-        # imported here: the evaluate package itself imports recommend
-        from interestlens.evaluate.metrics import RANKING_METRICS
-
         if metric not in RANKING_METRICS:
             raise ParameterError(
                 f"metric={metric!r}",

@@ -9,6 +9,8 @@ from typing import Self
 import numpy as np
 import scipy.sparse as sp
 
+from interestlens.recommend.base import check_is_fitted
+
 
 class ItemWeightsScoring:
     """Mixin for a fitted ``BaseRecommender`` holding ``active_items_`` (sorted catalogue
@@ -18,6 +20,18 @@ class ItemWeightsScoring:
     weights_: np.ndarray | sp.csr_matrix
     interactions_: sp.csr_matrix
     n_items_: int
+    n_users_: int
+
+    def set_weights(
+        self, active_items: np.ndarray, weights: np.ndarray | sp.csr_matrix, n_items: int
+    ) -> Self:
+        """Take fitted weights (e.g. saved ones) instead of fitting: the model then scores
+        histories (``score_new``), never users of its own; returns ``self``."""
+        self.active_items_ = np.asarray(active_items)
+        self.weights_ = weights
+        self.interactions_ = sp.csr_matrix((0, int(n_items)), dtype=np.float32)
+        self.n_users_, self.n_items_ = 0, int(n_items)
+        return self
 
     @property
     def is_pruned(self) -> bool:
@@ -26,7 +40,7 @@ class ItemWeightsScoring:
     def item_weights(self, sources: np.ndarray, target: int) -> np.ndarray:
         """``B[source, target]`` for each of ``sources`` (catalogue indices); 0 where a source
         or the target has no interactions (or the weight was pruned)."""
-        self._check_fitted()
+        check_is_fitted(self)
         sources = np.asarray(sources, dtype=np.int64)
         out = np.zeros(len(sources), dtype=np.float32)
         active = self.active_items_
@@ -47,7 +61,7 @@ class ItemWeightsScoring:
     def add_empty_items(self, n_new: int) -> Self:
         """Append ``n_new`` items without interactions at the end of the catalogue (they score
         0 and take no part in ``B``); returns ``self``."""
-        self._check_fitted()
+        check_is_fitted(self)
         if n_new:
             empty = sp.csr_matrix((self.interactions_.shape[0], n_new), dtype=np.float32)
             self.interactions_ = sp.hstack([self.interactions_, empty], format="csr")

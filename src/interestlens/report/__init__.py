@@ -12,7 +12,7 @@ import pandas as pd
 from interestlens.persist import atomic_write_text
 from interestlens.privacy import privacy_facts, shown_explanations
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
-from interestlens.timeline.report import over_time_section
+from interestlens.report.over_time import over_time_section
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -67,7 +67,7 @@ def report_data_from_model(
         hover.append("<br>".join(lines))
 
     stability = (result.stability or {}).get("mean_ari")
-    privacy = model._settings().privacy
+    privacy = model.active_settings.privacy
     release = getattr(model, "privacy_release_", None)
     explanations, n_withheld = shown_explanations(clusters.explanations, privacy, release)
     cards = [
@@ -137,7 +137,9 @@ def report_data_from_model(
         evaluation=None if evaluation is None else dict(evaluation),
         # per-period shares of small groups are exactly what k-anonymity withholds: with
         # privacy on, the over-time section is left out (docs/privacy.md)
-        over_time=None if model._settings().privacy.enabled else over_time_section(model, previous),
+        over_time=None
+        if model.active_settings.privacy.enabled
+        else over_time_section(model, previous),
     )
 
 

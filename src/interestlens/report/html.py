@@ -57,15 +57,15 @@ class ReportData:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: an evaluation as read by interestlens.evaluate.job.read_evaluation (None: no section)
     evaluation: dict[str, Any] | None = None
-    #: the "interests over time" section (interestlens.timeline.report); None: no timestamps
+    #: the "interests over time" section (interestlens.report.over_time); None: no timestamps
     over_time: str | None = None
 
 
-def _colour(cluster: int) -> str:
+def cluster_colour(cluster: int) -> str:
     return "#b0b0b0" if cluster < 0 else PALETTE[cluster % len(PALETTE)]
 
 
-def _figure_html(figure: go.Figure, div_id: str) -> str:
+def figure_html(figure: go.Figure, div_id: str) -> str:
     figure.update_layout(margin={"l": 40, "r": 20, "t": 50, "b": 40}, template="plotly_white")
     return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
 
@@ -84,7 +84,7 @@ def map_figure(data: ReportData, names: dict[int, str]) -> go.Figure:
                 y=data.user_map[members, 1],
                 mode="markers",
                 name=name[:48],
-                marker={"size": 6, "color": _colour(cluster), "opacity": 0.75},
+                marker={"size": 6, "color": cluster_colour(cluster), "opacity": 0.75},
                 text=[data.hover[i] for i in members],
                 hovertemplate="%{text}<extra></extra>",
             )
@@ -103,7 +103,7 @@ def sizes_figure(data: ReportData) -> go.Figure:
         go.Bar(
             x=[f"{c.cluster_id}: {c.label}"[:40] for c in cards],
             y=[c.size for c in cards],
-            marker_color=[_colour(c.cluster_id) for c in cards],
+            marker_color=[cluster_colour(c.cluster_id) for c in cards],
         )
     )
     figure.update_layout(title="Cluster sizes (users)", height=380, xaxis_tickangle=-30)
@@ -149,7 +149,7 @@ def _card_html(card: ClusterCard) -> str:
     if card.medoids_withheld:
         medoids = "withheld (privacy on): the most central items above stand for the cluster"
     return f"""
-<div class="card" style="border-top: 6px solid {_colour(card.cluster_id)}">
+<div class="card" style="border-top: 6px solid {cluster_colour(card.cluster_id)}">
   <h3>Cluster {card.cluster_id}: {html.escape(card.label)}</h3>
   <p class="facts">{" · ".join(facts)}</p>
   <p><b>Keywords:</b> {keywords}</p>
@@ -202,13 +202,13 @@ def render_report(data: ReportData) -> str:
         sections.append(f'<section><h2>Summary</h2><div class="facts-grid">{facts}</div></section>')
     if len(data.labels):  # empty with privacy on: no per-person points
         sections.append(
-            f"<section>{_figure_html(map_figure(data, names), 'interest-map')}</section>"
+            f"<section>{figure_html(map_figure(data, names), 'interest-map')}</section>"
         )
-    sections.append(f"<section>{_figure_html(sizes_figure(data), 'cluster-sizes')}</section>")
+    sections.append(f"<section>{figure_html(sizes_figure(data), 'cluster-sizes')}</section>")
     k_figure = k_selection_figure(data)
     if k_figure is not None:
         sections.append(
-            f"<section>{_figure_html(k_figure, 'k-selection')}"
+            f"<section>{figure_html(k_figure, 'k-selection')}"
             f'<p class="note">Rule: {html.escape(data.k_rule)}.</p></section>'
         )
     cards = "".join(_card_html(card) for card in sorted(data.cards, key=lambda c: -c.size))
@@ -221,7 +221,7 @@ def render_report(data: ReportData) -> str:
     if data.evaluation is not None:
         from interestlens.report.evaluation import CHART_ID, evaluation_section_html, ndcg_figure
 
-        chart = _figure_html(ndcg_figure(data.evaluation), CHART_ID)
+        chart = figure_html(ndcg_figure(data.evaluation), CHART_ID)
         sections.append(evaluation_section_html(data.evaluation, chart))
     if data.over_time is not None:
         sections.append(data.over_time)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from interestlens.config import load_settings
 from interestlens.errors import InterestLensError
+from interestlens.serve.server import run_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--config", type=Path, default=None, help="TOML settings file")
     args = parser.parse_args(argv)
-    from interestlens.serve.server import run_server
-
     try:
         settings = load_settings(
             args.config, overrides={"serve.host": args.host, "serve.port": args.port}

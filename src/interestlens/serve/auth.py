@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Security
+from fastapi import Security
 from fastapi.security import APIKeyHeader
 
 from interestlens.config import Settings
-from interestlens.serve.deps import get_settings
+from interestlens.serve.deps import SettingsDep
 from interestlens.serve.errors import MissingApiKeyError, NoApiKeyConfiguredError
 
 API_KEY_HEADER = "X-API-Key"
@@ -45,7 +45,6 @@ def check_key(settings: Settings, given: str | None) -> None:
         )
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 KeyHeader = Annotated[str | None, Security(_header)]
 
 

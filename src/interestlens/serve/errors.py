@@ -26,6 +26,7 @@ from interestlens.errors import (
     UnknownIdError,
 )
 from interestlens.serve.jsonio import dumps, json_response
+from interestlens.serve.schemas import ErrorOut
 
 logger = logging.getLogger("interestlens.serve")
 
@@ -66,12 +67,31 @@ class InvalidRequestError(ServiceError, InvalidValueError):
     status_code = 422
 
 
+#: the error statuses the endpoints document in the OpenAPI schema, each with the error body
+DOCUMENTED_ERRORS: dict[int, str] = {
+    401: "Missing or wrong X-API-Key.",
+    403: "No API key configured for mutations.",
+    404: "Unknown user, item or cluster.",
+    413: "Body larger than serve.max_body_bytes.",
+    422: "Invalid path, query or body.",
+}
+
+
+def error_responses(*codes: int, conflict: str | None = None) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of an endpoint that may answer ``codes`` (and 409 when ``conflict``
+    says why): each with the :class:`ErrorOut` body."""
+    documented: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": DOCUMENTED_ERRORS[code]} for code in codes
+    }
+    if conflict is not None:
+        documented[409] = {"model": ErrorOut, "description": conflict}
+    return documented
+
+
 def status_for(error: InterestLensError) -> int:
     """The 4xx status an error answers with."""
-    if isinstance(error, ServiceError):
-        return error.status_code
     status = getattr(error, "status_code", None)
-    if isinstance(status, int):  # storage errors: 507 disk full, 503 unavailable
+    if isinstance(status, int):  # the service's own errors; storage: 507 disk full, 503
         return status
     if isinstance(error, UnknownIdError):
         return 404
@@ -206,25 +226,26 @@ def install_error_handlers(app: FastAPI) -> None:
             error.status_code = exc.status_code
         return error_response(error)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        body = {
-            "error": {
-                "type": "InternalServerError",
-                "problem": f"the service failed on {request.method} {request.url.path} "
-                f"({type(exc).__name__})",
-                "expected": "a successful answer",
-                "fix": "this is a bug in interestlens: report it with the server log",
-            }
-        }
-        return json_response(body, status_code=500)
+
+async def send_json(send: Send, status: int, body: Any, *, close: bool = False) -> None:
+    """A JSON response sent straight through ASGI, by a middleware (outside the app's handlers);
+    ``close`` ends the keep-alive connection."""
+    content = dumps(body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 class CatchAll:
-    """Pure ASGI middleware: an unexpected exception becomes the JSON 500 here, inside
-    Starlette's ServerErrorMiddleware, so it is not re-raised to the server (which would
-    close the keep-alive connection). Logged with its traceback."""
+    """Pure ASGI middleware, the outermost one: an unexpected exception (from an endpoint or
+    another middleware) becomes the JSON 500 here, inside Starlette's ServerErrorMiddleware, so
+    it is not re-raised to the server (which would close the keep-alive connection). Logged
+    with its traceback."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -247,28 +268,15 @@ class CatchAll:
             logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = dumps(
-                {
-                    "error": {
-                        "type": "InternalServerError",
-                        "problem": f"the service failed on {scope.get('method')} "
-                        f"{scope.get('path')}",
-                        "expected": "a successful answer",
-                        "fix": "this is a bug in interestlens: report it with the server log",
-                    }
+            body = {
+                "error": {
+                    "type": "InternalServerError",
+                    "problem": f"the service failed on {scope.get('method')} {scope.get('path')}",
+                    "expected": "a successful answer",
+                    "fix": "this is a bug in interestlens: report it with the server log",
                 }
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            }
+            await send_json(send, 500, body)
 
 
 class BodySizeLimit:
@@ -348,16 +356,5 @@ class BodySizeLimit:
         await self._send(send, error)
 
     async def _send(self, send: Send, error: ServiceError) -> None:
-        body = dumps(error_body(error))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": error.status_code,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        # the body was not read: the connection cannot be reused
+        await send_json(send, error.status_code, error_body(error), close=True)

@@ -35,10 +35,11 @@ from interestlens.model_dir import (
     replace_directory,
 )
 from interestlens.persist import read_json, write_json
+from interestlens.pipeline import InterestLens
 from interestlens.privacy.keys import is_pseudonymized, model_pseudonymizer
 from interestlens.recommend.interest.reasons import item_names
-from interestlens.serve.service import FOLDED_FILE, events_path, folded_seq
-from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry
+from interestlens.serve.replay import FOLDED_FILE, folded_seq
+from interestlens.serve.store import EVENT, FORGET, ITEM, EventStore, LogEntry, events_path
 from interestlens.timeline.service import previous_for_refit
 
 #: problems listed in the summary (the counts are always exact)
@@ -265,8 +266,6 @@ def refit_model(
     """Fit ``model_dir``'s data plus the stored log into ``out`` (written atomically; ``out``
     may be ``model_dir`` itself). ``events_db`` defaults to the service's store for
     ``model_dir``; a default store that does not exist means no stored entries."""
-    from interestlens.pipeline import InterestLens
-
     started = time.perf_counter()
     model_dir = Path(model_dir).expanduser().resolve()
     out = check_destination(Path(out))

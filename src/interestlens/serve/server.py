@@ -1,52 +1,46 @@
-"""``interestlens serve``: the app under uvicorn (uvloop and httptools when installed)."""
+"""``interestlens serve``: the app under uvicorn (httptools, and uvloop where installed)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
 from interestlens.config import Settings
 from interestlens.model_check import verify_model_dir
+from interestlens.serve.app import create_app
+from interestlens.serve.errors import InvalidRequestError, error_body
+from interestlens.serve.jsonio import dumps
 
 
 def fastest_loop_and_parser() -> tuple[str, str]:
-    """uvloop and httptools are several times faster than asyncio's loop and h11, and optional."""
+    """uvloop (several times faster than asyncio's loop; not on Windows) and httptools (a
+    dependency: faster than h11)."""
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    return loop, http
+    return loop, "httptools"
 
 
-def json_error_protocol(http: str) -> type:
-    """uvicorn's protocol class for ``http`` ("httptools" or "h11") whose parser-level 400
-    (a request line or headers past the parser's limit, about 80 kB, or bytes that are no
-    HTTP) answers the service's JSON error shape instead of plain text."""
-    if http == "httptools":
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    else:
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+class JsonErrorProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol whose parser-level 400 (a request line or headers past the
+    parser's limit, about 80 kB, or bytes that are no HTTP) answers the service's JSON error
+    shape instead of plain text."""
 
-    from interestlens.serve.errors import InvalidRequestError, error_body
-    from interestlens.serve.jsonio import dumps
-
-    class JsonErrorProtocol(Base):  # type: ignore[misc, valid-type]
-        def send_400_response(self, msg: str) -> None:
-            error = InvalidRequestError(
-                f"the HTTP request could not be parsed ({msg.rstrip('.')})",
-                expected="a well-formed HTTP/1.1 request whose URL and headers stay under "
-                "about 80 kB",
-                fix="send long id lists in a POST body (e.g. POST /recommendations) instead "
-                "of the URL",
-            )
-            body = dumps(error_body(error))
-            head = (
-                b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
-                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
-                b"connection: close\r\n\r\n"
-            )
-            self.transport.write(head + body)
-            self.transport.close()
-
-    return JsonErrorProtocol
+    def send_400_response(self, msg: str) -> None:
+        error = InvalidRequestError(
+            f"the HTTP request could not be parsed ({msg.rstrip('.')})",
+            expected="a well-formed HTTP/1.1 request whose URL and headers stay under about 80 kB",
+            fix="send long id lists in a POST body (e.g. POST /recommendations) instead of the URL",
+        )
+        body = dumps(error_body(error))
+        head = (
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
+            b"connection: close\r\n\r\n"
+        )
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 def single_thread_torch() -> None:
@@ -79,20 +73,16 @@ def one_encoder_thread(settings: Settings, encoder_id: str) -> Settings:
 def run_server(model_dir: Path, settings: Settings) -> None:
     """Serve ``model_dir`` on ``settings.serve.host:port`` until interrupted (one process: the
     model lives in memory once; scale out with several processes behind a balancer)."""
-    import uvicorn
-
-    from interestlens.serve.app import create_app
-
     # fail with the model's own error before uvicorn starts and logs a traceback
     manifest = verify_model_dir(Path(model_dir).expanduser())
     settings = one_encoder_thread(settings, str(manifest.get("encoder", "")))
-    loop, http = fastest_loop_and_parser()
+    loop, _ = fastest_loop_and_parser()
     uvicorn.run(
         create_app(model_dir, settings),
         host=settings.serve.host,
         port=settings.serve.port,
         loop=loop,
-        http=json_error_protocol(http),
+        http=JsonErrorProtocol,
         # one line per request costs more than the request itself on the hot path
         access_log=False,
         log_level="info",

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,9 @@ import pandas as pd
 
 from interestlens.config import Settings, load_settings
 from interestlens.data.schema import ITEM_ID
+from interestlens.embed import cache_path as embedding_cache_file
 from interestlens.embed.base import Encoder
+from interestlens.embed.cache import delete_cached_texts
 from interestlens.engine import RecommendationEngine
 from interestlens.errors import (
     InterestLensError,
@@ -28,11 +30,10 @@ from interestlens.errors import (
     ParameterError,
     UnknownIdError,
 )
-from interestlens.persist import read_json
 from interestlens.privacy import Pseudonymizer, model_pseudonymizer
-from interestlens.privacy.forget import embedding_cache_path, forget_cached_texts
-from interestlens.serve.store import EVENT, FORGET, ITEM, Event, EventStore, LogEntry
-from interestlens.serve.store import default_events_path as default_events_path
+from interestlens.serve.replay import ReplayReport, folded_seq, replay
+from interestlens.serve.response_cache import ResponseCache
+from interestlens.serve.store import Event, EventStore, events_path
 from interestlens.text import build_texts
 from interestlens.timeline.service import (
     AdaptiveModel,
@@ -44,195 +45,11 @@ from interestlens.timeline.service import (
 logger = logging.getLogger("interestlens.serve")
 T = TypeVar("T")
 
-#: written into a model directory by ``refit``: which store and how much of its log it folded
-FOLDED_FILE = "service_log.json"
-#: replay problems kept for /health (the count is always exact)
-MAX_REPORTED_PROBLEMS = 20
-#: serialized recommendation lists kept (one per known user and k, typically)
-RESPONSE_CACHE_ENTRIES = 20_000
-#: default byte budget of those (serve.response_cache_bytes)
-RESPONSE_CACHE_BYTES = 64 * 1024 * 1024
-
 
 class ReloadRefusedError(InterestLensError):
     """A reload named a directory outside the models root (HTTP 403)."""
 
     status_code = 403
-
-
-def events_path(model_dir: Path, settings: Settings) -> Path:
-    configured = settings.serve.events_db
-    return Path(configured).expanduser() if configured else default_events_path(model_dir)
-
-
-def folded_seq(model_dir: Path, store: EventStore) -> int:
-    """How much of ``store``'s log a refitted model already holds (0 for other models)."""
-    path = Path(model_dir) / FOLDED_FILE
-    if not path.exists():
-        return 0
-    folded = read_json(path)
-    if isinstance(folded, dict) and folded.get("store_id") == store.store_id:
-        return int(folded.get("folded_seq", 0))
-    return 0
-
-
-@dataclass
-class ReplayReport:
-    """What a replay applied; entries the model cannot take (say an event on an item of another
-    model) are counted and named, never dropped silently."""
-
-    events: int = 0
-    items: int = 0
-    forgotten: int = 0
-    skipped_folded: int = 0
-    failed: int = 0
-    problems: list[str] = field(default_factory=list)
-    last_seq: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "events": self.events,
-            "items": self.items,
-            "forgotten": self.forgotten,
-            "already_in_model": self.skipped_folded,
-            "failed": self.failed,
-        }
-
-    def fail(self, entry: LogEntry, error: InterestLensError) -> None:
-        self.failed += 1
-        logger.warning("log entry %d (%s) not replayed: %s", entry.seq, entry.kind, error)
-        if len(self.problems) < MAX_REPORTED_PROBLEMS:
-            self.problems.append(f"seq {entry.seq} ({entry.kind}): {error}")
-
-
-def replay(engine: RecommendationEngine, entries: Sequence[LogEntry], report: ReplayReport) -> None:
-    """Apply log entries in order; consecutive events of one user go in one call."""
-    batch: list[LogEntry] = []
-
-    def flush() -> None:
-        by_user: dict[str, list[LogEntry]] = {}
-        for entry in batch:
-            by_user.setdefault(str(entry.user_id), []).append(entry)
-        for user_id, events in by_user.items():
-            try:
-                engine.add_events(
-                    user_id,
-                    [str(e.item_id) for e in events],
-                    [e.rating for e in events],
-                    [e.timestamp for e in events],
-                )
-                report.events += len(events)
-            except InterestLensError:
-                # one bad entry must not cost the user's other events: apply them one by one
-                for event in events:
-                    try:
-                        engine.add_events(
-                            user_id, [str(event.item_id)], [event.rating], [event.timestamp]
-                        )
-                        report.events += 1
-                    except InterestLensError as exc:
-                        report.fail(event, exc)
-        batch.clear()
-
-    for entry in entries:
-        report.last_seq = max(report.last_seq, entry.seq)
-        if entry.kind == EVENT:
-            batch.append(entry)
-            continue
-        flush()
-        try:
-            if entry.kind == ITEM:
-                engine.add_item(str(entry.item_id), str(entry.text))
-                report.items += 1
-            elif entry.kind == FORGET:
-                engine.forget_user(str(entry.user_id))
-                report.forgotten += 1
-        except InterestLensError as exc:
-            report.fail(entry, exc)
-    flush()
-
-
-class ResponseCache:
-    """Serialized answers for known users' default requests (no candidates), per engine.
-
-    The engine already keeps each user's ranked list; this keeps the JSON bytes too, so a
-    repeated request costs a dictionary lookup instead of building ten recommendations and
-    serialising them. Mutations invalidate: an event or a forgetting drops that user's entries,
-    a new item drops everything, a reload starts a new cache. A read records a token before
-    asking the engine and stores its answer only if no invalidation happened meanwhile, so a
-    read racing a mutation never caches the old answer.
-    """
-
-    def __init__(
-        self, max_entries: int = RESPONSE_CACHE_ENTRIES, max_bytes: int = RESPONSE_CACHE_BYTES
-    ):
-        self.max_entries = max_entries
-        #: bodies of k = 1000 answers are ~100 kB: the bound that matters is in bytes
-        self.max_bytes = max_bytes
-        self._by_user: dict[str, dict[Any, bytes]] = {}
-        self._generation: dict[str, int] = {}
-        self._epoch = 0
-        self._entries = 0
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def token(self, user_id: str) -> tuple[int, int]:
-        return self._epoch, self._generation.get(user_id, 0)
-
-    def get(self, user_id: str, key: Any) -> bytes | None:
-        entries = self._by_user.get(user_id)
-        return None if entries is None else entries.get(key)
-
-    def put(self, user_id: str, key: Any, body: bytes, token: tuple[int, int]) -> None:
-        with self._lock:
-            if token != (self._epoch, self._generation.get(user_id, 0)):
-                return
-            if len(body) > self.max_bytes:
-                return
-            if self._entries >= self.max_entries:
-                # a full cache starts over: simpler than LRU and rare (entries ~ users x k's)
-                self._by_user.clear()
-                self._entries = self._bytes = 0
-            entries = self._by_user.setdefault(user_id, {})
-            previous = entries.get(key)
-            if previous is None:
-                self._entries += 1
-            else:
-                self._bytes -= len(previous)
-            entries[key] = body
-            self._bytes += len(body)
-            # over the byte budget: drop the users cached longest ago (dicts keep insertion
-            # order), never the one just stored
-            while self._bytes > self.max_bytes and len(self._by_user) > 1:
-                oldest = next(iter(self._by_user))
-                if oldest == user_id:
-                    self._by_user[user_id] = self._by_user.pop(user_id)
-                    continue
-                dropped = self._by_user.pop(oldest)
-                self._entries -= len(dropped)
-                self._bytes -= sum(len(b) for b in dropped.values())
-
-    def invalidate_user(self, user_id: str) -> None:
-        with self._lock:
-            self._generation[user_id] = self._generation.get(user_id, 0) + 1
-            dropped = self._by_user.pop(user_id, None)
-            if dropped:
-                self._entries -= len(dropped)
-                self._bytes -= sum(len(b) for b in dropped.values())
-
-    def clear(self) -> None:
-        with self._lock:
-            self._epoch += 1
-            self._by_user.clear()
-            self._entries = self._bytes = 0
-
-    def __len__(self) -> int:
-        return self._entries
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the bodies held."""
-        return self._bytes
 
 
 @dataclass(frozen=True)
@@ -254,14 +71,12 @@ class Service:
         settings: Settings,
         *,
         encoder: Encoder | None = None,
-        show_progress: bool = False,
     ):
         self.model_dir = Path(model_dir).expanduser().resolve()
         self.settings = settings
         root = settings.serve.models_root
         self.models_root = Path(root).expanduser().resolve() if root else self.model_dir.parent
         self.encoder = encoder
-        self.show_progress = show_progress
         self.lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self.store = EventStore(events_path(self.model_dir, settings))
@@ -285,11 +100,15 @@ class Service:
         the model is pseudonymized)."""
         return user_id if self.pseudonymizer is None else self.pseudonymizer.pseudonym(user_id)
 
-    @property
-    def engine(self) -> RecommendationEngine:
+    def served_now(self) -> Served:
+        """The engine and response cache now served (a reload swaps both at once)."""
         if self.served is None:
             raise RuntimeError("the service is not started: call start() first")
-        return self.served.engine
+        return self.served
+
+    @property
+    def engine(self) -> RecommendationEngine:
+        return self.served_now().engine
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -304,7 +123,7 @@ class Service:
         report.last_seq = report.skipped_folded
         replay(engine, self.store.entries(after=report.skipped_folded), report)
         if self.settings.serve.precompute:
-            engine.precompute(show_progress=self.show_progress)
+            engine.precompute()
         return engine, model_settings, report
 
     def start(self) -> None:
@@ -393,10 +212,6 @@ class Service:
         self.last_replay = report
         self.loaded_at = time.time()
 
-    def _responses(self) -> ResponseCache:
-        assert self.served is not None
-        return self.served.responses
-
     async def run_scoring(self, call: Callable[[], T]) -> T:
         """Run ``call`` (which embeds text) on the one scoring thread, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._scoring, call)
@@ -418,7 +233,8 @@ class Service:
             for e in events
         ]
         with self.lock:
-            engine, responses = self.engine, self._responses()
+            served = self.served_now()
+            engine, responses = served.engine, served.responses
             unknown = list(
                 dict.fromkeys(e.item_id for e in stamped if not engine.has_item(e.item_id))
             )
@@ -464,14 +280,15 @@ class Service:
 
     def add_item(self, item_id: str, text: str, title: str | None) -> int:
         with self.lock:
-            engine = self.engine
+            served = self.served_now()
+            engine = served.engine
             engine.check_new_item(item_id, text)  # refused before anything is stored
             # embed before storing: an encoder failure then stores nothing (the engine's
             # encoder remembers recent texts, so add_item does not encode twice)
             engine.encoder().encode([text])
             seq = self.store.append_item(item_id, text, title)
             engine.add_item(item_id, text)
-            self._responses().clear()
+            served.responses.clear()
         if self.settings.serve.precompute:
             self._rerank_soon()
         return seq
@@ -493,18 +310,16 @@ class Service:
                 if not self._rerank_wanted:
                     return
                 self._rerank_wanted = False
-            served = self.served
-            if served is None:
-                return
             try:
-                served.engine.precompute()
+                self.engine.precompute()
             except InterestLensError as exc:  # the lists are then ranked per request
                 logger.warning("ranking the lists again after a new item failed: %s", exc)
 
     def forget_user(self, user_id: str) -> tuple[bool, int]:
         raw_id, user_id = user_id, self.user_key(user_id)
         with self.lock:
-            engine = self.engine
+            served = self.served_now()
+            engine = served.engine
             if not engine.has_user(user_id):
                 raise UnknownIdError(
                     f"unknown user id {raw_id!r}",
@@ -515,7 +330,7 @@ class Service:
             text = engine.user_texts[index] if index < len(engine.user_texts) else ""
             deleted = self.store.forget_user(user_id)
             forgotten = engine.forget_user(user_id)
-            self._responses().invalidate_user(user_id)
+            served.responses.invalidate_user(user_id)
         if text.strip() and self.settings.encoder.cache:
-            forget_cached_texts(embedding_cache_path(self.settings), [text])
+            delete_cached_texts(embedding_cache_file(self.settings.encoder), [text])
         return forgotten, deleted

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from interestlens.config import Settings
 from interestlens.errors import DataError, DuplicateIdError
 
 EVENT = "event"
@@ -148,6 +149,12 @@ def default_events_path(model_dir: Path) -> Path:
     return model_dir.with_name(model_dir.name + ".events.sqlite")
 
 
+def events_path(model_dir: Path, settings: Settings) -> Path:
+    """The events database of ``model_dir``: ``serve.events_db``, else the default beside it."""
+    configured = settings.serve.events_db
+    return Path(configured).expanduser() if configured else default_events_path(model_dir)
+
+
 class EventStore:
     """Durable, ordered log of posted events, items and forgotten users (thread-safe)."""
 
@@ -163,6 +170,7 @@ class EventStore:
             )
             mode = self._connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             self._connection.execute("PRAGMA synchronous=FULL")
+            sync = self._connection.execute("PRAGMA synchronous").fetchone()[0]
             self._connection.executescript(_SCHEMA)
             _private_file(self.path)
             # reads (counts for /health, replays) on their own connection and lock: in WAL
@@ -188,7 +196,9 @@ class EventStore:
                 expected="a writable path for an SQLite file written by interestlens serve",
                 fix="set serve.events_db (INTERESTLENS_SERVE__EVENTS_DB) to a writable file path",
             ) from None
+        #: what SQLite granted: "wal", and synchronous 2 (FULL: a COMMIT returns after fsync)
         self.journal_mode = str(mode).lower()
+        self.synchronous = int(sync)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

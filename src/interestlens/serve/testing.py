@@ -1,5 +1,6 @@
-"""Helpers for tests and benchmarks of the service: a small fitted demo model, and the server
-in a subprocess on a free loopback port."""
+"""Helpers for tests and benchmarks of the service: a small fitted demo model, the server in a
+subprocess or in a thread on a free loopback port, and an encoder that holds a request at a
+chosen point (to test what happens while it is in flight, without timing)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import uvicorn
+from fastapi import FastAPI
 
 from interestlens.config import Settings, load_settings
+from interestlens.data.synthetic import make_demo_dataset
+from interestlens.embed.base import Encoder
 from interestlens.errors import InterestLensError
+from interestlens.pipeline import InterestLens
+from interestlens.serve.server import JsonErrorProtocol
 
 #: a key for tests and benchmarks only
 TEST_API_KEY = "test-key-not-secret"
@@ -47,9 +56,6 @@ def build_demo_model(
     settings: Settings | None = None,
 ) -> Path:
     """Fit and save a demo model into ``directory`` (reused when it holds one already)."""
-    from interestlens.data.synthetic import make_demo_dataset
-    from interestlens.pipeline import InterestLens
-
     directory = Path(directory)
     if (directory / "manifest.json").exists():
         return directory
@@ -145,3 +151,123 @@ class ServerProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class ThreadedServer:
+    """``app`` under uvicorn (httptools, real sockets) in a thread of this process: the real
+    server, with the app's doubles (say a :class:`GatedEncoder`) reachable from the test."""
+
+    def __init__(self, app: FastAPI, *, port: int | None = None, startup_timeout: float = 120.0):
+        self.app = app
+        self.port = port or free_port()
+        self.startup_timeout = startup_timeout
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            http=JsonErrorProtocol,
+            access_log=False,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
+        self.exit_code: int | str | None = None
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit as exc:  # uvicorn exits with 3 when the app's lifespan fails
+            self.exit_code = exc.code
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + self.startup_timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise InterestLensError(
+                    f"the server stopped while starting (exit code {self.exit_code})",
+                    expected="a server answering requests",
+                    fix="read the log above (the app's lifespan failed)",
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise InterestLensError(
+                    f"the server did not start within {self.startup_timeout:.0f} s",
+                    expected="a server that starts",
+                    fix="read the log above",
+                )
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class GatedEncoder:
+    """Wraps ``inner``; once :meth:`arm` is called, the next ``encode`` of a batch holding
+    ``text`` waits until :meth:`release` (at most ``timeout`` seconds, then raises
+    ``TimeoutError``). Calls before arming, and after the held one, pass straight through.
+
+    It holds a request or a reload at a known point: a cold start whose text is ``text`` is in
+    flight once :attr:`entered` is set, and stays so until the test releases it.
+    """
+
+    def __init__(self, inner: Encoder, text: str, *, timeout: float = 60.0):
+        self.inner = inner
+        self.text = text
+        self.timeout = timeout
+        self.entered = threading.Event()
+        self.released = threading.Event()
+        self._armed = False
+        self._lock = threading.Lock()
+
+    @property
+    def identifier(self) -> str:
+        return self.inner.identifier
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.count_tokens(texts)
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        if self.text in texts:
+            with self._lock:
+                hold, self._armed = self._armed, False
+            if hold:
+                self.entered.set()
+                if not self.released.wait(self.timeout):
+                    raise TimeoutError(f"GatedEncoder was not released within {self.timeout} s")
+        return self.inner.encode(texts, batch_size=batch_size, show_progress=show_progress)
+
+    def arm(self) -> None:
+        """Hold the next encode of :attr:`text`."""
+        with self._lock:
+            self._armed = True
+
+    def wait_entered(self, timeout: float = 60.0) -> None:
+        """Block until the armed call is held; ``TimeoutError`` if it never comes."""
+        if not self.entered.wait(timeout):
+            raise TimeoutError(f"no encode of {self.text!r} reached the gate within {timeout} s")
+
+    def release(self) -> None:
+        self.released.set()

@@ -89,7 +89,7 @@ def embed_frame(
     batch_size = encoder.batch_size
 
     def encode(batches):  # type: ignore[no-untyped-def]
-        from interestlens.pipeline import embed_texts
+        from interestlens.embed.batch import embed_texts
 
         model = executor_encoder(config, seed)
         for batch in batches:

@@ -32,7 +32,7 @@ from interestlens.explain.explanation import (
     OverRepresentedItem,
 )
 from interestlens.explain.keywords import default_vectorizer, keyword_scores, top_terms
-from interestlens.interest_clusters import make_namer
+from interestlens.pipeline import namer_from_settings
 from interestlens.spark.cluster import CLUSTER, SIMILARITY
 from interestlens.spark.frames import ITEM_INDEX, USER_INDEX
 from interestlens.spark.represent import SOURCE
@@ -159,7 +159,7 @@ def explain(
     total = max(float(stats.item_totals.sum()), 1.0)
     global_share = stats.item_totals / total
     by_cluster = stats.clusters.set_index(CLUSTER)
-    namer = make_namer(config)
+    namer = namer_from_settings(settings)
     support = max(config.min_support, min_group)
     explanations: list[ClusterExplanation] = []
     for c in range(k):

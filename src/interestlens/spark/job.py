@@ -18,14 +18,15 @@ import scipy.sparse as sp
 
 from interestlens.cluster import ClusteringResult
 from interestlens.cluster.base import NearestCentroidClusterer
+from interestlens.cluster.interest_clusters import InterestClusters
 from interestlens.config import Settings, settings_to_dict
 from interestlens.data.schema import ITEM_ID, USER_ID
-from interestlens.interest_clusters import InterestClusters
 from interestlens.model_dir import (
     FORMAT_NAME,
     FORMAT_VERSION,
     package_version,
     replace_directory,
+    write_interest_clusters,
     write_parquet,
 )
 from interestlens.persist import write_json, write_npy, write_toml
@@ -322,7 +323,7 @@ def _export(staging: Path, **parts: Any) -> None:
     )
     _write_items(staging, parts)
     clusters = _clusters(parts, users)
-    clusters.save(staging)
+    write_interest_clusters(staging, clusters)
 
     data: SparkData = parts["data"]
     use_ratings = data.has_ratings and settings.interests.use_ratings

@@ -5,7 +5,7 @@
 * Each cluster's candidate list: its ``spark.candidates_per_cluster`` items of highest lift
   (the cluster's share of an item, shrunk towards the global share by
   ``recommend``'s affinity shrinkage, over the global share — the formula of
-  :mod:`interestlens.recommend.interest.clusters`), topped up with the most popular items.
+  :mod:`interestlens.recommend.interest.cluster_affinity`), topped up with the most popular items.
   Only (cluster, item) pairs with at least ``spark.min_group_size`` members count.
 * Every user's list in one ``mapInPandas`` pass: the lists and their items' factors are
   broadcast (clusters × candidates, small), the user's own factors and seen items come with

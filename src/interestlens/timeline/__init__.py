@@ -1,12 +1,13 @@
-"""Interests over time: stable cluster ids across refits (:mod:`.identity`), the timeline of
-cluster shares and transitions (:mod:`.periods`), drift findings (:mod:`.drift`), the service's
-adaptive centroids (:mod:`.adaptive`) and the report's over-time section (:mod:`.report`)."""
+"""Interests over time: the timeline of cluster shares and transitions (:mod:`.periods`), drift
+findings (:mod:`.drift`) and the service's adaptive centroids (:mod:`.adaptive`). Stable cluster
+ids across refits are the cluster stage's (:mod:`interestlens.cluster.identity`, re-exported
+here); the report's over-time section is :mod:`interestlens.report.over_time`."""
 
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     ClusterSnapshot,
     IdentityMatch,
-    align_model,
-    align_to_previous,
+    aligned_clusters,
+    aligned_to_previous,
     match_clusters,
     snapshot_of,
 )
@@ -14,8 +15,8 @@ from interestlens.timeline.identity import (
 __all__ = [
     "ClusterSnapshot",
     "IdentityMatch",
-    "align_model",
-    "align_to_previous",
+    "aligned_clusters",
+    "aligned_to_previous",
     "match_clusters",
     "snapshot_of",
 ]

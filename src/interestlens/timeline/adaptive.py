@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from interestlens.cluster.identity import centroids_by_cluster
 from interestlens.errors import NotFittedError, ParameterError
-from interestlens.timeline.identity import centroids_by_cluster
 
 SECONDS_PER_DAY = 86_400.0
 

@@ -25,19 +25,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from interestlens.config import DriftConfig
-from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
-from interestlens.errors import DataError
-from interestlens.represent import WeightedMeanInterests
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     BORN,
     DISSOLVED,
     MERGED,
     SPLIT,
-    align_to_previous,
     centroids_by_cluster,
     fit_id_of,
 )
+from interestlens.config import DriftConfig
+from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
+from interestlens.errors import DataError
+from interestlens.represent import WeightedMeanInterests
 from interestlens.timeline.periods import PERIODS, period_keys
 
 #: shares are floored at this before the PSI's logarithm (an empty bin would be infinite)
@@ -226,7 +225,7 @@ def compare_models(
     lineage does not already descend from it (``new``'s clusters are replaced in memory)."""
     events = list((new.clusters_.lineage or {}).get("events", []))
     if (new.clusters_.lineage or {}).get("parent_fit_id") != fit_id_of(old.clusters_):
-        events = align_to_previous(new, old, config).events
+        events = new.align_to(old, config).events
     old_shares = _shares(np.asarray(old.clusters_.user_labels))
     new_labels = np.asarray(new.clusters_.user_labels)
     new_shares = _shares(new_labels)
@@ -295,7 +294,7 @@ def compare_data(
     times = (
         interactions[TIMESTAMP].to_numpy(dtype=np.float64) if TIMESTAMP in interactions else None
     )
-    settings = old._settings()
+    settings = old.active_settings
     vectors = (
         WeightedMeanInterests(
             half_life_days=settings.interests.half_life_days,

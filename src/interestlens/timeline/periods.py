@@ -89,7 +89,7 @@ def placements(
     items = frame["item_index"].to_numpy(dtype=np.int64)
     ratings = frame["rating"].to_numpy(dtype=np.float64)
     has_ratings = not np.isnan(ratings).all()
-    settings = model._settings()
+    settings = model.active_settings
     representer = WeightedMeanInterests(
         half_life_days=half_life_days,
         use_ratings=settings.interests.use_ratings,

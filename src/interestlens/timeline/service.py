@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interestlens.config import DriftConfig
-from interestlens.timeline.adaptive import AdaptiveCentroids, CentroidUpdate, adaptive_from_settings
-from interestlens.timeline.identity import (
+from interestlens.cluster.identity import (
     ClusterSnapshot,
-    align_to_previous,
     fit_id_of,
     snapshot_of,
 )
+from interestlens.config import DriftConfig
+from interestlens.timeline.adaptive import AdaptiveCentroids, CentroidUpdate, adaptive_from_settings
 
 
 class AdaptiveClusterOut(BaseModel):
@@ -112,7 +111,7 @@ def align_on_reload(
     if fit_id_of(model.clusters_) == served_id or lineage.get("parent_fit_id") == served_id:
         return engine
     previous = _served_snapshot(served_engine, adaptive)
-    align_to_previous(model, previous, config)
+    model.align_to(previous, config)
     return type(engine)(model, encoder=engine._base_encoder, model_dir=engine.model_dir)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from interestlens.data.synthetic.text import pick
+from interestlens.data.synthetic.prose import pick
 
 AGE_BANDS: tuple[str, ...] = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 AGE_SHARES = np.array([0.14, 0.24, 0.20, 0.17, 0.14, 0.11])

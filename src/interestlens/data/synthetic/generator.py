@@ -41,7 +41,7 @@ import pandas as pd
 
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID, Dataset
 from interestlens.data.synthetic.attributes import make_attributes
-from interestlens.data.synthetic.text import (
+from interestlens.data.synthetic.prose import (
     make_bio,
     make_description,
     make_foreign_bio,

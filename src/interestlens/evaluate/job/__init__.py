@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from interestlens.config import Settings
 from interestlens.data.schema import ITEM_ID, USER_ID, Dataset
 from interestlens.embed.base import Encoder
+from interestlens.embed.batch import embed_texts
 from interestlens.errors import ParameterError
 from interestlens.evaluate.job.constants import (
     ALL_MODELS,
@@ -172,8 +173,6 @@ def run_evaluation(
     ``holdout_fraction`` (default 0.2 temporal, 0.25 random) is that share. The protocol is
     recorded in ``setup["split"]``; interestlens's tuning and EASE's l2 search follow it.
     """
-    from interestlens.pipeline import embed_texts
-
     started = time.perf_counter()
     k = check_k(k)
     wanted = _check_choice("segments", segments, SEGMENTS)

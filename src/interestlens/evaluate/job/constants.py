@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from interestlens.data.splits import DEFAULT_HOLDOUT_FRACTION, HOLDOUT_PROTOCOLS
 from interestlens.evaluate.prepare import COLD_ITEMS, COLD_USERS, WARM_USERS
-from interestlens.evaluate.splits import DEFAULT_HOLDOUT_FRACTION, HOLDOUT_PROTOCOLS
 
 OURS = "interestlens"
 BASELINES: tuple[str, ...] = ("MostPop", "ItemKNN", "EASE", "ALS", "ContentKNN")

@@ -58,10 +58,8 @@ def interest_model(
         interaction_times=times,
         random_state=settings.seed,
     )
-    if "ease_neighbours" in InterestRecommender._get_param_names():
-        params["ease_neighbours"] = config.ease_neighbours or None
-    if "ease_max_items" in InterestRecommender._get_param_names():
-        params["ease_max_items"] = config.ease_max_items
+    params["ease_neighbours"] = config.ease_neighbours or None
+    params["ease_max_items"] = config.ease_max_items
     if protocol is not None:
         params["validation"] = protocol
     reveals = config.user_text_reveals_items

@@ -14,6 +14,7 @@ import pandas as pd
 
 from interestlens.errors import ModelFormatError
 from interestlens.evaluate.job.constants import OURS, SEGMENT_TITLES
+from interestlens.evaluate.job.tables import evaluation_markdown
 from interestlens.persist import atomic_write_text, write_json
 
 FORMAT = "interestlens-evaluation"
@@ -112,9 +113,6 @@ def tidy_frame(data: dict[str, Any]) -> pd.DataFrame:
 
 def write_evaluation(result: EvaluationResult | dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """``evaluation.json``, ``evaluation.md`` and ``evaluation.csv`` in ``out_dir`` (atomic)."""
-    # lazy: the report pulls in plotly, which only writing needs
-    from interestlens.report.evaluation import evaluation_markdown
-
     data = result.to_dict() if isinstance(result, EvaluationResult) else result
     out_dir = Path(out_dir)
     return {

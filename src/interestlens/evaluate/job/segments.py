@@ -11,6 +11,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from interestlens.data.schema import ITEM_ID, RATING, TIMESTAMP, USER_ID
+from interestlens.data.splits import (
+    Split,
+    check_holdout,
+    cold_item_holdout,
+    cold_user_holdout,
+    holdout_split,
+    validation_split,
+)
 from interestlens.evaluate.job.constants import (
     EASE_LAMBDAS,
     HISTORY_PER_USER,
@@ -20,14 +28,6 @@ from interestlens.evaluate.job.constants import (
 )
 from interestlens.evaluate.prepare import COLD_USERS, PreparedSplit
 from interestlens.evaluate.prepare import prepare_split as prepare_indexed
-from interestlens.evaluate.splits import (
-    Split,
-    check_holdout,
-    cold_item_holdout,
-    cold_user_holdout,
-    holdout_split,
-    validation_split,
-)
 from interestlens.recommend import EASE
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from interestlens.config import Settings
 from interestlens.data.schema import ITEM_ID, USER_ID, Dataset
+from interestlens.data.splits import Split
 from interestlens.errors import MissingColumnsError, ParameterError
-from interestlens.evaluate.splits import Split
 from interestlens.text import build_texts
 
 #: dataset notes by which the readers say the users table was built from interactions

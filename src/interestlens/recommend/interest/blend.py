@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from interestlens.recommend.ranking import top_k
+from interestlens.recommend.top_items import top_k
 
 #: a weight change must gain this many standard errors (paired over validation users)
 SIGNIFICANCE_Z = 1.0

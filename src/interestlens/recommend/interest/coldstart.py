@@ -15,6 +15,7 @@ popularity. Three mappings, fitted on the warm items, give it all three from its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +44,46 @@ class ColdItemMapping:
     ridge_alphas: list[float]
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
+
+    def add_items(
+        self,
+        new_items: np.ndarray,
+        neighbours: sp.csr_matrix,
+        factors: np.ndarray,
+        log_popularity: np.ndarray,
+    ) -> None:
+        """Take items appended to the catalogue as cold items: ``neighbours``
+        ``(n_items_after, len(new_items))`` and their predicted ``factors`` and
+        ``log_popularity`` (:func:`place_new_items`)."""
+        n_new, n_cold = len(new_items), self.neighbours.shape[1]
+        grown = sp.vstack([self.neighbours, sp.csr_matrix((n_new, n_cold), dtype=np.float32)])
+        self.neighbours = sp.hstack([grown, neighbours], format="csr", dtype=np.float32)
+        self.cold_items = np.concatenate([self.cold_items, new_items])
+        self.factors = np.vstack([self.factors, factors])
+        self.log_popularity = np.concatenate([self.log_popularity, log_popularity])
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | sp.csr_matrix]]:
+        arrays: dict[str, np.ndarray | sp.csr_matrix] = {
+            "items": self.cold_items,
+            "neighbours": self.neighbours,
+            "factors": self.factors,
+            "log_popularity": self.log_popularity,
+        }
+        if self.coef is not None and self.intercept is not None:
+            arrays.update(coef=self.coef, intercept=self.intercept)
+        return {"ridge_alphas": [float(a) for a in self.ridge_alphas]}, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, Any]) -> ColdItemMapping:
+        return cls(
+            cold_items=arrays["items"],
+            neighbours=sp.csr_matrix(arrays["neighbours"]),
+            factors=arrays["factors"],
+            log_popularity=arrays["log_popularity"],
+            ridge_alphas=[float(a) for a in meta["ridge_alphas"] or []],
+            coef=arrays.get("coef"),
+            intercept=arrays.get("intercept"),
+        )
 
 
 def text_neighbours(

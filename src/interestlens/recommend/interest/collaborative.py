@@ -50,8 +50,16 @@ def kind_of(model: CollaborativeModel) -> str:
     return next(name for name, cls in KINDS.items() if type(model) is cls)
 
 
-def empty_model(kind: str, *, l2: float, source: str) -> CollaborativeModel:
-    """An unfitted model of ``kind`` for loading saved weights into; ``source`` names the file
+def collaborative_from_weights(
+    kind: str,
+    active_items: np.ndarray,
+    weights: np.ndarray | sp.csr_matrix,
+    n_items: int,
+    *,
+    l2: float,
+    source: str,
+) -> CollaborativeModel:
+    """The model of ``kind`` with saved weights over ``active_items``; ``source`` names where
     the kind came from, for the error."""
     if kind not in KINDS:
         raise ModelFormatError(
@@ -59,4 +67,5 @@ def empty_model(kind: str, *, l2: float, source: str) -> CollaborativeModel:
             expected=f"one of {sorted(KINDS)}",
             fix="fit the model again and save it (InterestRecommender.save)",
         )
-    return EASE(l2=l2) if kind == "ease" else ItemCosine()
+    model = EASE(l2=l2) if kind == "ease" else ItemCosine()
+    return model.set_weights(active_items, weights, n_items)

@@ -10,8 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.interest.core import InterestCore
-from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.components import InterestCore
+from interestlens.recommend.interest.text_space import TextSpace
 
 _NAME_END = re.compile(r"\.\s|\n")
 _NAME_LENGTH = 60

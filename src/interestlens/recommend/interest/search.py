@@ -33,7 +33,7 @@ from interestlens.recommend.interest.blend import (
     significantly_better,
     standardise,
 )
-from interestlens.recommend.interest.core import (
+from interestlens.recommend.interest.components import (
     COMPONENTS,
     REFERENCES,
     CoreSettings,
@@ -41,7 +41,7 @@ from interestlens.recommend.interest.core import (
     Query,
 )
 from interestlens.recommend.interest.history import latest, recency
-from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.text_space import TextSpace
 from interestlens.recommend.interest.tuning import (
     COLD_ITEMS,
     COLD_TEXT,

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from interestlens.errors import ParameterError
-from interestlens.recommend.interest.core import COMPONENTS, REFERENCES, CoreSettings
+from interestlens.recommend.interest.components import COMPONENTS, REFERENCES, CoreSettings
 from interestlens.recommend.interest.tuning import (
     COLD_ITEMS,
     COLD_TEXT,

@@ -3,14 +3,14 @@
 * ``warm``: each user's next ``validation_fraction`` of interactions under the ``temporal``
   protocol (their latest, by time; a seeded random share when times are unknown) or a seeded
   random share under the ``random`` protocol (missing interactions, as random hold-out
-  benchmarks hide them), through :func:`interestlens.evaluate.validation_split`;
+  benchmarks hide them), through :func:`interestlens.data.splits.validation_split`;
 * ``cold_users``: a seeded share of users leaves the matrix; their first
   ``history_per_user`` interactions are their query, the rest the targets
-  (:func:`interestlens.evaluate.cold_user_holdout`);
+  (:func:`interestlens.data.splits.cold_user_holdout`);
 * ``cold_text``: a seeded share of the users who have their own text leaves the matrix; the
   query is their text alone, the targets everything they did (text-only new users);
 * ``cold_items``: a seeded share of items loses every interaction; the users who had them must
-  find them among the held-out items (:func:`interestlens.evaluate.cold_item_holdout`).
+  find them among the held-out items (:func:`interestlens.data.splits.cold_item_holdout`).
 
 Everything here sees only the matrix given to ``fit``: never a test split.
 """
@@ -24,6 +24,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from interestlens.data.schema import ITEM_ID, TIMESTAMP, USER_ID
+from interestlens.data.splits import cold_item_holdout, cold_user_holdout, validation_split
+from interestlens.recommend.ranking_metrics import ndcg_from_hits
 
 WARM = "warm"
 COLD_USERS = "cold_users"
@@ -107,12 +109,6 @@ def carve(
     ``protocol``: how the warm part hides interactions (``temporal`` or ``random``);
     ``user_text``: the users' own (dense, lexical) text vectors, needed by ``cold_text``.
     """
-    from interestlens.evaluate.splits import (
-        cold_item_holdout,
-        cold_user_holdout,
-        validation_split,
-    )
-
     frame = _frame(weights, times)
     shape = weights.shape
     with_times = times is not None
@@ -255,11 +251,8 @@ class ValidationScorer:
         self.blocked = blocked
         self.relevant = part.relevant.toarray() > 0
         self.relevant &= ~blocked
-        n_relevant = self.relevant.sum(axis=1)
-        self.users = n_relevant > 0
-        discounts = 1.0 / np.log2(np.arange(2, self.k + 2))
-        self.discounts = discounts
-        self.ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, self.k)]
+        self.n_relevant = self.relevant.sum(axis=1)
+        self.users = self.n_relevant > 0
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """NDCG@k of each validation user with a target."""
@@ -271,4 +264,4 @@ class ValidationScorer:
         top = np.take_along_axis(top, order, axis=1)
         valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
         hits = np.take_along_axis(self.relevant[self.users], top, axis=1) & valid
-        return (hits @ self.discounts) / self.ideal[self.users]
+        return ndcg_from_hits(hits, self.n_relevant[self.users])

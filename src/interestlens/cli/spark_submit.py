@@ -2,7 +2,7 @@
 is implied), run in the session spark-submit configured (master, executors, memory).
 
     spark-submit --master yarn --num-executors 50 --executor-cores 4 \\
-        "$(python -c 'import interestlens.spark.submit as m; print(m.__file__)')" \\
+        "$(python -c 'import interestlens.cli.spark_submit as m; print(m.__file__)')" \\
         --interactions s3a://shop/interactions/ --items s3a://shop/items/ --out /mnt/models/shop
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from interestlens.cli import main as cli_main
+
 
 def main(argv: list[str] | None = None) -> int:
     from pyspark.sql import SparkSession
-
-    from interestlens.cli import main as cli_main
 
     # the session spark-submit describes; the job finds it active and does not build its own
     SparkSession.builder.appName("interestlens").getOrCreate()

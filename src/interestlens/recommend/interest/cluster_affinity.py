@@ -19,6 +19,7 @@ cosine to each centroid, kept on the ``top`` nearest clusters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,6 +54,27 @@ class ClusterAffinity:
             [self.log_share, np.full((len(self.log_share), n_new), floor, dtype=np.float32)]
         )
         self.log_global = np.concatenate([self.log_global, np.full(n_new, floor, dtype=np.float32)])
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays = {
+            "centroids": self.centroids,
+            "labels": self.labels,
+            "log_share": self.log_share,
+            "log_global": self.log_global,
+            "sizes": self.sizes,
+        }
+        return {"log_floor": float(self.log_floor)}, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ClusterAffinity:
+        return cls(
+            centroids=arrays["centroids"],
+            labels=arrays["labels"],
+            log_share=arrays["log_share"],
+            log_global=arrays["log_global"],
+            sizes=arrays["sizes"],
+            log_floor=float(meta["log_floor"]),
+        )
 
     @property
     def n_clusters(self) -> int:
@@ -146,13 +168,23 @@ def _affinity(
         (np.ones(len(rows), dtype=np.float32), (labels[rows], rows)), shape=(k, len(labels))
     )
     counts = np.asarray((members @ weights).todense(), dtype=np.float64)
-    log_share, log_global, floor = item_log_shares(counts, shrinkage)
+    return affinity_from_counts(centroids, labels, counts, shrinkage)
+
+
+def affinity_from_counts(
+    centroids: np.ndarray, labels: np.ndarray, counts: np.ndarray, shrinkage: float
+) -> ClusterAffinity:
+    """Clusters with unit ``centroids`` ``(k, d)``, the users' ``labels`` (-1: none) and
+    ``counts`` ``(k, n_items)``, the interaction weight of each cluster's users on each item
+    (e.g. aggregated on Spark)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    log_share, log_global, floor = item_log_shares(np.asarray(counts, np.float64), shrinkage)
     return ClusterAffinity(
-        centroids=centroids.astype(np.float32),
+        centroids=np.asarray(centroids).astype(np.float32),
         labels=labels,
         log_share=log_share,
         log_global=log_global,
-        sizes=np.bincount(labels[rows], minlength=k),
+        sizes=np.bincount(labels[labels >= 0], minlength=len(centroids)),
         log_floor=floor,
     )
 

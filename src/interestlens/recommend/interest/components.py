@@ -12,7 +12,7 @@ Components, each a dense ``(n_users, n_items)`` score before per-user normalisat
     Truncated SVD of the interactions (PureSVD): ``(q V) V^T``; cold items use factors
     predicted from their text.
 ``affinity``
-    The user's soft cluster membership times the clusters' lifts (:mod:`.clusters`); cold
+    The user's soft cluster membership times the clusters' lifts (:mod:`.cluster_affinity`); cold
     items use their text neighbours' lifts.
 ``semantic``, ``lexical``
     Cosine between the user's profile (weighted mean of their items' vectors, blended with
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,17 +50,27 @@ from sklearn.preprocessing import normalize
 from sklearn.utils.extmath import randomized_svd
 
 from interestlens.embed.base import l2_normalise
+from interestlens.persist import check_index_range
 from interestlens.recommend.attribute_popularity import AttributePopularity
-from interestlens.recommend.interest.clusters import (
+from interestlens.recommend.interest.cluster_affinity import (
     ClusterAffinity,
     fit_cluster_affinity,
     interest_vectors,
     soft_membership,
 )
-from interestlens.recommend.interest.coldstart import ColdItemMapping, fit_cold_item_mapping
-from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS, fit_collaborative
-from interestlens.recommend.interest.text import TextSpace
-from interestlens.recommend.ranking import top_k
+from interestlens.recommend.interest.coldstart import (
+    ColdItemMapping,
+    fit_cold_item_mapping,
+    place_new_items,
+)
+from interestlens.recommend.interest.collaborative import (
+    EASE_MAX_ITEMS,
+    collaborative_from_weights,
+    fit_collaborative,
+    kind_of,
+)
+from interestlens.recommend.interest.text_space import TextSpace
+from interestlens.recommend.top_items import top_k
 
 COMPONENTS: tuple[str, ...] = (
     "collaborative",
@@ -164,10 +175,6 @@ class InterestCore:
         settings = self.settings
         binary = sp.csr_matrix(weights > 0, dtype=np.float32)
         n_items = binary.shape[1]
-        counts = np.asarray(binary.sum(axis=0)).ravel()
-        self.warm = counts > 0
-        self.cold_items = np.flatnonzero(~self.warm)
-        self.popularity = np.log1p(counts).astype(np.float32)
         #: EASE, or item cosine on large catalogues (the name stays: saved models use it)
         self.ease = fit_collaborative(
             binary,
@@ -178,29 +185,16 @@ class InterestCore:
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:
             _, _, vt = randomized_svd(binary, n_factors, random_state=settings.random_state)
-            # C order: sparse @ factors would copy an F-ordered array on every request
-            self.factors = np.ascontiguousarray(vt.T, dtype=np.float32)
+            factors = vt.T
         else:
-            self.factors = np.zeros((n_items, 1), dtype=np.float32)
-        self.cold_mapping: ColdItemMapping | None = None
-        # fitted even without cold items: items added later (add_items) need the mapping
-        if self.text is not None and self.warm.any():
-            self.cold_mapping = fit_cold_item_mapping(
-                self.text.joint_,
-                self.text.richness_,
-                self.warm,
-                self.factors,
-                self.popularity,
-                n_neighbours=settings.text_neighbours,
-            )
-            self.factors[self.cold_items] = self.cold_mapping.factors
-            self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+            factors = np.zeros((n_items, 1), dtype=np.float32)
+        self._fit_items(binary, factors)
         self.attributes: AttributePopularity | None = None
         if self.user_attributes is not None:
             self.attributes = AttributePopularity(columns=list(self.user_attributes.columns)).fit(
                 binary, self.user_attributes
             )
-        self._fit_trend(binary, times)
+        self.fit_trend(binary, times)
         query = train_users if train_users is not None else Query(weights)
         vectors = self.interest_vectors(query)
         self.clusters: dict[int, ClusterAffinity] = {}
@@ -214,14 +208,66 @@ class InterestCore:
                 random_state=settings.random_state,
                 labels=self.user_clusters,
             )
-            lift = fitted.lift
-            if self.cold_mapping is not None:
-                lift[:, self.cold_items] = lift @ self.cold_mapping.neighbours
-            self.clusters[int(k)] = fitted
-            self.lifts[int(k)] = lift
+            self.add_clusters(int(k), fitted)
         return self
 
-    def _fit_trend(self, binary: sp.csr_matrix, times: sp.csr_matrix | None) -> None:
+    @classmethod
+    def from_factors(
+        cls,
+        settings: CoreSettings,
+        text: TextSpace | None,
+        weights: sp.csr_matrix,
+        factors: np.ndarray,
+        *,
+        times: sp.csr_matrix | None = None,
+        user_clusters: np.ndarray | None = None,
+    ) -> InterestCore:
+        """A core whose item ``factors`` were learned elsewhere (e.g. ALS on Spark), without
+        the collaborative model: popularity, the cold-item mapping and the trend are fitted
+        on ``weights``; clusters come with :meth:`add_clusters`."""
+        core = cls(settings, text, user_clusters)
+        binary = sp.csr_matrix(weights > 0, dtype=np.float32)
+        core.ease = None
+        core._fit_items(binary, factors)
+        core.attributes = None
+        core.fit_trend(binary, times)
+        core.clusters, core.lifts = {}, {}
+        return core
+
+    def _fit_items(self, binary: sp.csr_matrix, factors: np.ndarray) -> None:
+        """Popularity, item ``factors`` and, with text, the cold-item mapping (whose
+        predictions fill the cold items' factors and popularity)."""
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        self.warm = counts > 0
+        self.cold_items = np.flatnonzero(~self.warm)
+        self.popularity = np.log1p(counts).astype(np.float32)
+        # C order: sparse @ factors would copy an F-ordered array on every request
+        self.factors = np.ascontiguousarray(factors, dtype=np.float32)
+        self.cold_mapping: ColdItemMapping | None = None
+        # fitted even without cold items: items added later (add_items) need the mapping
+        if self.text is not None and self.warm.any():
+            self.cold_mapping = fit_cold_item_mapping(
+                self.text.joint_,
+                self.text.richness_,
+                self.warm,
+                self.factors,
+                self.popularity,
+                n_neighbours=self.settings.text_neighbours,
+            )
+            self.factors[self.cold_items] = self.cold_mapping.factors
+            self.popularity[self.cold_items] = self.cold_mapping.log_popularity
+
+    def add_clusters(self, k: int, clusters: ClusterAffinity) -> None:
+        """Score the affinity component with ``clusters`` when asked for ``k`` clusters; cold
+        items take their text neighbours' lifts."""
+        lift = clusters.lift
+        if self.cold_mapping is not None:
+            lift[:, self.cold_items] = lift @ self.cold_mapping.neighbours
+        self.clusters[int(k)] = clusters
+        self.lifts[int(k)] = lift
+
+    def fit_trend(self, binary: sp.csr_matrix, times: sp.csr_matrix | None) -> None:
+        """The trend component's time bins and each item's interactions per bin."""
         self.trend_edges: np.ndarray | None = None
         if times is None or times.nnz == 0:
             return
@@ -235,6 +281,163 @@ class InterestCore:
             (np.ones(len(bins), dtype=np.float32), (coo.col, bins)),
             shape=(binary.shape[1], len(edges) + 1),
         ).toarray()
+
+    # --- state -----------------------------------------------------------------------------
+
+    def state(self, k: int) -> tuple[dict[str, Any], dict[str, np.ndarray | sp.csr_matrix]]:
+        """What scoring with ``k`` clusters needs (validation-only state is left out): JSON-able
+        ``meta`` (which parts exist, the collaborative model's kind, learned scalars) and the
+        arrays, named as in a saved model directory. The text space and the attribute
+        popularity have their own ``state``."""
+        clusters_meta, clusters = self.clusters[k].state()
+        mapping = self.cold_mapping
+        meta: dict[str, Any] = {
+            "parts": {
+                "ease": self.ease is not None,
+                "ease_sparse": self.ease is not None and self.ease.is_pruned,
+                "cold_mapping": mapping is not None,
+                "ridge": mapping is not None and mapping.coef is not None,
+                "trend": self.trend_edges is not None,
+                "attributes": self.attributes is not None,
+            },
+            # absent in directories saved before item cosine existed: those hold EASE
+            "collaborative": None if self.ease is None else kind_of(self.ease),
+            "ridge_alphas": None,
+            "latest_time": getattr(self, "latest_time", None),
+            "log_floor": clusters_meta["log_floor"],
+        }
+        arrays: dict[str, np.ndarray | sp.csr_matrix] = {
+            "warm": self.warm,
+            "popularity": self.popularity,
+            "factors": self.factors,
+            **{f"cluster_{name}": values for name, values in clusters.items()},
+            "cluster_lift": self.lifts[k],
+        }
+        if self.ease is not None:
+            arrays["ease_active_items"] = self.ease.active_items_
+            arrays["ease_weights"] = self.ease.weights_
+        if mapping is not None:
+            mapping_meta, mapping_arrays = mapping.state()
+            meta["ridge_alphas"] = mapping_meta["ridge_alphas"]
+            for name, values in mapping_arrays.items():
+                saved = f"ridge_{name}" if name in ("coef", "intercept") else f"cold_{name}"
+                arrays[saved] = values
+        if self.trend_edges is not None:
+            arrays.update(trend_edges=self.trend_edges, trend_item_bins=self.item_bins)
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls,
+        settings: CoreSettings,
+        text: TextSpace | None,
+        meta: dict[str, Any],
+        arrays: dict[str, Any],
+        *,
+        k: int,
+        attributes: AttributePopularity | None = None,
+        user_attributes: pd.DataFrame | None = None,
+        source: str = "the core state",
+    ) -> InterestCore:
+        """The core :meth:`state` described, scoring with ``k`` clusters; integer arrays out of
+        range raise :class:`ModelFormatError` naming ``source``."""
+        parts = meta["parts"]
+        core = cls(settings, text, user_attributes=user_attributes)
+        core.warm = arrays["warm"]
+        n_items = len(core.warm)
+        check_index_range(f"{source}: warm", core.warm.astype(np.int64), 0, 2, "entries")
+        core.cold_items = np.flatnonzero(~core.warm)
+        core.popularity = arrays["popularity"]
+        core.factors = np.ascontiguousarray(arrays["factors"])
+        core.attributes = attributes
+        core.ease = None
+        if parts["ease"]:
+            active = arrays["ease_active_items"]
+            check_index_range(f"{source}: ease_active_items", active, 0, n_items, "entries")
+            core.ease = collaborative_from_weights(
+                meta.get("collaborative") or "ease",
+                active,
+                arrays["ease_weights"],
+                n_items,
+                l2=settings.ease_l2,
+                source=source,
+            )
+        core.cold_mapping = None
+        if parts["cold_mapping"]:
+            mapping = {
+                name: arrays[saved]
+                for name, saved in (
+                    ("items", "cold_items"),
+                    ("neighbours", "cold_neighbours"),
+                    ("factors", "cold_factors"),
+                    ("log_popularity", "cold_log_popularity"),
+                    ("coef", "ridge_coef"),
+                    ("intercept", "ridge_intercept"),
+                )
+                if saved in arrays
+            }
+            check_index_range(f"{source}: cold_items", mapping["items"], 0, n_items, "entries")
+            core.cold_mapping = ColdItemMapping.from_state(
+                {"ridge_alphas": meta["ridge_alphas"]}, mapping
+            )
+        core.trend_edges = None
+        if parts["trend"]:
+            core.trend_edges = arrays["trend_edges"]
+            core.item_bins = arrays["trend_item_bins"]
+            core.latest_time = float(meta["latest_time"])
+        clusters = ClusterAffinity.from_state(
+            {"log_floor": meta["log_floor"]},
+            {
+                name: arrays[f"cluster_{name}"]
+                for name in ("centroids", "labels", "log_share", "log_global", "sizes")
+            },
+        )
+        labels_range = (-1, clusters.n_clusters)
+        check_index_range(f"{source}: cluster_labels", clusters.labels, *labels_range, "entries")
+        core.clusters = {k: clusters}
+        core.lifts = {k: arrays["cluster_lift"]}
+        return core
+
+    # --- items added after fitting --------------------------------------------------------
+
+    def add_items(self, n_new: int) -> None:
+        """Grow every item-indexed part by ``n_new`` cold items placed from their text (the
+        text space must hold them already): text neighbours among the warm items, factors and
+        popularity from the fitted ridge mapping, cluster lifts and collaborative scores
+        through the neighbours. Nothing learned from interactions changes."""
+        assert self.text is not None and self.cold_mapping is not None
+        n_old = len(self.warm)
+        new = np.arange(n_old, n_old + n_new)
+        warm = np.concatenate([self.warm, np.zeros(n_new, dtype=bool)])
+        factors = np.vstack([self.factors, np.zeros((n_new, self.factors.shape[1]), np.float32)])
+        popularity = np.concatenate([self.popularity, np.zeros(n_new, dtype=np.float32)])
+        neighbours, new_factors, new_popularity = place_new_items(
+            self.cold_mapping,
+            self.text.joint_,
+            self.text.richness_,
+            warm,
+            factors,
+            popularity,
+            new,
+            n_neighbours=self.settings.text_neighbours,
+        )
+        factors[new] = new_factors
+        popularity[new] = new_popularity
+        if self.attributes is not None:
+            self.attributes.add_empty_items(n_new)
+        self.cold_mapping.add_items(new, neighbours, new_factors, new_popularity)
+        for k, clusters in self.clusters.items():
+            clusters.add_empty_items(n_new)
+            lift = np.hstack([self.lifts[k], np.zeros((len(self.lifts[k]), n_new), np.float32)])
+            lift[:, new] = lift @ neighbours
+            self.lifts[k] = lift
+        if self.ease is not None:
+            self.ease.add_empty_items(n_new)
+        if self.trend_edges is not None:
+            empty_bins = np.zeros((n_new, self.item_bins.shape[1]), dtype=self.item_bins.dtype)
+            self.item_bins = np.vstack([self.item_bins, empty_bins])
+        self.warm, self.factors, self.popularity = warm, factors, popularity
+        self.cold_items = np.flatnonzero(~warm)
 
     def trend(self, reference_time: np.ndarray | None, n_users: int) -> np.ndarray:
         n_items = len(self.warm)

@@ -269,7 +269,7 @@ def _users_kept(
 
 
 def relabel_clusters(clusters: Any, match: IdentityMatch, previous: ClusterSnapshot) -> Any:
-    """A copy of an :class:`~interestlens.interest_clusters.InterestClusters` with stable ids.
+    """A copy of an :class:`~interestlens.cluster.InterestClusters` with stable ids.
 
     Matched clusters take the old id and label; membership columns move to the new ids; the
     lineage (parent fit, events, ``next_id``) is recorded for the model directory.
@@ -361,7 +361,7 @@ def snapshot_of(
     )
 
 
-def align_model(
+def aligned_clusters(
     model: Any,
     previous: ClusterSnapshot,
     *,
@@ -369,9 +369,10 @@ def align_model(
     overlap_weight: float = 0.5,
     split_min_share: float = 0.25,
     history: Sequence[Mapping[str, Any]] = (),
-) -> IdentityMatch:
-    """Give ``model``'s clusters the ids (and labels) of ``previous`` where they match; the
-    model's clusters are replaced by the relabelled copy. Returns the match."""
+) -> tuple[Any, IdentityMatch]:
+    """``model``'s clusters with the ids (and labels) of ``previous`` where they match, and the
+    match. Reads the model only: the model replaces its clusters itself
+    (:meth:`interestlens.pipeline.InterestLens.align_to`)."""
     current = ClusterSnapshot(
         user_ids=list(model.user_ids_.ids),
         labels=np.asarray(model.clusters_.user_labels, dtype=np.int64),
@@ -389,12 +390,11 @@ def align_model(
         *history,
         {"fit_id": previous.fit_id, "next_id": previous.next_id},
     ]
-    model.clusters_ = relabelled
-    return match
+    return relabelled, match
 
 
-def align_to_previous(model: Any, previous: Any, config: Any) -> IdentityMatch:
-    """:func:`align_model` with the thresholds of a :class:`~interestlens.config.DriftConfig`;
+def aligned_to_previous(model: Any, previous: Any, config: Any) -> tuple[Any, IdentityMatch]:
+    """:func:`aligned_clusters` with the thresholds of a :class:`~interestlens.config.DriftConfig`;
     ``previous`` is a fitted model or a :class:`ClusterSnapshot`."""
     overlap_weight = config.identity_overlap_weight
     if isinstance(previous, ClusterSnapshot):
@@ -405,7 +405,7 @@ def align_to_previous(model: Any, previous: Any, config: Any) -> IdentityMatch:
         if getattr(previous, "encoder_id_", None) != getattr(model, "encoder_id_", None):
             # vectors of two encoders live in different spaces: only shared members can tell
             overlap_weight = 1.0
-    return align_model(
+    return aligned_clusters(
         model,
         snapshot,
         min_score=config.identity_min_score,

@@ -15,22 +15,26 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from interestlens.embed.base import Encoder, l2_normalise
-from interestlens.errors import ParameterError
-from interestlens.recommend.attribute_popularity import attribute_columns
+from interestlens.embed.hashing import HashingEncoder
+from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.persist import guarded_load
+from interestlens.recommend.attribute_popularity import AttributePopularity, attribute_columns
 from interestlens.recommend.base import (
     HISTORY,
     TEXT,
     BaseRecommender,
+    as_interaction_matrix,
     check_candidates,
+    check_is_fitted,
     check_k,
+    checked_texts,
     top_k,
 )
-from interestlens.recommend.interest import online, persist
 from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
 from interestlens.recommend.interest.budget import validation_users
-from interestlens.recommend.interest.clusters import ClusterAffinity
+from interestlens.recommend.interest.cluster_affinity import ClusterAffinity, affinity_from_counts
 from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
-from interestlens.recommend.interest.core import (
+from interestlens.recommend.interest.components import (
     COMPONENTS,
     REFERENCES,
     TEXT_COMPONENTS,
@@ -40,6 +44,9 @@ from interestlens.recommend.interest.core import (
 )
 from interestlens.recommend.interest.history import (
     aligned_times,
+    check_times_cover,
+    checked_history,
+    checked_user_indices,
     latest,
     rating_weights,
     recency,
@@ -68,7 +75,23 @@ from interestlens.recommend.interest.settings import (
     regimes_to_tune,
     start_weights,
 )
-from interestlens.recommend.interest.text import TextSpace
+from interestlens.recommend.interest.state_format import (
+    ATTRIBUTES_PREFIX,
+    FIT_AGAIN,
+    FORMAT,
+    LATER_PARAMS,
+    LEARNED,
+    UNSAVED_PARAMS,
+    VERSION,
+    check_arrays,
+    check_format,
+    entry,
+    plain,
+    plain_value,
+    shapes_of,
+)
+from interestlens.recommend.interest.storage import MANIFEST, read_state, write_state
+from interestlens.recommend.interest.text_space import TextSpace, check_encoder
 from interestlens.recommend.interest.tuning import (
     COLD_ITEMS,
     COLD_TEXT,
@@ -76,6 +99,7 @@ from interestlens.recommend.interest.tuning import (
     REGIMES,
     WARM,
 )
+from interestlens.recommend.top_items import check_index_array
 
 
 def query_rows(query: Query, rows: np.ndarray) -> Query:
@@ -125,7 +149,7 @@ def checked_attributes(
 class InterestRecommender(BaseRecommender):
     """Blends per-user-normalised signals about who the user is like and what they read.
 
-    Components (see :mod:`interestlens.recommend.interest.core`): ``collaborative`` (EASE,
+    Components (see :mod:`interestlens.recommend.interest.components`): ``collaborative`` (EASE,
     ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
     model a tenth the size; None or 0 keeps the dense matrix; above ``ease_max_items`` items
     with interactions, item-item cosine with ``ease_neighbours`` (default 256) neighbours per
@@ -316,11 +340,113 @@ class InterestRecommender(BaseRecommender):
         self.clusters_: ClusterAffinity = self.core_.clusters[self.n_clusters_]
         self.cluster_labels_ = self.clusters_.labels
 
+    def fit_with_factors(
+        self,
+        interactions: sp.csr_matrix,
+        *,
+        item_factors: np.ndarray,
+        user_clusters: np.ndarray,
+        cluster_weights: sp.csr_matrix,
+        item_texts: Sequence[str] | None = None,
+        timestamps: sp.csr_matrix | None = None,
+        note: str = "item factors and clusters given: weights as set, not tuned",
+        centroid_sample: int = 20_000,
+    ) -> Self:
+        """Fit with item factors and interest clusters learned elsewhere (the Spark engine: ALS
+        item factors, its clusters and their aggregated interactions), for catalogues where
+        the collaborative model (EASE) and tuning cannot run on one machine.
+
+        ``item_factors``: ``(n_items, f)``; ``user_clusters``: one cluster per user (-1:
+        none); ``cluster_weights``: ``(k, n_items)`` rating-weighted interactions per cluster.
+        No ``collaborative`` component and no tuning: the blend uses ``weights`` (or the
+        defaults) and ``tuning_`` holds ``note``. The clusters' centres in the interest space
+        are the mean interest vector of a seeded sample of ``centroid_sample`` clustered users
+        with a history.
+        """
+        matrix = as_interaction_matrix(interactions)
+        n_users, n_items = matrix.shape
+        texts = checked_texts(item_texts, n_items, "item_texts", "n_items")
+        factors = np.asarray(item_factors, dtype=np.float32)
+        labels = np.asarray(user_clusters, dtype=np.int64)
+        counts = sp.csr_matrix(cluster_weights, dtype=np.float64)
+        k = counts.shape[0]
+        for name, shape, wanted, ok in (
+            (
+                "item_factors",
+                factors.shape,
+                f"(n_items={n_items}, f)",
+                factors.ndim == 2 and factors.shape[0] == n_items,
+            ),
+            ("user_clusters", labels.shape, f"(n_users={n_users},)", labels.shape == (n_users,)),
+            (
+                "cluster_weights",
+                counts.shape,
+                f"(k, n_items={n_items})",
+                counts.shape[1] == n_items and k >= 1,
+            ),
+        ):
+            if not ok:
+                raise ParameterError(
+                    f"{name} has shape {shape}",
+                    expected=f"shape {wanted}",
+                    fix="pass the factors, labels and cluster sums of the same users and items",
+                )
+        if labels.size and labels.max() >= k:
+            raise ParameterError(
+                f"user_clusters holds cluster {int(labels.max())} but cluster_weights has {k} rows",
+                expected="cluster labels in [-1, k)",
+                fix="aggregate the interactions of every cluster into cluster_weights",
+            )
+        settings = check_settings(self)
+        self.interactions_, self.n_users_, self.n_items_ = matrix, n_users, n_items
+        given_times = timestamps if timestamps is not None else self.interaction_times
+        self.times_ = aligned_times(matrix, given_times)
+        self.max_value_ = float(matrix.data.max()) if matrix.nnz else 1.0
+        self.weighted_ = rating_weights(matrix, self.max_value_, self.rating_power)
+        self.text_ = None
+        if texts is not None and any(text.strip() for text in texts):
+            self.text_ = TextSpace(self._encoder(), random_state=self.random_state).fit(texts)
+        self.item_names_ = item_names(texts, n_items)
+        self.user_text_ = None
+        # the given clusters score the affinity component, as fit does with user_clusters
+        self.user_clusters_ = labels
+        self.user_attributes_ = None
+        self.weights_ = {regime: start_weights(self, regime) for regime in REGIMES}
+        self.n_clusters_ = k
+        self.half_life_ = None
+        self.tuning_ = {regime: {"skipped": note} for regime in REGIMES}
+        core = InterestCore.from_factors(
+            settings, self.text_, self.weighted_, factors, times=self.times_, user_clusters=labels
+        )
+        centroids = self._sampled_centroids(core, labels, k, centroid_sample)
+        clusters = affinity_from_counts(
+            centroids, labels, counts.toarray(), settings.cluster_shrinkage
+        )
+        core.add_clusters(k, clusters)
+        self.core_ = core
+        self.clusters_ = clusters
+        self.cluster_labels_ = clusters.labels
+        return self
+
+    def _sampled_centroids(
+        self, core: InterestCore, labels: np.ndarray, k: int, sample_size: int
+    ) -> np.ndarray:
+        """Cluster centres in the interest space (semantic + factor profile), from a seeded
+        sample of the clustered users with a history."""
+        rng = np.random.default_rng(self.random_state)
+        with_history = np.flatnonzero((np.diff(self.weighted_.indptr) > 0) & (labels >= 0))
+        if len(with_history) > sample_size:
+            with_history = np.sort(rng.choice(with_history, sample_size, replace=False))
+        text_dimension = self.text_.dense_.shape[1] if self.text_ is not None else 1
+        centroids = np.zeros((k, text_dimension + core.factors.shape[1]), dtype=np.float32)
+        if len(with_history):
+            vectors = core.interest_vectors(Query(self.weighted_[with_history]))
+            np.add.at(centroids, labels[with_history], vectors)
+        return l2_normalise(centroids)
+
     def _encoder(self) -> Encoder:
         if self.encoder is not None:
             return self.encoder
-        from interestlens.embed.hashing import HashingEncoder
-
         return HashingEncoder(seed=self.random_state)
 
     # --- tuning ----------------------------------------------------------------------------
@@ -468,7 +594,7 @@ class InterestRecommender(BaseRecommender):
     ) -> np.ndarray:
         """As :meth:`BaseRecommender.score_new`; ``attributes``: the new users' attribute rows
         (same columns as at fit time, one row per user; unknown values count as unknown)."""
-        self._check_fitted()
+        check_is_fitted(self)
         history, texts, n_new = self._check_new(history, texts)
         rows = None
         if attributes is not None and self.user_attributes_ is not None:
@@ -525,7 +651,7 @@ class InterestRecommender(BaseRecommender):
             return super().recommend(
                 user_indices, k, exclude_seen=exclude_seen, candidates=candidates
             )
-        self._check_fitted()
+        check_is_fitted(self)
         k = check_k(k)
         users = self._check_users(user_indices)
         candidates = check_candidates(candidates, self.n_items_)
@@ -545,7 +671,7 @@ class InterestRecommender(BaseRecommender):
             return super().recommend_new(
                 history, texts, k=k, exclude_seen=exclude_seen, candidates=candidates
             )
-        self._check_fitted()
+        check_is_fitted(self)
         k = check_k(k)
         candidates = check_candidates(candidates, self.n_items_)
         scores = self.score_new(history, texts)
@@ -592,7 +718,7 @@ class InterestRecommender(BaseRecommender):
         ``cluster_labels``: one name per fitted cluster (``clusters_.n_clusters``), default
         ``"cluster N"``; ``item_names``: one per item, default the start of each item text.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         user = int(self._check_users(np.array([user]))[0])
         if isinstance(item, bool) or not isinstance(item, int | np.integer):
             raise ParameterError(
@@ -618,15 +744,238 @@ class InterestRecommender(BaseRecommender):
             has_text=bool(self.user_text_ is not None and query.has_text[0]),
         )
 
+    # --- state -----------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | sp.csr_matrix]]:
+        """The fitted model as ``(meta, arrays)`` (see :mod:`.state_format`): ``meta`` is
+        JSON-able (settings, learned values, shapes, item names, vocabulary ...), ``arrays``
+        maps names to numpy arrays and CSR matrices. :meth:`from_state` rebuilds the model;
+        validation-only state (the cores fitted on validation carves) is left out, it only
+        served the search whose result is ``weights_``/``n_clusters_``/``tuning_``."""
+        check_is_fitted(self)
+        core, text = self.core_, self.text_
+        core_meta, arrays = core.state(self.n_clusters_)
+        arrays = {"interactions": self.interactions_, "weighted": self.weighted_, **arrays}
+        if self.times_ is not None:
+            # after the core's always-present arrays: the listing keeps the order of version 1
+            at = list(arrays).index("cluster_lift") + 1
+            items = list(arrays.items())
+            arrays = dict([*items[:at], ("times", self.times_), *items[at:]])
+        text_meta: dict[str, Any] | None = None
+        if text is not None:
+            text_meta, text_arrays = text.state()
+            arrays.update({f"text_{name}": values for name, values in text_arrays.items()})
+        if self.user_text_ is not None:
+            arrays["user_text_dense"], arrays["user_text_lexical"] = self.user_text_
+        popularity_meta = None
+        if core.attributes is not None and self.user_attributes_ is not None:
+            popularity_meta, popularity_arrays = core.attributes.state()
+            arrays.update(
+                {f"{ATTRIBUTES_PREFIX}{name}": values for name, values in popularity_arrays.items()}
+            )
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in UNSAVED_PARAMS}
+        parts = core_meta["parts"]
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "params": plain(params),
+            # JSON has lists only: these settings were tuples
+            "tuple_params": sorted(
+                name for name, value in params.items() if isinstance(value, tuple)
+            ),
+            "learned": plain(
+                {
+                    "clusters_given": self.user_clusters_ is not None,
+                    "weights_": self.weights_,
+                    "n_clusters_": self.n_clusters_,
+                    "half_life_": self.half_life_,
+                    "max_value_": self.max_value_,
+                    "tuning_": self.tuning_,
+                    "ridge_alphas": core_meta["ridge_alphas"],
+                    "latest_time": core_meta["latest_time"],
+                    "log_floor": core_meta["log_floor"],
+                }
+            ),
+            "encoder": {
+                "identifier": None if text_meta is None else text_meta["encoder_identifier"],
+                # a model loaded without its (non-default) encoder has no encoder in its space
+                "default": self.encoder is None and (text is None or text.encoder is not None),
+            },
+            "text": None
+            if text_meta is None
+            else {key: text_meta[key] for key in ("lsa_components", "random_state", "tfidf")},
+            "collaborative": core_meta["collaborative"],
+            "parts": {
+                "times": self.times_ is not None,
+                "ease": parts["ease"],
+                "ease_sparse": parts["ease_sparse"],
+                "cold_mapping": parts["cold_mapping"],
+                "ridge": parts["ridge"],
+                "trend": parts["trend"],
+                "text": text is not None,
+                "lsa": text is not None and text.lsa_axes_ is not None,
+                "user_text": self.user_text_ is not None,
+                "attributes": parts["attributes"],
+            },
+            "shapes": shapes_of(arrays, self.n_users_, self.n_items_),
+            "item_names": list(self.item_names_),
+            "text_vocabulary": None if text_meta is None else text_meta["vocabulary"],
+            "user_attributes": None
+            if popularity_meta is None or self.user_attributes_ is None
+            else {
+                str(c): [plain_value(v) for v in self.user_attributes_[c].tolist()]
+                for c in self.user_attributes_.columns
+            },
+            "attribute_popularity": popularity_meta,
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls,
+        meta: dict[str, Any],
+        arrays: dict[str, Any],
+        *,
+        encoder: Encoder | None = None,
+        source: str = "the recommender state",
+    ) -> InterestRecommender:
+        """The model :meth:`state` described. ``encoder``: as in :meth:`load`. A state of
+        another format or version, missing entries or arrays, wrong shapes and indices out of
+        range raise :class:`ModelFormatError` naming ``source`` (e.g. the manifest's path)."""
+        check_format(meta, source=source)
+        parts = check_arrays(meta, arrays, source=source)
+        learned = {name: entry(meta, "learned", name, source=source) for name in LEARNED}
+        model = cls._with_saved_params(meta, encoder, source)
+        model.interactions_ = sp.csr_matrix(arrays["interactions"])
+        model.weighted_ = sp.csr_matrix(arrays["weighted"])
+        model.times_ = sp.csr_matrix(arrays["times"]) if parts["times"] else None
+        model.n_users_ = int(entry(meta, "shapes", "n_users", source=source))
+        model.n_items_ = int(entry(meta, "shapes", "n_items", source=source))
+        model.max_value_ = float(learned["max_value_"])
+        model.weights_ = {
+            regime: {name: float(w) for name, w in weights.items()}
+            for regime, weights in learned["weights_"].items()
+        }
+        model.n_clusters_ = int(learned["n_clusters_"])
+        model.half_life_ = None if learned["half_life_"] is None else float(learned["half_life_"])
+        model.tuning_ = learned["tuning_"]
+        model.item_names_ = [str(name) for name in entry(meta, "item_names", source=source)]
+        if len(model.item_names_) != model.n_items_:
+            raise ModelFormatError(
+                f"{source} has {len(model.item_names_)} item names",
+                expected=f"one per item ({model.n_items_})",
+                fix=FIT_AGAIN,
+            )
+        model.text_ = None
+        if parts["text"]:
+            default = bool(entry(meta, "encoder", "default", source=source))
+            space_encoder = (
+                encoder if encoder is not None else (model._encoder() if default else None)
+            )
+            text_meta = {
+                **entry(meta, "text", source=source),
+                "vocabulary": entry(meta, "text_vocabulary", source=source),
+                "encoder_identifier": entry(meta, "encoder", "identifier", source=source),
+            }
+            prefix = "text_"
+            text_arrays = {
+                k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)
+            }
+            model.text_ = TextSpace.from_state(text_meta, text_arrays, space_encoder, source=source)
+        model.user_text_ = None
+        if parts["user_text"]:
+            model.user_text_ = (
+                arrays["user_text_dense"],
+                sp.csr_matrix(arrays["user_text_lexical"]),
+            )
+        model.user_attributes_ = None
+        attributes = None
+        if parts["attributes"]:
+            model.user_attributes_ = cls._saved_user_attributes(meta, model.n_users_, source)
+            attributes = AttributePopularity.from_state(
+                entry(meta, "attribute_popularity", source=source),
+                {
+                    name.removeprefix(ATTRIBUTES_PREFIX): values
+                    for name, values in arrays.items()
+                    if name.startswith(ATTRIBUTES_PREFIX)
+                },
+                source=source,
+            )
+        model.core_ = InterestCore.from_state(
+            check_settings(model),
+            model.text_,
+            {
+                "parts": parts,
+                "collaborative": meta.get("collaborative"),
+                **{name: learned[name] for name in ("ridge_alphas", "latest_time", "log_floor")},
+            },
+            arrays,
+            k=model.n_clusters_,
+            attributes=attributes,
+            user_attributes=model.user_attributes_,
+            source=source,
+        )
+        model.clusters_ = model.core_.clusters[model.n_clusters_]
+        model.cluster_labels_ = model.clusters_.labels
+        # the pipeline's clusters, when the model scored with them (see fit)
+        model.user_clusters_ = model.cluster_labels_ if learned["clusters_given"] else None
+        return model
+
+    @classmethod
+    def _with_saved_params(
+        cls, meta: dict[str, Any], encoder: Encoder | None, source: str
+    ) -> InterestRecommender:
+        params = dict(entry(meta, "params", source=source))
+        known = set(cls().get_params(deep=False)) - UNSAVED_PARAMS
+        if set(params) - known or known - set(params) - LATER_PARAMS:
+            raise ModelFormatError(
+                f"{source} has settings {sorted(set(params) ^ known)} that do not match this "
+                "InterestRecommender",
+                expected=f"exactly the settings {sorted(known)}",
+                fix=FIT_AGAIN,
+            )
+        for name in entry(meta, "tuple_params", source=source):
+            if isinstance(params.get(name), list):
+                params[name] = tuple(params[name])
+        identifier = entry(meta, "encoder", "identifier", source=source)
+        default = bool(entry(meta, "encoder", "default", source=source))
+        model = cls(encoder, **params)
+        if encoder is not None:
+            check_encoder(identifier, encoder, f"the model in {source}")
+        if encoder is None and default and identifier is not None:
+            rebuilt = model._encoder()  # the weight-free default of fit
+            if rebuilt.identifier != identifier:
+                raise ModelFormatError(
+                    f"the model in {source} was fitted with the default encoder "
+                    f"{identifier!r}, which this interestlens builds as {rebuilt.identifier!r}",
+                    expected="the same default encoder",
+                    fix=f"pass the encoder with identifier {identifier!r}, or {FIT_AGAIN}",
+                )
+        return model
+
+    @staticmethod
+    def _saved_user_attributes(meta: dict[str, Any], n_users: int, source: str) -> pd.DataFrame:
+        columns = entry(meta, "user_attributes", source=source)
+        if not isinstance(columns, dict) or any(
+            not isinstance(v, list) or len(v) != n_users for v in columns.values()
+        ):
+            raise ModelFormatError(
+                f"{source}: the user attributes are not one list of {n_users} values per column",
+                expected="the user attributes written by InterestRecommender.save",
+                fix=FIT_AGAIN,
+            )
+        return pd.DataFrame(columns, dtype=object)
+
     # --- serving ---------------------------------------------------------------------------
 
     def save(self, directory: str | Path) -> Path:
         """Write the fitted model to ``directory`` (created if needed): ``recommender.json``
         (settings, chosen weights, shapes, the encoder's identifier) and ``.npy``/``.npz``
-        arrays, each written atomically. No pickle: :meth:`load` never runs code. The encoder
-        itself is not saved; pass it to :meth:`load`. Returns the directory."""
-        self._check_fitted()
-        return persist.save(self, directory)
+        arrays, each written atomically (:mod:`.storage`). No pickle: :meth:`load` never runs
+        code. The encoder itself is not saved; pass it to :meth:`load`. Returns the
+        directory."""
+        meta, arrays = self.state()
+        return write_state(directory, meta, arrays)
 
     @classmethod
     def load(cls, directory: str | Path, encoder: Encoder | None = None) -> InterestRecommender:
@@ -639,9 +988,13 @@ class InterestRecommender(BaseRecommender):
         gets it back without being given one. Missing or damaged files raise
         :class:`ModelFormatError` naming the file.
         """
-        from interestlens.model_check import guarded_load
+        directory = Path(directory)
 
-        return guarded_load(Path(directory), lambda: persist.load(cls, directory, encoder))
+        def load() -> InterestRecommender:
+            meta, arrays = read_state(directory)
+            return cls.from_state(meta, arrays, encoder=encoder, source=str(directory / MANIFEST))
+
+        return guarded_load(directory, load, fix=FIT_AGAIN)
 
     def set_encoder(self, encoder: Encoder) -> Self:
         """Give a model loaded without its encoder the encoder for new text (a service can
@@ -650,8 +1003,10 @@ class InterestRecommender(BaseRecommender):
         Raises :class:`ModelFormatError` unless ``encoder.identifier`` is the one the model was
         fitted with.
         """
-        self._check_fitted()
-        persist.set_encoder(self, encoder)
+        check_is_fitted(self)
+        if self.text_ is not None:
+            self.text_.set_encoder(encoder)
+        self.encoder = encoder
         return self
 
     def add_items(self, texts: Sequence[str]) -> np.ndarray:
@@ -668,7 +1023,38 @@ class InterestRecommender(BaseRecommender):
         Raises :class:`ParameterError` when the model has no item texts, or was loaded without
         its encoder.
         """
-        return online.add_items(self, texts)
+        check_is_fitted(self)
+        text_list = checked_texts(texts, None, "texts", "the number of new items")
+        assert text_list is not None
+        space = self.text_
+        if space is None:
+            raise ParameterError(
+                "this InterestRecommender was fitted without item texts, so new items cannot be "
+                "placed from their text",
+                expected="a model fitted with item_texts",
+                fix="fit again with item_texts=... (one text per item)",
+            )
+        if self.core_.cold_mapping is None:
+            raise ParameterError(
+                "the training matrix had no interactions, so there are no items to place new "
+                "items near",
+                expected="a model fitted on a matrix with interactions",
+                fix="fit on interactions before adding items",
+            )
+        space.require_encoder()
+        n_old, n_new = self.n_items_, len(text_list)
+        new = np.arange(n_old, n_old + n_new, dtype=np.int64)
+        if n_new == 0:
+            return new
+        space.add_items(text_list)  # encodes first: a failing encoder leaves the model as it was
+        self.core_.add_items(n_new)
+        self.interactions_ = with_empty_columns(self.interactions_, n_new)
+        self.weighted_ = with_empty_columns(self.weighted_, n_new)
+        if self.times_ is not None:
+            self.times_ = with_empty_columns(self.times_, n_new)
+        self.item_names_ = [*self.item_names_, *item_names(text_list, n_new, start=n_old)]
+        self.n_items_ = n_old + n_new
+        return new
 
     def score_histories(
         self,
@@ -686,19 +1072,59 @@ class InterestRecommender(BaseRecommender):
         their own text vectors, -1 has none. ``score_histories(interactions_[[u]],
         times_[[u]], [u])`` equals ``score([u])``.
         """
-        return online.score_histories(self, history, times, user_indices)
+        check_is_fitted(self)
+        matrix = checked_history(history, self.n_items_)
+        n_rows = matrix.shape[0]
+        aligned = aligned_times(matrix, times)
+        if aligned is not None:
+            check_times_cover(matrix, times)
+        users = checked_user_indices(user_indices, n_rows, self.n_users_)
+        weights = rating_weights(matrix, self.max_value_, self.rating_power)
+        query = Query(recency(weights, aligned, self.half_life_), reference_time=latest(aligned))
+        if self.user_text_ is not None and users is not None and (users >= 0).any():
+            known = np.flatnonzero(users >= 0)
+            select = sp.csr_matrix(
+                (np.ones(len(known), dtype=np.float32), (known, users[known])),
+                shape=(n_rows, self.n_users_),
+            )
+            dense, lexical = self.user_text_
+            query.text_dense = np.asarray(select @ dense, dtype=np.float32)
+            query.text_lexical = sp.csr_matrix(select @ lexical, dtype=np.float32)
+        return self._blend(query, WARM)
 
     def most_similar_item(self, item: int, among: np.ndarray) -> int | None:
         """The item of ``among`` (e.g. the user's rated items) that best explains ``item``: the
         largest EASE weight towards it, text similarity breaking ties and deciding alone when
         ``item`` is cold. None when ``among`` holds no other item."""
-        return online.most_similar_item(self, item, among)
+        check_is_fitted(self)
+        n_items = self.n_items_
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+            raise ParameterError(
+                f"item={item!r} is not an integer",
+                expected="an item index",
+                fix="map the item id with the item IdMap",
+            )
+        if not 0 <= int(item) < n_items:
+            raise ParameterError(
+                f"item index {item} should be in [0, n_items={n_items})",
+                expected="an item index of the model",
+                fix="map the item id with the item IdMap",
+            )
+        rated = check_index_array(among, name="among", kind="item", example="np.array([3, 7])")
+        bad = rated[(rated < 0) | (rated >= n_items)]
+        if bad.size:
+            raise ParameterError(
+                f"among holds item index {int(bad[0])}; it should be in [0, n_items={n_items})",
+                expected="item indices of the model",
+                fix="drop unknown items (IdMap.indices(..., missing='skip') gives -1)",
+            )
+        return most_similar_rated(self.core_, self.text_, np.unique(rated), int(item))
 
     def most_similar_items(self, items: np.ndarray, among: sp.csr_matrix) -> np.ndarray:
         """:meth:`most_similar_item` for many users at once: ``items`` ``(n, k)`` item indices
         (-1 = none), ``among`` ``(n, n_items)`` sparse, row ``u`` storing user ``u``'s rated
         items; returns ``(n, k)`` item indices, -1 where a row offers no other item."""
-        self._check_fitted()
+        check_is_fitted(self)
         items = np.asarray(items)
         among = sp.csr_matrix(among)
         if items.ndim != 2 or among.shape != (len(items), self.n_items_):
@@ -714,3 +1140,9 @@ class InterestRecommender(BaseRecommender):
                 fix="map the item ids with the item IdMap",
             )
         return most_similar_rated_many(self.core_, self.text_, among, items)
+
+
+def with_empty_columns(matrix: sp.csr_matrix, n_new: int) -> sp.csr_matrix:
+    """``matrix`` with ``n_new`` empty columns appended (items added after fitting)."""
+    empty = sp.csr_matrix((matrix.shape[0], n_new), dtype=matrix.dtype)
+    return sp.hstack([matrix, empty], format="csr", dtype=matrix.dtype)

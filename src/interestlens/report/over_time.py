@@ -8,7 +8,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from interestlens.timeline.identity import IdentityMatch
+from interestlens.cluster.identity import IdentityMatch
+from interestlens.report.html import cluster_colour, figure_html
 from interestlens.timeline.periods import NoTimestampsError, Timeline, build_timeline
 
 SECTION_ID = "over-time"
@@ -116,9 +117,8 @@ def _trend_items(timeline: Timeline) -> str:
 
 def over_time_section(model: Any, previous: Any | None = None) -> str | None:
     """The section's HTML, or None when the model's interactions carry no timestamps."""
-    from interestlens.report.html import _colour, _figure_html
 
-    drift = model._settings().drift
+    drift = model.active_settings.drift
     try:
         timeline = build_timeline(
             model,
@@ -133,11 +133,11 @@ def over_time_section(model: Any, previous: Any | None = None) -> str | None:
     parts = [
         f'<section id="{SECTION_ID}"><h2>Interests over time</h2>',
         f"<ul>{_trend_items(timeline)}</ul>",
-        _figure_html(shares_figure(timeline, _colour), AREA_ID),
+        figure_html(shares_figure(timeline, cluster_colour), AREA_ID),
     ]
-    sankey = transitions_figure(timeline, _colour)
+    sankey = transitions_figure(timeline, cluster_colour)
     if sankey is not None:
-        parts.append(_figure_html(sankey, SANKEY_ID))
+        parts.append(figure_html(sankey, SANKEY_ID))
     parts.append(
         '<p class="note">Each period places the users active in it by their interactions up to '
         f"its end (recency half-life {drift.timeline_half_life_days:g} days). "

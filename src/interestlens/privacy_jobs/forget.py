@@ -1,5 +1,5 @@
 """Erasure: ``interestlens forget`` removes a user from a model directory, its events store and
-the embedding cache, so that :mod:`~interestlens.privacy.audit` finds nothing afterwards.
+the embedding cache, so that :mod:`~interestlens.privacy_jobs.audit` finds nothing afterwards.
 
 The model is *refitted* without the user, not patched: their vector, interactions, text and
 recommender rows go, and so do their contributions to every cluster statistic, keyword,
@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from interestlens.config import Settings
+from interestlens.embed import cache_path as embedding_cache_file
 from interestlens.embed.base import Encoder
-from interestlens.embed.cache import EmbeddingCache
+from interestlens.embed.cache import delete_cached_texts
 from interestlens.errors import DataFileNotFoundError, UnknownIdError
 from interestlens.model_dir import read_manifest, read_parquet
 from interestlens.persist import read_json
 from interestlens.privacy.keys import model_pseudonymizer
+from interestlens.serve.refit import refit_model
+from interestlens.serve.store import EventStore, events_path
 
 
 @dataclass
@@ -41,29 +44,15 @@ class ForgetReport:
         return asdict(self)
 
 
-def embedding_cache_path(settings: Settings) -> Path:
-    """The SQLite file the encoder cache of ``settings`` uses."""
-    return Path(settings.encoder.cache_dir).expanduser() / "embeddings.sqlite"
-
-
-def forget_cached_texts(path: Path, texts: list[str]) -> int:
-    """Delete the vectors of ``texts`` from the cache at ``path`` (0 when there is none)."""
-    texts = [t for t in texts if t.strip()]
-    if not texts or not Path(path).exists():
-        return 0
-    with EmbeddingCache(path) as cache:
-        return cache.delete_texts(texts)
-
-
 def user_key(model_dir: Path, user_id: str, settings: Settings) -> str:
     """The id the model holds for ``user_id``: its pseudonym when the model is pseudonymized."""
     pseudonymizer = model_pseudonymizer(settings.privacy, read_manifest(model_dir))
     return str(user_id) if pseudonymizer is None else pseudonymizer.pseudonym(user_id)
 
 
-def _store_path(model_dir: Path, settings: Settings, events_db: Path | None) -> Path | None:
-    from interestlens.serve.service import events_path
-
+def events_store_path(model_dir: Path, settings: Settings, events_db: Path | None) -> Path | None:
+    """The events store of ``model_dir``: ``events_db`` when given (it must exist), else the
+    service's default beside the model when it exists, else None."""
     if events_db is not None:
         path = Path(events_db).expanduser()
         if not path.exists():
@@ -90,8 +79,6 @@ def forget_user(
     """Erase ``user_id`` (a raw id; hashed when the model is pseudonymized) from
     ``model_dir`` (refitted in place, atomically), its events store and the embedding cache
     (``cache``, default: the one ``settings.encoder`` names)."""
-    from interestlens.serve.refit import refit_model
-    from interestlens.serve.store import EventStore
 
     model_dir = Path(model_dir).expanduser().resolve()
     key = user_key(model_dir, user_id, settings)
@@ -100,8 +87,10 @@ def forget_user(
     text = ""
     if in_model:
         text = str(read_parquet(model_dir / "users.parquet")["text"].iloc[user_ids.index(key)])
-    db_path = _store_path(model_dir, settings, Path(events_db) if events_db else None)
-    cache_path = Path(cache).expanduser() if cache is not None else embedding_cache_path(settings)
+    db_path = events_store_path(model_dir, settings, Path(events_db) if events_db else None)
+    cache_path = (
+        Path(cache).expanduser() if cache is not None else embedding_cache_file(settings.encoder)
+    )
     report = ForgetReport(
         model_dir=str(model_dir),
         events_db=None if db_path is None else str(db_path),
@@ -141,5 +130,5 @@ def forget_user(
         # the new model holds the forgetting: its record (naming the user) can go too
         with EventStore(db_path) as store:
             report.log_entries_purged = store.purge_user(key, upto=summary.folded_seq)
-    report.cache_entries_deleted = forget_cached_texts(cache_path, [text])
+    report.cache_entries_deleted = delete_cached_texts(cache_path, [text])
     return report

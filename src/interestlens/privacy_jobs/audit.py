@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from interestlens.config import Settings
+from interestlens.embed.cache import EmbeddingCache
 from interestlens.errors import ModelFormatError
 from interestlens.model_dir import read_manifest
 from interestlens.persist import read_json
@@ -194,7 +195,6 @@ def _audit_store(path: Path, needles: _Needles) -> list[Finding]:
 
 
 def _audit_cache(path: Path, needles: _Needles) -> list[Finding]:
-    from interestlens.embed.cache import EmbeddingCache
 
     findings = []
     if needles.text:

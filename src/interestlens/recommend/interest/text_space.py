@@ -9,6 +9,7 @@ cosine uses both; it feeds the text-to-behaviour mappings of cold items.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from interestlens.embed.base import Encoder, l2_normalise
-from interestlens.errors import ParameterError
+from interestlens.errors import ModelFormatError, ParameterError
 
 #: user texts are split into parts on this separator (one review per line in load_amazon); each
 #: part is encoded on its own and the parts are averaged, so long histories are not truncated
@@ -52,7 +53,7 @@ class TextSpace:
 
     def fit(self, item_texts: Sequence[str]) -> TextSpace:
         texts = list(item_texts)
-        self.encoder_identifier_ = self._require_encoder().identifier
+        self.encoder_identifier_ = self.require_encoder().identifier
         self.vectorizer_ = TfidfVectorizer(**TFIDF_SETTINGS)
         try:
             lexical = self.vectorizer_.fit_transform(texts)
@@ -88,7 +89,101 @@ class TextSpace:
         self.joint_ = np.vstack([self.joint_, self.joint_users(dense, lexical)])
         self.richness_ = np.vstack([self.richness_, richness(lexical)])
 
-    def _require_encoder(self) -> Encoder:
+    # --- state ---------------------------------------------------------------------------------
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray | sp.csr_matrix]]:
+        """JSON-able settings (TF-IDF settings, vocabulary in column order, the encoder's
+        identifier) and the arrays (``dense``, ``lexical``, ``joint``, ``richness``, ``idf``
+        and, when fitted, ``lsa_axes``); :meth:`from_state` rebuilds the space from them."""
+        tfidf: dict[str, Any] = {}
+        for key, value in self.vectorizer_.get_params().items():
+            if key == "dtype":
+                value = np.dtype(value).name
+            elif isinstance(value, tuple):
+                value = list(value)
+            if value is not None and not isinstance(value, str | bool | int | float | list):
+                raise ParameterError(
+                    f"the TF-IDF setting {key}={value!r} cannot be saved as JSON",
+                    expected="TF-IDF settings made of strings, numbers and lists",
+                    fix="keep the TF-IDF settings of TextSpace (TFIDF_SETTINGS)",
+                )
+            tfidf[key] = value
+        vocabulary = self.vectorizer_.vocabulary_
+        meta = {
+            "lsa_components": int(self.lsa_components),
+            "random_state": int(self.random_state),
+            "tfidf": tfidf,
+            "vocabulary": sorted(vocabulary, key=vocabulary.get),
+            "encoder_identifier": self.encoder_identifier_,
+        }
+        arrays: dict[str, np.ndarray | sp.csr_matrix] = {
+            "dense": self.dense_,
+            "lexical": self.lexical_,
+            "joint": self.joint_,
+            "richness": self.richness_,
+            "idf": np.asarray(self.vectorizer_.idf_),
+        }
+        if self.lsa_axes_ is not None:
+            arrays["lsa_axes"] = self.lsa_axes_
+        return meta, arrays
+
+    @classmethod
+    def from_state(
+        cls,
+        meta: dict[str, Any],
+        arrays: dict[str, Any],
+        encoder: Encoder | None,
+        *,
+        source: str = "the text space state",
+    ) -> TextSpace:
+        """The space :meth:`state` described; ``encoder`` None: new text raises
+        :class:`ParameterError` until :meth:`set_encoder`. Settings scikit-learn refuses and
+        repeated terms raise :class:`ModelFormatError` naming ``source``."""
+        space = cls(
+            encoder,
+            lsa_components=int(meta["lsa_components"]),
+            random_state=int(meta["random_state"]),
+        )
+        tfidf = dict(meta["tfidf"])
+        tfidf["dtype"] = np.dtype(tfidf["dtype"]).type
+        if isinstance(tfidf.get("ngram_range"), list):
+            tfidf["ngram_range"] = tuple(tfidf["ngram_range"])
+        try:
+            vectorizer = TfidfVectorizer(**tfidf)
+        except TypeError as exc:
+            raise ModelFormatError(
+                f"{source} has TF-IDF settings this scikit-learn refuses ({exc})",
+                expected="the settings of TfidfVectorizer",
+                fix="fit the model again and save it",
+            ) from None
+        terms = [str(term) for term in meta["vocabulary"]]
+        vocabulary = {term: i for i, term in enumerate(terms)}
+        if len(vocabulary) != len(terms):
+            raise ModelFormatError(
+                f"{source} repeats TF-IDF terms",
+                expected="distinct TF-IDF terms in column order",
+                fix="fit the model again and save it",
+            )
+        vectorizer.vocabulary_ = vocabulary
+        vectorizer.idf_ = arrays["idf"]
+        space.vectorizer_ = vectorizer
+        space.encoder_identifier_ = meta["encoder_identifier"]
+        space.dense_ = arrays["dense"]
+        space.lexical_ = sp.csr_matrix(arrays["lexical"])
+        space.joint_ = arrays["joint"]
+        space.richness_ = arrays["richness"]
+        space.lsa_axes_ = arrays.get("lsa_axes")
+        if encoder is not None:
+            space.set_encoder(encoder)
+        return space
+
+    def set_encoder(self, encoder: Encoder) -> None:
+        """Give a space built without its encoder the one it was fitted with
+        (:class:`ModelFormatError` for any other identifier)."""
+        check_encoder(self.encoder_identifier_, encoder, "this InterestRecommender")
+        self.encoder = encoder
+
+    def require_encoder(self) -> Encoder:
         if self.encoder is None:
             raise ParameterError(
                 "this model was loaded without its text encoder (saved: "
@@ -100,7 +195,7 @@ class TextSpace:
         return self.encoder
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        encoder = self._require_encoder()
+        encoder = self.require_encoder()
         vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
         filled = [i for i, text in enumerate(texts) if text.strip()]
         if filled:
@@ -110,7 +205,7 @@ class TextSpace:
     def encode_users(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
         """Dense (mean of the encoded parts) and lexical unit vectors of user texts."""
         texts = list(texts)
-        self._require_encoder()
+        self.require_encoder()
         parts = [[p for p in t.split(PART_SEPARATOR) if p.strip()] for t in texts]
         unique = list(dict.fromkeys(p for user_parts in parts for p in user_parts))
         dense = np.zeros((len(texts), self.dense_.shape[1]), dtype=np.float32)
@@ -162,3 +257,15 @@ def unit_rows(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix | np.ndarray:
     if sp.issparse(matrix):
         return sp.csr_matrix(normalize(matrix), dtype=np.float32)
     return l2_normalise(np.asarray(matrix))
+
+
+def check_encoder(identifier: str | None, encoder: Encoder, model: str) -> None:
+    """:class:`ModelFormatError` unless ``encoder`` is the one a model with text was fitted
+    with (``identifier`` None: the model has no text, any encoder will do)."""
+    if identifier is not None and encoder.identifier != identifier:
+        raise ModelFormatError(
+            f"{model} was fitted with encoder {identifier!r}; the encoder given has identifier "
+            f"{encoder.identifier!r}",
+            expected="the encoder the model was fitted with",
+            fix=f"pass the encoder the model was fitted with (identifier {identifier!r})",
+        )

@@ -19,9 +19,9 @@ from interestlens.data.synthetic.drift import make_drifting_dataset, split_by_ti
 from interestlens.persist import atomic_write_text, write_json
 from interestlens.pipeline import InterestLens
 from interestlens.report import write_report
+from interestlens.report.over_time import event_text, identity_line
 from interestlens.timeline.drift import compare_models
 from interestlens.timeline.periods import build_timeline
-from interestlens.timeline.report import event_text, identity_line
 
 
 def run_drift_demo(

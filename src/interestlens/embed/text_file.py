@@ -1,4 +1,5 @@
-"""``interestlens embed``: a file of texts in, a ``.npy`` of vectors and a JSON of stats out."""
+"""``interestlens embed``: a file of texts in (one per line, or a table), a ``.npy`` of vectors
+and a JSON of ids and stats out."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from interestlens.config import Settings
-from interestlens.errors import DataError, EmptyDataError, MissingColumnsError, ParameterError
+from interestlens.data.io import read_table
+from interestlens.embed.batch import build_encoder, embed_texts
+from interestlens.errors import (
+    DataError,
+    DataFileNotFoundError,
+    EmptyDataError,
+    MissingColumnsError,
+    ParameterError,
+    TextDecodeError,
+)
 from interestlens.persist import write_json, write_npy
-from interestlens.pipeline import InterestLens, embed_texts
 from interestlens.text import build_texts
 
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -20,8 +29,6 @@ def read_texts(
     """Ids and texts from a .txt file (one text per line) or a table (CSV/Parquet/JSONL)."""
     if path.suffix.lower() in TEXT_SUFFIXES:
         if not path.exists():
-            from interestlens.errors import DataFileNotFoundError
-
             raise DataFileNotFoundError(
                 f"text file {path} does not exist",
                 expected="a .txt file with one text per line",
@@ -31,7 +38,6 @@ def read_texts(
             lines = path.read_text(encoding="utf-8").splitlines()
         except UnicodeDecodeError as exc:
             line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            from interestlens.errors import TextDecodeError
 
             raise TextDecodeError(
                 f"{path} line {line}: bytes that are not UTF-8 ({exc.reason})",
@@ -43,8 +49,6 @@ def read_texts(
                 f"{path} is empty", expected="one text per line", fix="add texts to the file"
             )
         return [str(i) for i in range(len(lines))], lines
-    from interestlens.data.io import read_table
-
     frame = read_table(path, kind="texts")
     key = id_col or frame.columns[0]
     if key not in frame.columns:
@@ -78,7 +82,7 @@ def embed_file(
             expected="one row per id",
             fix="remove duplicate rows or choose another --id-col",
         )
-    encoder = InterestLens(settings).build_encoder()
+    encoder = build_encoder(settings)
     vectors, stats = embed_texts(
         encoder,
         texts,
