@@ -25,6 +25,7 @@ demo: setup
 # built once): under a minute on a 2-core laptop.
 test: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 # Everything: the fast lane plus the live server, the browser, Spark, schemathesis, real data
@@ -33,6 +34,7 @@ test: setup
 # One process: the live-server, kill -9 and concurrency tests measure the machine they run on.
 test-all: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	RUN_UMAP_TESTS=1 RUN_FUZZ_TESTS=1 $(BIN)/python -m pytest -q
 
 lint: setup
