@@ -70,8 +70,10 @@ def test_scores_are_kept_for_every_k_and_serialise(four_blobs):
 def test_gmm_scan_records_bic(four_blobs):
     X, _ = four_blobs
     selection = AutoKClusterer(GaussianMixtureClusterer(random_state=0), k_min=2, k_max=5).fit(X)
-    assert selection.selection_.bic is not None
-    assert selection.selection_.best_k_by["bic"] == 4
+    scan = selection.selection_
+    assert scan.ks == [2, 3, 4, 5] and len(scan.bic) == 4
+    assert scan.ks[scan.bic.index(min(scan.bic))] == 4  # lower BIC is better
+    assert scan.best_k_by["bic"] == 4
 
 
 def test_rule_takes_highest_silhouette():

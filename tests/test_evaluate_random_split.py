@@ -92,8 +92,9 @@ def test_a_matrix_is_split_like_the_frame_of_its_entries(interactions):
     inverse_items = {i: v for v, i in items.items()}
     held = {(inverse_users[r], inverse_items[c]) for r, c in zip(coo.row, coo.col, strict=True)}
     assert held == _pairs(frame_split.test)
-    assert temporal.train_times is not None
+    assert temporal.train_times is not None  # narrows the type for the next line
     assert (temporal.train_times != 0).nnz == temporal.train.nnz
+    assert ((temporal.train_times != 0) != (temporal.train != 0)).nnz == 0  # the same entries
 
 
 @pytest.mark.parametrize(

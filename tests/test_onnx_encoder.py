@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from interestlens.config import EncoderConfig
-from interestlens.embed import OnnxEncoder, make_encoder
+from interestlens.embed import OnnxEncoder, SentenceTransformerEncoder, make_encoder
 from interestlens.embed.layout import pool, read_layout
 from interestlens.embed.onnx_export import MANIFEST_NAME, MODEL_FILE, read_export
 from interestlens.errors import EncoderError, ParameterError
@@ -352,7 +352,8 @@ def test_make_encoder_builds_the_onnx_backend(tiny_model: Path, tmp_path: Path) 
     )
     assert plain.identifier.endswith(":pooling=cls:max_tokens=8")
     torch_backed = make_encoder(config.model_copy(update={"backend": "torch"}))
-    assert not isinstance(torch_backed, OnnxEncoder)
+    assert isinstance(torch_backed, SentenceTransformerEncoder)
+    assert torch_backed.identifier.startswith("sentence-transformers:")
 
 
 def test_inference_never_imports_torch(exported: OnnxEncoder) -> None:

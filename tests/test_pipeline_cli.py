@@ -24,10 +24,13 @@ def demo():
 
 
 def hashing_settings(tmp_path: Path, **extra):
+    # a k scan up to 8 and no stability refits: the 4 themes are found in a third of the time
     return load_settings(
         environ={},
         overrides={
             "recommend.tune": False,
+            "cluster.k_max": 8,
+            "cluster.stability_runs": 0,
             "encoder.kind": "hashing",
             "encoder.cache_dir": tmp_path / "cache",
             "encoder.show_progress": False,
@@ -65,6 +68,9 @@ def test_warm_cache_calls_encoder_zero_times(tmp_path: Path, demo):
     model = InterestLens(hashing_settings(tmp_path), encoder=second).fit(dataset)
     assert second.n_calls == 0
     assert model.report_.items.cache_hits == model.report_.items.unique_texts
+    # the cold run encoded each distinct text once, the item texts among them
+    assert first.n_texts == len(set(first.texts)) >= model.report_.items.unique_texts
+    assert set(model.item_texts_) <= set(first.texts)
 
 
 def test_text_only_users_get_text_vectors(tmp_path: Path, demo):

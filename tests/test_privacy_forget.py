@@ -142,7 +142,10 @@ def test_fit_forget_refit_and_audit_finds_nothing(setup, capsys):
     assert main(["forget", "--model", str(model_dir), "--user", user, "--config", str(config)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["in_model"] is True and report["events_deleted"] == 1
-    assert report["cache_entries_deleted"] == 1 and report["interactions_removed"] > 0
+    assert report["cache_entries_deleted"] == 1
+    # the user's interactions in the model (the service's event counts in events_deleted)
+    history = int((dataset.interactions["user_id"] == user).sum())
+    assert report["interactions_removed"] == history > 0
 
     # the refitted model: one user fewer, the other user's event folded in
     assert len(read_json(model_dir / "user_ids.json")) == n_users - 1

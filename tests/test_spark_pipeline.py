@@ -7,6 +7,7 @@ directories) per module. Skipped, with the reason, without PySpark or a Java run
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -175,11 +176,19 @@ def test_recommend_describe_and_report_read_it_unchanged(fitted, tmp_path, capsy
                  "--output", str(output)]) in (0, None)  # fmt: skip
     table = pd.read_csv(output)
     assert list(table.columns) == COLUMNS and len(table) == 12
+    loaded = InterestLens.load(model_dir)
+    n_clusters = loaded.clusters_.result.n_clusters
     assert main(["describe", "--model", str(model_dir)]) in (0, None)
-    assert "k = " in capsys.readouterr().out
+    assert f"k = {n_clusters} " in capsys.readouterr().out
     report = tmp_path / "report.html"
     assert main(["report", "--model", str(model_dir), "--output", str(report)]) in (0, None)
-    assert report.stat().st_size > 10_000
+    page = report.read_text(encoding="utf-8")
+    assert f"users in {n_clusters} interest clusters</div>" in page
+    assert page.count('class="card"') == n_clusters
+    for explanation in loaded.clusters_.explanations:
+        assert (
+            f"<h3>Cluster {explanation.cluster_id}: {html.escape(explanation.label)}</h3>" in page
+        )
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from interestlens.data.synthetic.generator import (
     HISTORY_DAYS,
     SECONDS_PER_DAY,
     START_EPOCH,
-    _make_ids,
     _split_by_weight,
 )
 from interestlens.data.synthetic.prose import with_article
@@ -107,7 +106,10 @@ def test_id_formats(demo):
     assert dataset.users[USER_ID].str.fullmatch(r"u\d{4}").all()
     assert dataset.interactions[ITEM_ID].isin(dataset.items[ITEM_ID]).all()
     assert dataset.interactions[USER_ID].isin(dataset.users[USER_ID]).all()
-    assert _make_ids("i", 12_345)[-1] == "i12345"  # wider when the count needs it
+    # wider when the count needs it
+    wide, _ = make_demo_dataset(seed=0, n_items=40, n_users=10_000, n_themes=4)
+    assert wide.users[USER_ID].iloc[[0, -1]].tolist() == ["u00001", "u10000"]
+    assert wide.items[ITEM_ID].iloc[-1] == "i0040"
 
 
 # --- the canonical model -------------------------------------------------------------------------
