@@ -43,6 +43,7 @@ from interestlens.recommend.ranking_metrics import (
     precision_at_k,
     recall_at_k,
 )
+from interestlens.recommend.top_items import excluded_cells
 
 __all__ = [
     "RANKING_METRICS",
@@ -93,15 +94,7 @@ def auc(
         eligible[:, :] = False
         eligible[:, np.asarray(candidates, dtype=np.int64)] = True
     if exclude is not None:
-        excluded = sp.csr_matrix(exclude)
-        if excluded.shape != scores.shape:
-            raise ParameterError(
-                f"exclude has shape {excluded.shape} but scores have shape {scores.shape}",
-                expected="one row per user and one column per item",
-                fix="slice the training matrix with the same user indices",
-            )
-        rows = np.repeat(np.arange(n_users), np.diff(excluded.indptr))
-        eligible[rows, excluded.indices] = False
+        eligible[excluded_cells(exclude, scores.shape)] = False
     positive = matrix.toarray().astype(bool) & eligible
     # ineligible items sink to the bottom ranks; subtracting their count from the ranks of
     # the positives leaves ranks among eligible items only

@@ -67,6 +67,21 @@ def check_candidates(candidates: object, n_items: int) -> np.ndarray | None:
     return array.astype(np.int64)
 
 
+def excluded_cells(exclude: object, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, columns)`` of the stored entries of ``exclude`` (a sparse matrix with one row
+    per score row and one column per item: e.g. each user's training interactions), to be set
+    aside from a ranking."""
+    matrix = sp.csr_matrix(exclude)
+    if matrix.shape != tuple(shape):
+        raise ParameterError(
+            f"exclude has shape {matrix.shape} but scores have shape {tuple(shape)}",
+            expected="one exclusion row per score row, one column per item",
+            fix="slice the interaction matrix with the same user indices",
+        )
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    return rows, matrix.indices
+
+
 def top_k(
     scores: np.ndarray,
     k: int,
@@ -101,15 +116,7 @@ def top_k(
         keep[check_candidates(candidates, n_items)] = True
         scores[:, ~keep] = -np.inf
     if exclude is not None:
-        exclude = sp.csr_matrix(exclude)
-        if exclude.shape != scores.shape:
-            raise ParameterError(
-                f"exclude has shape {exclude.shape} but scores have shape {scores.shape}",
-                expected="one exclusion row per score row, one column per item",
-                fix="slice the interaction matrix with the same user indices",
-            )
-        rows = np.repeat(np.arange(n_rows), np.diff(exclude.indptr))
-        scores[rows, exclude.indices] = -np.inf
+        scores[excluded_cells(exclude, scores.shape)] = -np.inf
 
     width = min(k, n_items)
     items = np.full((n_rows, k), -1, dtype=np.int64)
