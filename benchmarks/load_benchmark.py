@@ -236,7 +236,7 @@ def breakdown(model_dir: Path, user_ids: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         engine.recommend_user(user, 10)
         timings["recommend_user"].append(time.perf_counter() - started)
-    encoder = engine.encoder().encoder
+    encoder = engine.encoder().inner
     base = getattr(encoder, "encoder", encoder)  # the model itself, not the embedding cache
     # texts never seen before, in this run or earlier ones (the embedding cache persists)
     counter = [time.time_ns()]
