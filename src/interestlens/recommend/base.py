@@ -203,7 +203,7 @@ class BaseRecommender(BaseEstimator):
         candidates = check_candidates(candidates, self.n_items_)
         scores = self.score(users)
         exclude = self.interactions_[users] if exclude_seen else None
-        return top_k(scores, k, exclude=exclude, candidates=candidates)
+        return self._rank(scores, k, exclude, candidates)
 
     def recommend_new(
         self,
@@ -223,6 +223,16 @@ class BaseRecommender(BaseEstimator):
         candidates = check_candidates(candidates, self.n_items_)
         scores = self.score_new(history, texts)
         exclude = sp.csr_matrix(history) if exclude_seen and history is not None else None
+        return self._rank(scores, k, exclude, candidates)
+
+    def _rank(
+        self,
+        scores: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # the one step a subclass may change (e.g. a re-ranking for diversity)
         return top_k(scores, k, exclude=exclude, candidates=candidates)
 
     # --- validation ------------------------------------------------------------------------

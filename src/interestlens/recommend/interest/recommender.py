@@ -22,9 +22,7 @@ from interestlens.recommend.base import (
     TEXT,
     BaseRecommender,
     as_interaction_matrix,
-    check_candidates,
     check_is_fitted,
-    check_k,
     checked_texts,
     top_k,
 )
@@ -636,45 +634,17 @@ class InterestRecommender(BaseRecommender):
 
     # --- recommending with diversification -------------------------------------------------
 
-    def recommend(
+    def _rank(
         self,
-        user_indices: np.ndarray,
+        scores: np.ndarray,
         k: int,
-        *,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
+        exclude: sp.csr_matrix | None,
+        candidates: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`BaseRecommender.recommend`; with ``mmr_lambda < 1`` the lists are
-        re-ranked by maximal marginal relevance and the scores are the MMR objective values."""
+        """With ``mmr_lambda < 1`` the lists are re-ranked by maximal marginal relevance and
+        the scores are the MMR objective values; else the plain top k."""
         if self.mmr_lambda >= 1.0:
-            return super().recommend(
-                user_indices, k, exclude_seen=exclude_seen, candidates=candidates
-            )
-        check_is_fitted(self)
-        k = check_k(k)
-        users = self._check_users(user_indices)
-        candidates = check_candidates(candidates, self.n_items_)
-        exclude = self.interactions_[users] if exclude_seen else None
-        return self._diversified(self.score(users), k, exclude, candidates)
-
-    def recommend_new(
-        self,
-        history: sp.csr_matrix | None = None,
-        texts: Sequence[str] | None = None,
-        *,
-        k: int,
-        exclude_seen: bool = True,
-        candidates: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.mmr_lambda >= 1.0:
-            return super().recommend_new(
-                history, texts, k=k, exclude_seen=exclude_seen, candidates=candidates
-            )
-        check_is_fitted(self)
-        k = check_k(k)
-        candidates = check_candidates(candidates, self.n_items_)
-        scores = self.score_new(history, texts)
-        exclude = sp.csr_matrix(history) if exclude_seen and history is not None else None
+            return super()._rank(scores, k, exclude, candidates)
         return self._diversified(scores, k, exclude, candidates)
 
     def _diversified(self, scores, k, exclude, candidates) -> tuple[np.ndarray, np.ndarray]:
