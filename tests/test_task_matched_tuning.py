@@ -235,3 +235,23 @@ def test_given_clusters_are_the_recommenders_clusters(tmp_path) -> None:
     np.testing.assert_array_equal(loaded.user_clusters_, labels)
     with pytest.raises(ParameterError, match=r"user_clusters has shape \(3,\)"):
         InterestRecommender(tune=False).fit(matrix, user_clusters=np.zeros(3))
+
+
+def test_keep_or_fall_back_is_judged_on_users_the_weights_never_saw() -> None:
+    matrix = noisy_world(n_users=160)
+    model = InterestRecommender(tune=["warm"], n_clusters=2, random_state=0).fit(
+        matrix, item_texts=item_texts(matrix.shape[1])
+    )
+    record = model.tuning_["warm"]["references"]
+    # two searches, one per half of the validation users, each judged on the other half
+    assert len(record["half_weights"]) == 2
+    assert all(weights["collaborative"] == 1.0 for weights in record["half_weights"])
+    # the held-out gain pairs every validation user once: its mean is the held-out blend minus
+    # the best reference's score over the same users
+    best = record["best_reference"]
+    assert record["gain_over_best"] == pytest.approx(
+        record["held_out_blend"] - record["scores"][best], abs=1e-9
+    )
+    kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
+    assert (record["fallback"] is None) == kept
+    assert "not searched on" in record["why"]

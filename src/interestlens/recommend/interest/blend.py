@@ -81,7 +81,7 @@ def coordinate_ascent(
     weights = {name: float(start.get(name, 0.0)) for name in names}
     weights[anchor] = 1.0
     current = objective(weights)
-    trace: list[dict[str, object]] = [{"weights": dict(weights), "score": float(current.mean())}]
+    trace: list[dict[str, object]] = [{"weights": dict(weights), "score": _mean(current)}]
     for _ in range(passes):
         improved = False
         for name in names:
@@ -92,12 +92,17 @@ def coordinate_ascent(
                     continue
                 trial = {**weights, name: float(value)}
                 scores = objective(trial)
-                trace.append({"weights": trial, "score": float(scores.mean())})
+                trace.append({"weights": trial, "score": _mean(scores)})
                 if significantly_better(scores, current, z):
                     current, weights, improved = scores, trial, True
         if not improved:
             break
-    return weights, float(current.mean()), trace
+    return weights, _mean(current), trace
+
+
+def _mean(scores: np.ndarray) -> float:
+    # a half of a tiny validation part may hold no user with a target
+    return float(scores.mean()) if scores.size else 0.0
 
 
 def significantly_better(new: np.ndarray, old: np.ndarray, z: float) -> bool:

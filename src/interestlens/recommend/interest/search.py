@@ -13,8 +13,9 @@ Last, the blend must beat the plain baselines it contains. Each reference of the
 (:data:`.core.REFERENCES` available there: EASE alone for known users, popularity for new
 users, TF-IDF kNN where there is item text) is scored alone on the same validation users; the
 blend is kept only when it is better than the best of them by ``reference_z`` paired standard
-errors. Otherwise the regime *is* that reference (its weight 1, every other weight 0, no
-recency), and the record says so (``fallback``).
+errors on users its weights were not searched on (a two-way cross-fit over halves of the
+validation users, :func:`_compare_references`). Otherwise the regime *is* that reference
+(its weight 1, every other weight 0, no recency), and the record says so (``fallback``).
 """
 
 from __future__ import annotations
@@ -126,30 +127,60 @@ class _Fold:
             self.components[name] = standardise(values, self.warm)
 
 
+def _weighted_sum(vector: np.ndarray, stack: np.ndarray) -> np.ndarray:
+    """``tensordot(vector, stack, axes=1)`` without copying ``stack`` when it is a strided view
+    (a half of the validation users)."""
+    out = np.zeros(stack.shape[1:], dtype=np.float32)
+    scaled = np.empty_like(out)
+    for weight, values in zip(vector, stack, strict=True):
+        if weight:
+            np.multiply(values, weight, out=scaled)
+            out += scaled
+    return out
+
+
+def _stack(folds: list[_Fold]) -> list[np.ndarray]:
+    """Each fold's components as one (component, user, item) array, in ``components`` order."""
+    return [np.stack(list(fold.components.values())) for fold in folds]
+
+
 def _objective(
-    folds: list[_Fold], regime: str, cold_weights: Mapping[str, float]
+    folds: list[_Fold],
+    regime: str,
+    cold_weights: Mapping[str, float],
+    half: int | None = None,
+    stacked: list[np.ndarray] | None = None,
 ) -> Callable[[Mapping[str, float]], np.ndarray]:
-    """Per-user validation NDCG, over all folds, of the blend with the given weights."""
+    """Per-user validation NDCG, over all folds, of the blend with the given weights.
+
+    ``half`` (0 or 1) scores every other validation user of each fold (rows ``half::2``): the
+    two halves of a cross-fit. ``stacked`` (:func:`_stack`) lets several objectives share one
+    copy of the components.
+    """
+    rows = slice(None) if half is None else slice(half, None, 2)
+    if stacked is None:
+        stacked = _stack(folds)
     stacks = []
-    for fold in folds:
+    for fold, whole in zip(folds, stacked, strict=True):
         names = list(fold.components)
-        stack = np.stack([fold.components[name] for name in names])
+        stack = whole[:, rows]
         cold = fold.core.cold_items
         fixed = np.array([cold_weights.get(n, 0.0) for n in names], dtype=np.float32)
-        stacks.append((names, stack, stack[:, :, cold] if len(cold) else None, fixed))
+        scorer = fold.scorer if half is None else fold.scorer.rows(rows)
+        stacks.append((names, stack, stack[:, :, cold] if len(cold) else None, fixed, scorer))
 
     def objective(weights: Mapping[str, float]) -> np.ndarray:
         scores = []
-        for fold, (names, stack, cold_stack, fixed) in zip(folds, stacks, strict=True):
+        for fold, (names, stack, cold_stack, fixed, scorer) in zip(folds, stacks, strict=True):
             vector = np.array([weights.get(name, 0.0) for name in names], dtype=np.float32)
             if regime == COLD_ITEMS:
                 blended = np.zeros(stack.shape[1:], dtype=np.float32)
             else:
-                blended = np.tensordot(vector, stack, axes=1)
+                blended = _weighted_sum(vector, stack)
                 vector = fixed
             if cold_stack is not None:
-                blended[:, fold.core.cold_items] = np.tensordot(vector, cold_stack, axes=1)
-            scores.append(fold.scorer(blended))
+                blended[:, fold.core.cold_items] = _weighted_sum(vector, cold_stack)
+            scores.append(scorer(blended))
         return np.concatenate(scores)
 
     return objective
@@ -249,7 +280,9 @@ def tune_regime(
             trace += more
     chosen_half_life = best_half_life
     if space.references:
-        comparison = _compare_references(folds, regime, space, chosen_k, found, reference_z)
+        comparison = _compare_references(
+            folds, regime, space, chosen_k, found, reference_z, start=start, z=z
+        )
         record["references"] = comparison
         if comparison["fallback"] is not None:
             everything = dict.fromkeys([*COMPONENTS, *REFERENCES])
@@ -274,39 +307,61 @@ def _compare_references(
     k: int,
     blend_weights: Mapping[str, float],
     reference_z: float,
+    *,
+    start: Mapping[str, float],
+    z: float,
 ) -> dict[str, Any]:
     """The blend against each plain reference alone, per validation user, on the same folds.
 
-    ``fallback`` names the reference the regime falls back to (None: the blend is kept).
+    The weights were searched on these very users, so the blend's own score flatters it: a
+    blend that only fits the validation noise looks better than a reference that fits nothing.
+    The keep-or-fall-back decision is therefore cross-fitted: the weights are searched again on
+    one half of the validation users and judged on the other half, both ways, so that every
+    user's blend score comes from weights that never saw them. The blend is kept when those
+    held-out scores beat the best reference by ``reference_z`` paired standard errors; it then
+    keeps the weights searched on all users. ``fallback`` names the reference the regime falls
+    back to (None: the blend is kept).
     """
     for fold in folds:
         fold.add_references(k, space.references)
     # the components no longer change here: their stacks are built once for every weighting
-    objective = _objective(folds, regime, space.cold_weights)
+    stacked = _stack(folds)
+    objective = _objective(folds, regime, space.cold_weights, stacked=stacked)
     blend_users = objective(blend_weights)
     scores: dict[str, float] = {"blend": float(blend_users.mean())}
-    per_user: dict[str, np.ndarray] = {}
     for name in space.references:
-        users = objective({name: 1.0})
-        per_user[name] = users
-        scores[name] = float(users.mean())
-    best = max(per_user, key=lambda name: scores[name])
-    keep = significantly_better(blend_users, per_user[best], reference_z)
-    gain = blend_users - per_user[best]
+        scores[name] = float(objective({name: 1.0}).mean())
+    best = max(space.references, key=lambda name: scores[name])
+
+    halves = [_objective(folds, regime, space.cold_weights, half, stacked) for half in (0, 1)]
+    searched = [
+        coordinate_ascent(space.names, half, start, anchor=space.anchor, z=z)[0] for half in halves
+    ]
+    # each half is scored with the weights searched on the other one
+    held_out = np.concatenate([halves[0](searched[1]), halves[1](searched[0])])
+    reference = np.concatenate([half({best: 1.0}) for half in halves])
+    keep = significantly_better(held_out, reference, reference_z)
+    gain = held_out - reference
     error = float(gain.std(ddof=1) / np.sqrt(gain.size)) if gain.size > 1 else float("nan")
+    mean_gain = float(gain.mean()) if gain.size else 0.0
     return {
         "scores": scores,
         "best_reference": best,
-        "gain_over_best": float(gain.mean()) if gain.size else 0.0,
+        "held_out_blend": float(held_out.mean()) if held_out.size else 0.0,
+        "half_weights": [
+            {name: weight for name, weight in weights.items() if weight} for weights in searched
+        ],
+        "gain_over_best": mean_gain,
         "gain_standard_error": error,
         "z": reference_z,
         "fallback": None if keep else best,
         "why": (
-            f"the blend beats {best} by {gain.mean():+.4f} NDCG@{VALIDATION_K} "
-            f"(> {reference_z} standard errors of {error:.4f})"
+            f"the blend beats {best} by {mean_gain:+.4f} NDCG@{VALIDATION_K} on validation "
+            f"users its weights were not searched on (> {reference_z} standard errors of "
+            f"{error:.4f})"
             if keep
-            else f"the blend does not beat {best} significantly "
-            f"({gain.mean():+.4f} NDCG@{VALIDATION_K}, standard error {error:.4f}): "
-            f"falls back to {best} alone"
+            else f"the blend does not beat {best} significantly on validation users its "
+            f"weights were not searched on ({mean_gain:+.4f} NDCG@{VALIDATION_K}, standard "
+            f"error {error:.4f}): falls back to {best} alone"
         ),
     }

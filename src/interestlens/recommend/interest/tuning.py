@@ -254,6 +254,17 @@ class ValidationScorer:
         self.n_relevant = self.relevant.sum(axis=1)
         self.users = self.n_relevant > 0
 
+    def rows(self, rows: slice) -> ValidationScorer:
+        """The same scorer for a subset of the validation users (``rows`` of the score
+        matrices it will be given); the arrays are views, nothing is recomputed."""
+        subset = object.__new__(ValidationScorer)
+        subset.k = self.k
+        subset.blocked = self.blocked[rows]
+        subset.relevant = self.relevant[rows]
+        subset.n_relevant = self.n_relevant[rows]
+        subset.users = self.users[rows]
+        return subset
+
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """NDCG@k of each validation user with a target."""
         if not self.users.any():
