@@ -37,27 +37,62 @@ def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return ((scores - mean) / spread).astype(np.float32)
 
 
+def row_scale(scores: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(n, 1)`` float64 mean and spread :func:`standardise` uses, with float32 passes
+    over ``scores`` only (no float64 copy of a users × items block)."""
+    if scores.shape[0] > 1 and scores.strides[0] == 0:
+        # the same row for every user (popularity): its statistics once
+        mean, spread = row_scale(scores[:1], reference)
+        return np.repeat(mean, scores.shape[0], axis=0), np.repeat(spread, scores.shape[0], axis=0)
+    part = scores if len(reference) == scores.shape[1] else scores[:, reference]
+    mean = part.mean(axis=1, dtype=np.float64, keepdims=True)
+    centred = part - mean.astype(np.float32)
+    np.square(centred, out=centred)
+    spread = np.sqrt(centred.sum(axis=1, dtype=np.float64, keepdims=True) / part.shape[1])
+    spread[spread < 1e-12] = 1.0
+    return mean, spread
+
+
 def blend(
-    standardised: Mapping[str, np.ndarray],
+    components: Mapping[str, np.ndarray],
     weights: Mapping[str, float],
+    reference: np.ndarray,
     *,
     cold_items: np.ndarray | None = None,
     cold_weights: Mapping[str, float] | None = None,
 ) -> np.ndarray:
-    """Weighted sum of z-scored components; ``cold_items`` columns use ``cold_weights``."""
-    shape = next(iter(standardised.values())).shape
+    """Weighted sum of the components' z-scores (:func:`standardise` with ``reference``);
+    ``cold_items`` columns use ``cold_weights``.
+
+    The z-scores are never built: ``w * (x - mean) / spread`` summed over components is
+    ``sum(w / spread * x) - sum(w * mean / spread)``, one scaled add per component and one
+    offset per row, which made scoring a batch of users about twice as fast.
+    """
+    shape = next(iter(components.values())).shape
     out = np.zeros(shape, dtype=np.float32)
-    for name, values in standardised.items():
+    if len(reference) == 0:
+        return out
+    has_cold = cold_items is not None and len(cold_items) > 0 and cold_weights is not None
+    cold = np.zeros((shape[0], len(cold_items) if has_cold else 0), dtype=np.float32)
+    offset = np.zeros((shape[0], 1), dtype=np.float64)
+    cold_offset = np.zeros((shape[0], 1), dtype=np.float64)
+    scaled = np.empty(shape, dtype=np.float32)
+    for name, values in components.items():
         weight = float(weights.get(name, 0.0))
+        cold_weight = float(cold_weights.get(name, 0.0)) if has_cold else 0.0  # type: ignore[union-attr]
+        if not weight and not cold_weight:
+            continue
+        mean, spread = row_scale(values, reference)
         if weight:
-            out += weight * values
-    if cold_items is not None and len(cold_items) and cold_weights is not None:
-        cold = np.zeros((shape[0], len(cold_items)), dtype=np.float32)
-        for name, values in standardised.items():
-            weight = float(cold_weights.get(name, 0.0))
-            if weight:
-                cold += weight * values[:, cold_items]
-        out[:, cold_items] = cold
+            np.multiply(values, (weight / spread).astype(np.float32), out=scaled)
+            out += scaled
+            offset += weight * mean / spread
+        if cold_weight:
+            cold += (cold_weight / spread).astype(np.float32) * values[:, cold_items]
+            cold_offset += cold_weight * mean / spread
+    out -= offset.astype(np.float32)
+    if has_cold:
+        out[:, cold_items] = cold - cold_offset.astype(np.float32)
     return out
 
 

@@ -26,7 +26,7 @@ from interestlens.recommend.base import (
     checked_texts,
     top_k,
 )
-from interestlens.recommend.interest.blend import blend, mmr_rerank, standardise
+from interestlens.recommend.interest.blend import blend, mmr_rerank
 from interestlens.recommend.interest.budget import validation_users
 from interestlens.recommend.interest.cluster_affinity import ClusterAffinity, affinity_from_counts
 from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
@@ -526,11 +526,10 @@ class InterestRecommender(BaseRecommender):
         if query.history.shape[0] == 0:
             return np.zeros((0, self.n_items_), dtype=np.float32)
         raw = core.components(query, self.n_clusters_, self._used_components(regime))
-        warm = np.flatnonzero(core.warm)
-        standardised = {name: standardise(values, warm) for name, values in raw.items()}
         return blend(
-            standardised,
+            raw,
             self.weights_[regime],
+            np.flatnonzero(core.warm),
             cold_items=core.cold_items,
             cold_weights=self.weights_[COLD_ITEMS],
         )
