@@ -18,6 +18,7 @@ from interestlens.errors import DataError, ParameterError
 from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.recommend import EASE, ContentKNN, MostPop
 from interestlens.recommend.interest import COLD_TEXT, COLD_USERS, InterestRecommender
+from interestlens.recommend.interest.tuning import Carve, ValidationScorer
 from interestlens.represent import TextInterestBridge
 from test_interest_recommender import COLD_TEXTS, ITEM_TEXTS, checkerboard, with_cold_items
 
@@ -255,3 +256,21 @@ def test_keep_or_fall_back_is_judged_on_users_the_weights_never_saw() -> None:
     kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
     assert (record["fallback"] is None) == kept
     assert "not searched on" in record["why"]
+
+
+def test_the_validation_scorer_ranks_new_items_among_their_candidate_columns_only() -> None:
+    part = Carve(
+        "cold_items",
+        sp.csr_matrix((2, 6), dtype=np.float32),
+        None,
+        np.arange(2),
+        sp.csr_matrix(([1.0], ([0], [1])), shape=(2, 6)),  # user 0 rated item 1
+        sp.csr_matrix(([1.0, 1.0], ([0, 1], [3, 0])), shape=(2, 6)),  # targets: 3 and 0
+        candidates=np.array([1, 3, 5]),
+    )
+    scorer = ValidationScorer(part, k=2)
+    # columns 1, 3, 5: item 1 is set aside (rated), item 5 ranks above the target 3
+    ndcg = scorer(np.array([[0.9, 0.5, 0.7], [0.1, 0.2, 0.3]], dtype=np.float32))
+    # user 1's target is not a candidate: no score for them
+    assert ndcg == pytest.approx([1 / np.log2(3)])
+    assert scorer.rows(slice(1, None, 2))(np.zeros((1, 3), dtype=np.float32)).size == 0

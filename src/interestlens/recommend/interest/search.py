@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.linalg.blas import saxpy
 
 from interestlens.recommend.interest.blend import (
     SIGNIFICANCE_Z,
@@ -128,15 +129,16 @@ class _Fold:
 
 
 def _weighted_sum(vector: np.ndarray, stack: np.ndarray) -> np.ndarray:
-    """``tensordot(vector, stack, axes=1)`` without copying ``stack`` when it is a strided view
-    (a half of the validation users)."""
-    out = np.zeros(stack.shape[1:], dtype=np.float32)
-    scaled = np.empty_like(out)
+    """``tensordot(vector, stack, axes=1)`` for a C-contiguous float32 ``stack``, one BLAS
+    ``saxpy`` per non-zero weight: the search tries weights one at a time, so most are zero,
+    and this was 3.5 times faster than numpy's multiply-add or ``tensordot`` on MovieLens."""
+    out = np.zeros(stack.shape[1] * stack.shape[2], dtype=np.float32)
+    if out.size == 0:  # BLAS refuses empty vectors
+        return out.reshape(stack.shape[1:])
     for weight, values in zip(vector, stack, strict=True):
         if weight:
-            np.multiply(values, weight, out=scaled)
-            out += scaled
-    return out
+            out = saxpy(values.reshape(-1), out, a=float(weight))
+    return out.reshape(stack.shape[1:])
 
 
 def _stack(folds: list[_Fold]) -> list[np.ndarray]:
@@ -163,23 +165,30 @@ def _objective(
     stacks = []
     for fold, whole in zip(folds, stacked, strict=True):
         names = list(fold.components)
-        stack = whole[:, rows]
-        cold = fold.core.cold_items
-        fixed = np.array([cold_weights.get(n, 0.0) for n in names], dtype=np.float32)
         scorer = fold.scorer if half is None else fold.scorer.rows(rows)
-        stacks.append((names, stack, stack[:, :, cold] if len(cold) else None, fixed, scorer))
+        cold = fold.core.cold_items
+        if regime == COLD_ITEMS:
+            # new items are ranked among themselves (the scorer's columns, cold items of the
+            # fold's core): only their columns are blended, all with the weights searched
+            cold_stack = np.ascontiguousarray(whole[:, rows][:, :, scorer.columns])
+            stacks.append((names, None, cold_stack, None, None, scorer))
+            continue
+        # a half is copied: the weighted sums need each component's rows in one block
+        stack = whole if half is None else np.ascontiguousarray(whole[:, rows])
+        fixed = np.array([cold_weights.get(n, 0.0) for n in names], dtype=np.float32)
+        cold_stack = np.ascontiguousarray(stack[:, :, cold]) if len(cold) else None
+        stacks.append((names, stack, cold_stack, cold, fixed, scorer))
 
     def objective(weights: Mapping[str, float]) -> np.ndarray:
         scores = []
-        for fold, (names, stack, cold_stack, fixed, scorer) in zip(folds, stacks, strict=True):
+        for names, stack, cold_stack, cold_position, fixed, scorer in stacks:
             vector = np.array([weights.get(name, 0.0) for name in names], dtype=np.float32)
-            if regime == COLD_ITEMS:
-                blended = np.zeros(stack.shape[1:], dtype=np.float32)
-            else:
-                blended = _weighted_sum(vector, stack)
-                vector = fixed
+            if stack is None:  # new items among themselves
+                scores.append(scorer(_weighted_sum(vector, cold_stack)))
+                continue
+            blended = _weighted_sum(vector, stack)
             if cold_stack is not None:
-                blended[:, fold.core.cold_items] = _weighted_sum(vector, cold_stack)
+                blended[:, cold_position] = _weighted_sum(fixed, cold_stack)
             scores.append(scorer(blended))
         return np.concatenate(scores)
 

@@ -235,44 +235,57 @@ class ValidationScorer:
     """Per-user NDCG@k of score matrices on one validation part, fast enough to call hundreds of
     times: exclusions, candidates and ideal gains are prepared once.
 
-    Ties at the cut-off are broken arbitrarily (but deterministically), which only matters
-    for exactly equal blended scores.
+    Where the part ranks among ``candidates`` only (new items), the score matrices it is given
+    hold those columns only (``columns``): the other items could never be recommended, so
+    neither blending nor ranking spends time on them. Ties at the cut-off are broken arbitrarily
+    (but deterministically), which only matters for exactly equal blended scores.
     """
 
     def __init__(self, part: Carve, k: int):
         n_users, n_items = part.relevant.shape
-        self.k = min(k, n_items)
+        self.columns = part.candidates
+        width = n_items if self.columns is None else len(self.columns)
+        self.k = min(k, width)
         blocked = np.zeros((n_users, n_items), dtype=bool)
-        if part.candidates is not None:
-            blocked[:] = True
-            blocked[:, part.candidates] = False
         history = part.history.tocoo()
         blocked[history.row, history.col] = True
-        self.blocked = blocked
-        self.relevant = part.relevant.toarray() > 0
-        self.relevant &= ~blocked
-        self.n_relevant = self.relevant.sum(axis=1)
-        self.users = self.n_relevant > 0
+        relevant = (part.relevant.toarray() > 0) & ~blocked
+        if self.columns is not None:
+            blocked, relevant = blocked[:, self.columns], relevant[:, self.columns]
+        n_relevant = relevant.sum(axis=1)
+        self.users = n_relevant > 0
+        # only users with a target are ranked: their rows are kept, the others' never looked at
+        self.blocked = blocked[self.users]
+        self.relevant = relevant[self.users]
+        self.n_relevant = n_relevant[self.users]
 
     def rows(self, rows: slice) -> ValidationScorer:
         """The same scorer for a subset of the validation users (``rows`` of the score
-        matrices it will be given); the arrays are views, nothing is recomputed."""
+        matrices it will be given)."""
         subset = object.__new__(ValidationScorer)
-        subset.k = self.k
-        subset.blocked = self.blocked[rows]
-        subset.relevant = self.relevant[rows]
-        subset.n_relevant = self.n_relevant[rows]
+        subset.columns, subset.k = self.columns, self.k
         subset.users = self.users[rows]
+        kept = np.flatnonzero(self.users)  # rows of the arrays below, in score-matrix rows
+        selected = np.zeros(len(self.users), dtype=bool)
+        selected[rows] = True
+        take = selected[kept]
+        subset.blocked = self.blocked[take]
+        subset.relevant = self.relevant[take]
+        subset.n_relevant = self.n_relevant[take]
         return subset
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
-        """NDCG@k of each validation user with a target."""
+        """NDCG@k of each validation user with a target (``scores``: all query users, over
+        ``columns`` where the part has candidates)."""
         if not self.users.any():
             return np.zeros(0)
-        scores = np.where(self.blocked, -np.inf, scores)[self.users]
-        top = np.argpartition(-scores, self.k - 1, axis=1)[:, : self.k]
+        scores = scores[self.users]
+        np.putmask(scores, self.blocked, -np.inf)
+        width = scores.shape[1]
+        # the k largest without negating a copy of the block
+        top = np.argpartition(scores, width - self.k, axis=1)[:, width - self.k :]
         order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
-        hits = np.take_along_axis(self.relevant[self.users], top, axis=1) & valid
-        return ndcg_from_hits(hits, self.n_relevant[self.users])
+        hits = np.take_along_axis(self.relevant, top, axis=1) & valid
+        return ndcg_from_hits(hits, self.n_relevant)
