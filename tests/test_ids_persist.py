@@ -61,3 +61,17 @@ def test_read_json_errors(tmp_path: Path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ModelFormatError, match="not valid JSON"):
         read_json(tmp_path / "bad.json")
+
+
+def test_atomic_write_gives_the_mode_a_plain_open_would(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        fresh = atomic_write_text(tmp_path / "report.html", "<html></html>")
+        assert fresh.stat().st_mode & 0o777 == 0o644  # readable by a web server, not 0600
+        private = tmp_path / "private.json"
+        private.write_text("{}")
+        private.chmod(0o600)
+        atomic_write_text(private, "{}")  # a file made private stays private
+        assert private.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(previous)
