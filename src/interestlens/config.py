@@ -253,6 +253,13 @@ class ServeConfig(_Section):
     models_root: str = ""
     #: bytes of serialized recommendation lists kept for repeated requests
     response_cache_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    #: processes serving requests (uvicorn workers on one port). Each loads the model (large
+    #: arrays memory-mapped, so their pages are shared) and follows the events store: what
+    #: one worker stores, the others apply before their next request; a reload reaches all
+    workers: int = Field(1, ge=1, le=64)
+    #: keep the model's large read-only arrays (item vectors, text vectors) in their files,
+    #: memory-mapped: worker processes then share one copy through the page cache
+    memory_map: bool = True
 
 
 class LimitsConfig(_Section):

@@ -233,15 +233,18 @@ def npy_header(path: str | Path) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(shape), dtype
 
 
-def read_npy(path: str | Path, *, allow_nan: bool = False, finite: bool = True) -> np.ndarray:
+def read_npy(
+    path: str | Path, *, allow_nan: bool = False, finite: bool = True, mmap: bool = False
+) -> np.ndarray:
     """A ``.npy`` array, its header checked first (:func:`npy_header`); floating arrays must
     hold finite values (``allow_nan``: NaN marks "none" there, e.g. the map position of a user
     without any signal; ``finite=False``: the state of another library's estimator, whose
-    arrays may hold infinity by design)."""
+    arrays may hold infinity by design). ``mmap``: a read-only memory map of the file instead
+    of a copy in memory (processes that map one file share its pages)."""
     npy_header(path)
     path = Path(path)
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (ValueError, EOFError, OSError) as exc:
         raise ModelFormatError(
             f"{path} cannot be read as a plain .npy array ({exc})",

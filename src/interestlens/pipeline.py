@@ -781,9 +781,11 @@ class InterestLens:
         return save_model(saved, Path(directory))
 
     @classmethod
-    def load(cls, directory: str | Path) -> InterestLens:
-        """The model saved in ``directory``, verified first; nothing in it is executed."""
-        saved = load_model(Path(directory))
+    def load(cls, directory: str | Path, *, mmap: bool = False) -> InterestLens:
+        """The model saved in ``directory``, verified first; nothing in it is executed.
+        ``mmap``: its large read-only arrays stay in their files, memory-mapped (processes
+        that serve one model share them)."""
+        saved = load_model(Path(directory), mmap=mmap)
         model = cls(saved.settings)
         model._restore(saved)
         return model

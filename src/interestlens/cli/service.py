@@ -16,12 +16,22 @@ def serve(
     model_dir: ModelOption,
     host: Annotated[str | None, typer.Option("--host", help="Address (serve.host).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (serve.port).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Worker processes on the port (serve.workers; more than 1 needs "
+            "drift.adaptive = false).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run the HTTP service (FastAPI + uvicorn) for a model directory; docs at /docs."""
     from interestlens.serve import run_server
 
-    settings = cli_settings(config, **{"serve.host": host, "serve.port": port})
+    settings = cli_settings(
+        config, **{"serve.host": host, "serve.port": port, "serve.workers": workers}
+    )
     run_server(model_dir, settings)
 
 

@@ -155,12 +155,14 @@ class RecommendationEngine:
         settings: Settings | None = None,
         encoder: Encoder | None = None,
         pseudonymizer: Pseudonymizer | None = None,
+        mmap: bool = False,
     ) -> RecommendationEngine:
         """Load a model directory. ``settings`` (e.g. the service's) override the saved
         ``recommend.cache_k`` and encoder cache location; the fitted model is unchanged.
-        ``pseudonymizer`` (for a pseudonymized model) lets callers use raw user ids."""
+        ``pseudonymizer`` (for a pseudonymized model) lets callers use raw user ids. ``mmap``:
+        the large read-only arrays are memory-mapped (several worker processes share them)."""
         model_dir = Path(model_dir).expanduser()
-        model = InterestLens.load(model_dir)
+        model = InterestLens.load(model_dir, mmap=mmap)
         if settings is not None:
             saved = model.active_settings
             model.settings = saved.model_copy(

@@ -79,7 +79,9 @@ def write_recommender(directory: str | Path, model: InterestRecommender) -> Path
     return write_state(directory, meta, arrays)
 
 
-def read_recommender(directory: str | Path, encoder: Encoder | None = None) -> InterestRecommender:
+def read_recommender(
+    directory: str | Path, encoder: Encoder | None = None, *, mmap: bool = False
+) -> InterestRecommender:
     """The recommender :func:`write_recommender` wrote to ``directory``.
 
     ``encoder`` must be the one the model was fitted with (same ``identifier``, else
@@ -87,11 +89,12 @@ def read_recommender(directory: str | Path, encoder: Encoder | None = None) -> I
     ``add_items``), which raise :class:`ParameterError` without it. A model fitted with the
     default encoder (``encoder=None``, the weight-free hashing encoder) gets it back without
     being given one. Missing or damaged files raise :class:`ModelFormatError` naming the file.
+    ``mmap``: the large dense arrays (:data:`MAPPED_ARRAYS`) are read-only memory maps.
     """
     directory = Path(directory)
 
     def load() -> InterestRecommender:
-        meta, arrays = read_state(directory)
+        meta, arrays = read_state(directory, mmap=mmap)
         return InterestRecommender.from_state(
             meta, arrays, encoder=encoder, source=str(directory / MANIFEST)
         )
@@ -161,7 +164,9 @@ def _write_array(directory: Path, name: str, array: Any) -> dict[str, Any]:
 # --- reading the state -----------------------------------------------------------------------
 
 
-def read_state(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_state(
+    directory: str | Path, *, mmap: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The state :func:`write_state` wrote to ``directory``: the meta (with ``item_names``,
     ``text_vocabulary``, ``user_attributes`` and ``attribute_popularity`` back in it) and the
     arrays. A missing or damaged file raises :class:`ModelFormatError` naming it."""
@@ -175,7 +180,7 @@ def read_state(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         )
     meta = read_json(path)
     check_format(meta, source=str(path))
-    reader = Reader(directory, meta)
+    reader = Reader(directory, meta, mmap=mmap)
     parts = parts_of(meta, source=str(path))
     arrays = {name: reader.array(name, is_sparse(name, parts)) for name in array_names(parts)}
     n_items = entry(meta, "shapes", "n_items", source=str(path))
@@ -214,11 +219,17 @@ def _read_attribute_popularity(folder: Path) -> tuple[Any, dict[str, Any]]:
     return popularity, arrays
 
 
+#: the recommender's large dense arrays that scoring only reads: memory-mapped when a service
+#: runs several workers (they share the pages); the engine replaces them, never writes them
+MAPPED_ARRAYS = frozenset({"text_dense", "text_joint", "text_lsa_axes"})
+
+
 class Reader:
     """Reads the files of one model directory, checking each against the manifest."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any]):
+    def __init__(self, directory: Path, manifest: dict[str, Any], *, mmap: bool = False):
         self.directory = directory
+        self.mmap = mmap
         self.manifest = manifest
         self.source = str(directory / MANIFEST)
         self.listing: dict[str, dict[str, Any]] = entry(manifest, "arrays", source=self.source)
@@ -251,7 +262,8 @@ class Reader:
                 # indices in range, indptr monotone: damaged ones fail here, not when scoring
                 sp.csr_matrix(loaded).check_format(full_check=True)
             else:
-                loaded = read_rows(path) if rows else read_npy(path)
+                mapped = self.mmap and name in MAPPED_ARRAYS
+                loaded = read_rows(path) if rows else read_npy(path, mmap=mapped)
         except ModelFormatError:
             raise
         except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:

@@ -164,14 +164,16 @@ def write_model_files(model: SavedModel, directory: Path) -> None:
         write_recommender(directory / "recommender", model.recommender)
 
 
-def load_model(directory: Path) -> SavedModel:
+def load_model(directory: Path, *, mmap: bool = False) -> SavedModel:
     """The model saved in ``directory``, verified against its manifest first
-    (:mod:`interestlens.model_dir.verify`); any damage raises one :class:`ModelFormatError`."""
+    (:mod:`interestlens.model_dir.verify`); any damage raises one :class:`ModelFormatError`.
+    ``mmap``: the item vectors and the recommender's large text arrays are read-only memory
+    maps (processes serving one model share their pages)."""
     directory = Path(directory).expanduser()
-    return guarded_load(directory, lambda: read_model_files(directory))
+    return guarded_load(directory, lambda: read_model_files(directory, mmap=mmap))
 
 
-def read_model_files(directory: Path) -> SavedModel:
+def read_model_files(directory: Path, *, mmap: bool = False) -> SavedModel:
     manifest = verify_model_dir(directory)
     try:
         settings: Settings = load_settings(
@@ -185,7 +187,7 @@ def read_model_files(directory: Path) -> SavedModel:
         ) from None
     item_ids = IdMap.from_list(read_json(directory / "item_ids.json"), kind="item")
     user_ids = IdMap.from_list(read_json(directory / "user_ids.json"), kind="user")
-    item_vectors = read_npy(directory / "item_vectors.npy")
+    item_vectors = read_npy(directory / "item_vectors.npy", mmap=mmap)
     user_vectors = read_npy(directory / "user_vectors.npy")
     user_text_vectors = (
         read_rows(directory / USER_TEXT_ROWS)
@@ -247,7 +249,7 @@ def read_model_files(directory: Path) -> SavedModel:
     recommender = None
     if (directory / "recommender").is_dir():
         # no encoder yet: it is built (and its weights loaded) only when text must be encoded
-        recommender = read_recommender(directory / "recommender")
+        recommender = read_recommender(directory / "recommender", mmap=mmap)
     return SavedModel(
         settings=settings,
         dataset_name=manifest.get("dataset", "dataset"),

@@ -1,4 +1,4 @@
-"""``python -m interestlens.serve --model DIR [--host H] [--port P] [--config F.toml]``.
+"""``python -m interestlens.serve --model DIR [--host H] [--port P] [--workers N] [--config F]``.
 
 The same as ``interestlens serve``; used by the crash test and the load benchmark, which start
 the server in a subprocess.
@@ -20,11 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True, help="model directory")
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="serve.workers")
     parser.add_argument("--config", type=Path, default=None, help="TOML settings file")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(
-            args.config, overrides={"serve.host": args.host, "serve.port": args.port}
+            args.config,
+            overrides={
+                "serve.host": args.host,
+                "serve.port": args.port,
+                "serve.workers": args.workers,
+            },
         )
         run_server(args.model, settings)
     except InterestLensError as exc:

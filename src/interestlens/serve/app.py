@@ -36,7 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     block: a worker thread does both), serve, close it."""
     state = app.state
     service = await run_in_threadpool(
-        Service, state.model_dir, state.settings, encoder=state.encoder
+        Service, state.model_dir, state.settings, encoder=state.encoder, run_id=state.run_id
     )
     try:
         await run_in_threadpool(service.start)
@@ -51,8 +51,10 @@ def create_app(
     settings: Settings | None = None,
     *,
     encoder: Encoder | None = None,
+    run_id: str | None = None,
 ) -> FastAPI:
-    """The service for ``model_dir``. ``encoder`` replaces the model's saved encoder (tests)."""
+    """The service for ``model_dir``. ``encoder`` replaces the model's saved encoder (tests);
+    ``run_id`` names the service run a worker process belongs to (:mod:`.workers`)."""
     settings = settings if settings is not None else Settings()
     app = FastAPI(
         title="interestlens",
@@ -63,6 +65,7 @@ def create_app(
     app.state.settings = settings
     app.state.model_dir = Path(model_dir)
     app.state.encoder = encoder
+    app.state.run_id = run_id
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.serve.max_body_bytes)
     # added last, so outermost: it also answers an unexpected error of BodySizeLimit

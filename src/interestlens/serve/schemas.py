@@ -201,6 +201,10 @@ class HealthOut(BaseModel):
     replay: dict[str, Any] = Field(description="What the last start or reload replayed.")
     loaded_at: float
     reloads: int
+    worker: dict[str, int] = Field(
+        description="The process that answered: its pid, and how many workers serve "
+        "(serve.workers)."
+    )
 
 
 class ErrorDetail(BaseModel):

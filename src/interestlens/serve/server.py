@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -13,6 +15,7 @@ from interestlens.model_dir import verify_model_dir
 from interestlens.serve.app import create_app
 from interestlens.serve.errors import InvalidRequestError, error_body
 from interestlens.serve.jsonio import dumps
+from interestlens.serve.workers import check_workers, worker_environment
 
 
 def fastest_loop_and_parser() -> tuple[str, str]:
@@ -71,20 +74,31 @@ def one_encoder_thread(settings: Settings, encoder_id: str) -> Settings:
 
 
 def run_server(model_dir: Path, settings: Settings) -> None:
-    """Serve ``model_dir`` on ``settings.serve.host:port`` until interrupted (one process: the
-    model lives in memory once; scale out with several processes behind a balancer)."""
+    """Serve ``model_dir`` on ``settings.serve.host:port`` until interrupted: one process, or
+    ``serve.workers`` processes on the same port (:mod:`.workers`)."""
     # fail with the model's own error before uvicorn starts and logs a traceback
     manifest = verify_model_dir(Path(model_dir).expanduser())
     settings = one_encoder_thread(settings, str(manifest.get("encoder", "")))
+    check_workers(settings)
     loop, _ = fastest_loop_and_parser()
-    uvicorn.run(
-        create_app(model_dir, settings),
-        host=settings.serve.host,
-        port=settings.serve.port,
-        loop=loop,
-        http=JsonErrorProtocol,
+    options: dict[str, Any] = {
+        "host": settings.serve.host,
+        "port": settings.serve.port,
+        "loop": loop,
+        "http": JsonErrorProtocol,
         # one line per request costs more than the request itself on the hot path
-        access_log=False,
-        log_level="info",
-        timeout_graceful_shutdown=10,
+        "access_log": False,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.serve.workers == 1:
+        uvicorn.run(create_app(model_dir, settings), **options)
+        return
+    # the workers are spawned processes: they inherit the environment, not Python objects
+    os.environ.update(worker_environment(Path(model_dir), settings))
+    uvicorn.run(
+        "interestlens.serve.workers:create_worker_app",
+        factory=True,
+        workers=settings.serve.workers,
+        **options,
     )

@@ -33,7 +33,7 @@ from interestlens.errors import (
 from interestlens.privacy import Pseudonymizer, model_pseudonymizer
 from interestlens.serve.replay import ReplayReport, folded_seq, replay
 from interestlens.serve.response_cache import ResponseCache
-from interestlens.serve.store import Event, EventStore, events_path
+from interestlens.serve.store import EVENT, ITEM, Event, EventStore, events_path
 from interestlens.text import build_texts
 from interestlens.timeline.service import (
     AdaptiveModel,
@@ -71,8 +71,14 @@ class Service:
         settings: Settings,
         *,
         encoder: Encoder | None = None,
+        run_id: str | None = None,
     ):
         self.model_dir = Path(model_dir).expanduser().resolve()
+        #: the ``interestlens serve`` run this process serves in, shared by its worker
+        #: processes (None: a process of its own); reloads are recorded under it
+        self.run_id = run_id
+        #: follow the store before each request: other processes write to it
+        self.follows_log = settings.serve.workers > 1
         self.settings = settings
         root = settings.serve.models_root
         self.models_root = Path(root).expanduser().resolve() if root else self.model_dir.parent
@@ -94,6 +100,13 @@ class Service:
         #: centroids following the events between refits (None when drift.adaptive is off)
         self.adaptive: AdaptiveModel | None = None
         self.pseudonymizer: Pseudonymizer | None = None
+        # the log this process has applied: every entry up to _applied_seq, and the later
+        # ones in _own_seqs (posted here, applied as they were stored)
+        self._applied_seq = 0
+        self._own_seqs: set[int] = set()
+        self._data_version: int | None = None
+        self._generation = 0
+        self._reloading: threading.Thread | None = None
 
     def user_key(self, user_id: str) -> str:
         """The id the model and the store hold for a client's raw user id (its pseudonym when
@@ -114,7 +127,12 @@ class Service:
 
     def _load(self, model_dir: Path) -> tuple[RecommendationEngine, Settings, ReplayReport]:
         """A new engine with the log replayed up to now (all but the newest few entries)."""
-        engine = RecommendationEngine.load(model_dir, settings=self.settings, encoder=self.encoder)
+        engine = RecommendationEngine.load(
+            model_dir,
+            settings=self.settings,
+            encoder=self.encoder,
+            mmap=self.settings.serve.memory_map,
+        )
         current = self.served.engine if self.served is not None else None
         engine = align_on_reload(engine, current, self.adaptive, self.settings.drift)
         model_settings = load_settings(model_dir / "config.toml", environ={})
@@ -127,6 +145,11 @@ class Service:
         return engine, model_settings, report
 
     def start(self) -> None:
+        if self.run_id is not None:
+            # a worker (re)started after a reload serves what the other workers serve
+            self._generation, reloaded = self.store.reload_record(self.run_id)
+            if reloaded is not None:
+                self.model_dir = Path(reloaded)
         engine, model_settings, report = self._load(self.model_dir)
         with self.lock:
             replay(engine, self.store.entries(after=report.last_seq), report)
@@ -161,10 +184,14 @@ class Service:
             )
         return resolved
 
-    def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
+    def reload(
+        self, model_dir: str | Path | None = None, *, generation: int | None = None
+    ) -> dict[str, Any]:
         """Load ``model_dir`` (default: the current one), replay the log, swap. Requests in
         flight finish on the old engine; a model that fails to load, for any reason, leaves
-        the old in place and raises an :class:`InterestLensError` saying why."""
+        the old in place and raises an :class:`InterestLensError` saying why. With several
+        workers the reload is recorded in the store for the others to follow (``generation``:
+        this is such a follow-up, of that recorded reload)."""
         started = time.perf_counter()
         with self._reload_lock:
             target = self.reload_target(model_dir)
@@ -185,6 +212,10 @@ class Service:
                 replay(engine, self.store.entries(after=report.last_seq), report)
                 self._install(engine, model_settings, report, target)
                 self.reloads += 1
+                if self.run_id is not None and generation is None:
+                    self._generation = self.store.record_reload(self.run_id, str(target))
+                elif generation is not None:
+                    self._generation = generation
         return {
             "model_dir": str(target),
             "replayed": report.to_dict(),
@@ -211,6 +242,8 @@ class Service:
         self.model_dir = model_dir
         self.last_replay = report
         self.loaded_at = time.time()
+        self._applied_seq = report.last_seq
+        self._own_seqs.clear()
 
     async def run_scoring(self, call: Callable[[], T]) -> T:
         """Run ``call`` (which embeds text) on the one scoring thread, off the event loop."""
@@ -219,6 +252,66 @@ class Service:
     def close(self) -> None:
         self._scoring.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+
+    # --- several workers on one store -------------------------------------------------------
+
+    def follow_log(self) -> int:
+        """Apply what other processes stored since this one last looked (worker processes of
+        one service share the events store); the number of entries applied.
+
+        Cheap when nothing changed (one ``PRAGMA data_version``). Entries are applied in log
+        order, skipping this process's own posts, which were applied when they were stored. A
+        reload recorded by another worker starts here, on a thread of its own: requests go on
+        with the current model until the new one is swapped in.
+        """
+        version = self.store.data_version()
+        if version == self._data_version:
+            return 0
+        return self._follow(version)
+
+    def log_changed(self) -> bool:
+        """Whether anything was committed to the store since :meth:`follow_log` last looked."""
+        return self.store.data_version() != self._data_version
+
+    def _follow(self, version: int) -> int:
+        if self.run_id is not None:
+            generation, target = self.store.reload_record(self.run_id)
+            if generation > self._generation and target is not None:
+                self._follow_reload(generation, target)
+        with self.lock:
+            self._data_version = version
+            entries = self.store.entries(after=self._applied_seq)
+            if not entries:
+                return 0
+            theirs = [entry for entry in entries if entry.seq not in self._own_seqs]
+            served = self.served_now()
+            report = ReplayReport()
+            replay(served.engine, theirs, report)
+            if any(entry.kind != EVENT for entry in theirs):
+                served.responses.clear()
+            else:
+                for user in {str(entry.user_id) for entry in theirs}:
+                    served.responses.invalidate_user(user)
+            # entries become visible in seq order, so everything up to the last one is applied
+            self._applied_seq = entries[-1].seq
+            self._own_seqs = {seq for seq in self._own_seqs if seq > self._applied_seq}
+        if any(entry.kind == ITEM for entry in theirs) and self.settings.serve.precompute:
+            self._rerank_soon()
+        return len(theirs)
+
+    def _follow_reload(self, generation: int, target: str) -> None:
+        if self._reloading is not None and self._reloading.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                self.reload(target, generation=generation)
+            except InterestLensError as exc:  # the worker keeps its model, and says why
+                logger.error("following the reload to %s failed: %s", target, exc)
+                self._generation = generation
+
+        self._reloading = threading.Thread(target=run, name="follow-reload", daemon=True)
+        self._reloading.start()
 
     # --- mutations (store, COMMIT, then apply) ------------------------------------------------
 
@@ -251,6 +344,7 @@ class Service:
             for event in stamped:
                 engine.check_event(event.user_id, event.item_id, event.rating, event.timestamp)
             seqs = self.store.append_events(stamped)
+            self._own_seqs.update(seqs)
             by_user: dict[str, list[Event]] = {}
             for event in stamped:
                 by_user.setdefault(event.user_id, []).append(event)
@@ -287,6 +381,7 @@ class Service:
             # encoder remembers recent texts, so add_item does not encode twice)
             engine.encoder().encode([text])
             seq = self.store.append_item(item_id, text, title)
+            self._own_seqs.add(seq)
             engine.add_item(item_id, text)
             served.responses.clear()
         if self.settings.serve.precompute:
@@ -328,7 +423,8 @@ class Service:
                 )
             index = engine.user_ids.get(user_id)
             text = engine.user_texts[index] if index < len(engine.user_texts) else ""
-            deleted = self.store.forget_user(user_id)
+            deleted, seq = self.store.forget_user_logged(user_id)
+            self._own_seqs.add(seq)
             forgotten = engine.forget_user(user_id)
             served.responses.invalidate_user(user_id)
         if text.strip() and self.settings.encoder.cache:

@@ -10,6 +10,7 @@ replay onto that model skips what it already holds.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -255,15 +256,53 @@ class EventStore:
 
     def forget_user(self, user_id: str) -> int:
         """Delete the user's events and record the forgetting; the number of events deleted."""
+        return self.forget_user_logged(user_id)[0]
+
+    def forget_user_logged(self, user_id: str) -> tuple[int, int]:
+        """:meth:`forget_user`, also giving the ``seq`` of the forgetting's log entry."""
         with self._transaction() as connection:
             deleted = connection.execute(
                 "DELETE FROM log WHERE kind = 'event' AND user_id = ?", (user_id,)
             ).rowcount
-            connection.execute(
+            cursor = connection.execute(
                 "INSERT INTO log (kind, user_id, received_at) VALUES ('forget', ?, ?)",
                 (user_id, time.time()),
             )
-        return int(deleted)
+        return int(deleted), int(cursor.lastrowid)
+
+    def record_reload(self, run_id: str, model_dir: str) -> int:
+        """Note that the service run ``run_id`` now serves ``model_dir`` (its other worker
+        processes follow); the reload's generation number, counted per run."""
+        with self._transaction() as connection:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()
+            previous = json.loads(row[0]) if row is not None else {}
+            generation = (
+                int(previous.get("generation", 0)) + 1 if previous.get("run") == run_id else 1
+            )
+            value = json.dumps({"run": run_id, "generation": generation, "model_dir": model_dir})
+            connection.execute(
+                "INSERT INTO meta (key, value) VALUES ('reload', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (value,),
+            )
+        return generation
+
+    def reload_record(self, run_id: str) -> tuple[int, str | None]:
+        """The latest reload of the service run ``run_id``: ``(generation, model_dir)``, or
+        ``(0, None)`` when it has not reloaded."""
+        with self._read_lock:
+            row = self._reader.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()
+        record = json.loads(row[0]) if row is not None else {}
+        if record.get("run") != run_id:
+            return 0, None
+        return int(record["generation"]), str(record["model_dir"])
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` of the reading connection: it changes whenever any
+        other connection (another thread's writes, another process) commits. A cheap "has
+        anything changed?" for worker processes that follow the log."""
+        with self._read_lock:
+            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
 
     def purge_user(self, user_id: str, *, upto: int) -> int:
         """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a

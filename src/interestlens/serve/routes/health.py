@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -29,5 +31,6 @@ def health(service: ServiceDep) -> Response:
             "replay": {**service.last_replay.to_dict(), "problems": service.last_replay.problems},
             "loaded_at": service.loaded_at,
             "reloads": service.reloads,
+            "worker": {"pid": os.getpid(), "workers": service.settings.serve.workers},
         }
     )
