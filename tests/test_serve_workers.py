@@ -14,12 +14,14 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from interestlens.config import Settings
 from interestlens.errors import ConfigError, ParameterError
+from interestlens.serve import create_app
 from interestlens.serve.server import run_server
 from interestlens.serve.service import Service
-from interestlens.serve.store import Event
+from interestlens.serve.store import Event, StorageUnavailableError
 from interestlens.serve.testing import (
     TEST_API_KEY,
     ServerProcess,
@@ -197,3 +199,23 @@ def test_two_uvicorn_workers_serve_one_consistent_model(model_dir, tmp_path):
     assert all(top not in ranked for ranked in lists)
     assert all(ranked == lists[0] for ranked in lists)
     assert np.unique([len(ranked) for ranked in lists]).tolist() == [20]
+
+
+def test_a_damaged_worker_variable_is_a_configuration_error(monkeypatch):
+    for raw in ("{not json", '{"settings": {"serve": {"workers": "many"}}}', "[]"):
+        monkeypatch.setenv(WORKER_CONFIG, raw)
+        with pytest.raises(ConfigError, match="not a worker configuration"):
+            create_worker_app()
+
+
+def test_a_store_that_cannot_be_read_answers_503_not_500(model_dir, tmp_path):
+    settings = worker_settings(tmp_path)
+    with TestClient(create_app(model_dir, settings, run_id=RUN)) as client:
+        assert client.get("/health").status_code == 200
+        service = client.app.state.service
+        service.store.close()  # as if the file's storage went away under the worker
+        with pytest.raises(StorageUnavailableError, match="cannot be read now"):
+            service.follow_log()
+        response = client.get("/users/u0001/recommendations?k=5")
+        assert response.status_code == 503
+        assert response.json()["error"]["type"] == "StorageUnavailableError"

@@ -290,19 +290,40 @@ class EventStore:
     def reload_record(self, run_id: str) -> tuple[int, str | None]:
         """The latest reload of the service run ``run_id``: ``(generation, model_dir)``, or
         ``(0, None)`` when it has not reloaded."""
-        with self._read_lock:
-            row = self._reader.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()
-        record = json.loads(row[0]) if row is not None else {}
-        if record.get("run") != run_id:
-            return 0, None
-        return int(record["generation"]), str(record["model_dir"])
+        with self._reading() as reader:
+            row = reader.execute("SELECT value FROM meta WHERE key = 'reload'").fetchone()
+        try:
+            record = json.loads(row[0]) if row is not None else {}
+            if record.get("run") != run_id:
+                return 0, None
+            return int(record["generation"]), str(record["model_dir"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise StoreError(
+                f"the events database {self.path.name} holds a damaged reload record "
+                f"({str(row[0])[:100]!r})",
+                expected="the reload record interestlens serve writes",
+                fix="restart the service (each run writes its own record)",
+            ) from None
 
     def data_version(self) -> int:
         """SQLite's ``PRAGMA data_version`` of the reading connection: it changes whenever any
         other connection (another thread's writes, another process) commits. A cheap "has
         anything changed?" for worker processes that follow the log."""
+        with self._reading() as reader:
+            return int(reader.execute("PRAGMA data_version").fetchone()[0])
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         with self._read_lock:
-            return int(self._reader.execute("PRAGMA data_version").fetchone()[0])
+            try:
+                yield self._reader
+            except sqlite3.Error as exc:
+                raise StorageUnavailableError(
+                    f"the events database {self.path.name} cannot be read now ({exc})",
+                    expected="a readable events database",
+                    fix="make the storage readable again (I/O error, file removed) and send the "
+                    "request again",
+                ) from None
 
     def purge_user(self, user_id: str, *, upto: int) -> int:
         """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a

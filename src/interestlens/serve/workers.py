@@ -59,6 +59,16 @@ def create_worker_app() -> FastAPI:
             expected="a worker started by 'interestlens serve' with serve.workers > 1",
             fix="start the service with 'interestlens serve --workers N'",
         )
-    payload = json.loads(raw)
-    settings = Settings.model_validate(payload["settings"])
-    return create_app(payload["model_dir"], settings, run_id=payload["run_id"])
+    try:
+        payload = json.loads(raw)
+        settings = Settings.model_validate(payload["settings"])
+        model_dir, run_id = str(payload["model_dir"]), str(payload["run_id"])
+    except (ValueError, KeyError, TypeError) as exc:  # pydantic's ValidationError included
+        raise ConfigError(
+            f"{WORKER_CONFIG} holds {raw[:80]!r}, which is not a worker configuration "
+            f"({type(exc).__name__})",
+            expected="the JSON object 'interestlens serve' writes for its workers",
+            fix="start the service with 'interestlens serve --workers N'; do not set "
+            f"{WORKER_CONFIG} yourself",
+        ) from None
+    return create_app(model_dir, settings, run_id=run_id)
