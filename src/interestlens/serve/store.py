@@ -287,6 +287,35 @@ class EventStore:
             )
         return generation
 
+    def purge_user(self, user_id: str, *, upto: int) -> int:
+        """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a
+        refit has folded included), then rewrite the file so that no freed page keeps a copy.
+        Only for erasure: a model that has not folded the forgetting would not replay it."""
+        with self._transaction() as connection:
+            deleted = connection.execute(
+                "DELETE FROM log WHERE user_id = ? AND seq <= ?", (user_id, upto)
+            ).rowcount
+        with self._lock:
+            self._connection.execute("VACUUM")
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(deleted)
+
+    # --- reads --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The reading connection, under its lock; SQLite errors become a 503."""
+        with self._read_lock:
+            try:
+                yield self._reader
+            except sqlite3.Error as exc:
+                raise StorageUnavailableError(
+                    f"the events database {self.path.name} cannot be read now ({exc})",
+                    expected="a readable events database",
+                    fix="make the storage readable again (I/O error, file removed) and send the "
+                    "request again",
+                ) from None
+
     def reload_record(self, run_id: str) -> tuple[int, str | None]:
         """The latest reload of the service run ``run_id``: ``(generation, model_dir)``, or
         ``(0, None)`` when it has not reloaded."""
@@ -312,34 +341,6 @@ class EventStore:
         with self._reading() as reader:
             return int(reader.execute("PRAGMA data_version").fetchone()[0])
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._read_lock:
-            try:
-                yield self._reader
-            except sqlite3.Error as exc:
-                raise StorageUnavailableError(
-                    f"the events database {self.path.name} cannot be read now ({exc})",
-                    expected="a readable events database",
-                    fix="make the storage readable again (I/O error, file removed) and send the "
-                    "request again",
-                ) from None
-
-    def purge_user(self, user_id: str, *, upto: int) -> int:
-        """Delete every log entry naming ``user_id`` up to ``upto`` (forgetting records that a
-        refit has folded included), then rewrite the file so that no freed page keeps a copy.
-        Only for erasure: a model that has not folded the forgetting would not replay it."""
-        with self._transaction() as connection:
-            deleted = connection.execute(
-                "DELETE FROM log WHERE user_id = ? AND seq <= ?", (user_id, upto)
-            ).rowcount
-        with self._lock:
-            self._connection.execute("VACUUM")
-            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return int(deleted)
-
-    # --- reads --------------------------------------------------------------------------------
-
     def entries(self, *, after: int = 0, upto: int | None = None) -> list[LogEntry]:
         """Log entries with ``after < seq <= upto``, in posting order."""
         query = (
@@ -350,18 +351,18 @@ class EventStore:
         if upto is not None:
             query += " AND seq <= ?"
             params = (after, upto)
-        with self._read_lock:
-            rows = self._reader.execute(query + " ORDER BY seq", params).fetchall()
+        with self._reading() as reader:
+            rows = reader.execute(query + " ORDER BY seq", params).fetchall()
         return [LogEntry(*row) for row in rows]
 
     def last_seq(self) -> int:
-        with self._read_lock:
-            row = self._reader.execute("SELECT MAX(seq) FROM log").fetchone()
+        with self._reading() as reader:
+            row = reader.execute("SELECT MAX(seq) FROM log").fetchone()
         return int(row[0] or 0)
 
     def events_of(self, user_id: str) -> list[LogEntry]:
-        with self._read_lock:
-            rows = self._reader.execute(
+        with self._reading() as reader:
+            rows = reader.execute(
                 "SELECT seq, kind, user_id, item_id, rating, timestamp, text, title, received_at "
                 "FROM log WHERE kind = 'event' AND user_id = ? ORDER BY seq",
                 (user_id,),
@@ -369,8 +370,8 @@ class EventStore:
         return [LogEntry(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._read_lock:
-            rows = self._reader.execute("SELECT kind, COUNT(*) FROM log GROUP BY kind").fetchall()
+        with self._reading() as reader:
+            rows = reader.execute("SELECT kind, COUNT(*) FROM log GROUP BY kind").fetchall()
         found = dict(rows)
         return {
             "events": found.get(EVENT, 0),

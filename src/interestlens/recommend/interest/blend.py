@@ -30,16 +30,14 @@ def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """
     if len(reference) == 0:
         return np.zeros(scores.shape, dtype=np.float32)
-    part = scores[:, reference].astype(np.float64)
-    mean = part.mean(axis=1, keepdims=True)
-    spread = part.std(axis=1, keepdims=True)
-    spread[spread < 1e-12] = 1.0
+    mean, spread = row_scale(scores, reference)
     return ((scores - mean) / spread).astype(np.float32)
 
 
 def row_scale(scores: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ``(n, 1)`` float64 mean and spread :func:`standardise` uses, with float32 passes
-    over ``scores`` only (no float64 copy of a users × items block)."""
+    """The ``(n, 1)`` float64 mean and spread of each row over the ``reference`` columns (a
+    spread of 0 counts as 1), for :func:`standardise` and :func:`blend`; float32 passes over
+    ``scores`` only (no float64 copy of a users × items block)."""
     if scores.shape[0] > 1 and scores.strides[0] == 0:
         # the same row for every user (popularity): its statistics once
         mean, spread = row_scale(scores[:1], reference)
