@@ -584,6 +584,11 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, total: flo
         for segment, record in chosen.items():
             weights = ", ".join(f"{k} {v:g}" for k, v in record["weights"].items() if v)
             tuning = record["tuning"] or {}
+            if not tuning:
+                # e.g. the text-only regime where users' texts are about the items they chose
+                # (user_text_reveals_items): a text-only validation would read its targets
+                lines.append(f"- {segment}: not tuned, default weights; {weights}")
+                continue
             if "skipped" in tuning:
                 lines.append(f"- {segment}: not tuned ({tuning['skipped']}); {weights}")
                 continue

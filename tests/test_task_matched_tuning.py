@@ -245,6 +245,7 @@ def test_keep_or_fall_back_is_judged_on_users_the_weights_never_saw() -> None:
     )
     record = model.tuning_["warm"]["references"]
     # two searches, one per half of the validation users, each judged on the other half
+    assert record["cross_fit_over"] == "users"
     assert len(record["half_weights"]) == 2
     assert all(weights["collaborative"] == 1.0 for weights in record["half_weights"])
     # the held-out gain pairs every validation user once: its mean is the held-out blend minus
@@ -274,3 +275,49 @@ def test_the_validation_scorer_ranks_new_items_among_their_candidate_columns_onl
     # user 1's target is not a candidate: no score for them
     assert ndcg == pytest.approx([1 / np.log2(3)])
     assert scorer.rows(slice(1, None, 2))(np.zeros((1, 3), dtype=np.float32)).size == 0
+
+
+def test_a_half_of_the_new_items_keeps_the_users_with_a_target_among_them() -> None:
+    part = Carve(
+        "cold_items",
+        sp.csr_matrix((3, 6), dtype=np.float32),
+        None,
+        np.arange(3),
+        sp.csr_matrix((3, 6), dtype=np.float32),
+        # user 0: items 1 and 3; user 1: item 5; user 2: item 3
+        sp.csr_matrix(([1.0] * 4, ([0, 0, 1, 2], [1, 3, 5, 3])), shape=(3, 6)),
+        candidates=np.array([1, 3, 5]),
+    )
+    scorer = ValidationScorer(part, k=2)
+    # which items each user's score is about, 1 / (their targets) each, in full-matrix columns
+    np.testing.assert_allclose(
+        scorer.targets(6).toarray(),
+        [[0, 0.5, 0, 0.5, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 1, 0, 0]],
+    )
+    first = scorer.among(np.array([0, 2]))  # items 1 and 5: users 0 and 1 have a target there
+    np.testing.assert_array_equal(first.columns, [1, 5])
+    np.testing.assert_array_equal(first.users, [True, True, False])
+    np.testing.assert_allclose(first.targets(6).toarray()[:, [1, 5]], [[1, 0], [0, 1]])
+    # user 0 ranks item 5 above item 1 (NDCG 1/log2(3)); user 1 finds item 5 first
+    ndcg = first(np.array([[0.1, 0.9], [0.2, 0.8], [0.0, 0.0]], dtype=np.float32))
+    assert ndcg == pytest.approx([1 / np.log2(3), 1.0])
+    second = scorer.among(np.array([1]))  # item 3 alone: users 0 and 2
+    np.testing.assert_array_equal(second.users, [True, False, True])
+    assert second.k == 1
+
+
+def test_new_items_are_cross_fitted_over_items_with_an_error_clustered_by_item() -> None:
+    matrix = noisy_world(n_users=160)
+    model = InterestRecommender(tune=["cold_items"], n_clusters=2, random_state=0).fit(
+        matrix, item_texts=item_texts(matrix.shape[1])
+    )
+    record = model.tuning_["cold_items"]["references"]
+    assert record["cross_fit_over"] == "items"
+    assert len(record["half_weights"]) == 2
+    # the gain pairs the blend and the reference on the same held-out halves
+    assert record["gain_over_best"] == pytest.approx(
+        record["held_out_blend"] - record["held_out_reference"], abs=1e-9
+    )
+    kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
+    assert (record["fallback"] is None) == kept
+    assert "clustered by item" in record["why"]

@@ -193,8 +193,9 @@ class RecommendConfig(_Section):
     #: records it. `evaluate --split` uses the same protocol
     validation: Literal["temporal", "random"] = "temporal"
     #: in every regime the blend is kept only when it beats the best plain baseline it contains
-    #: (EASE alone, popularity, TF-IDF kNN) by this many paired standard errors on validation;
-    #: otherwise the regime falls back to that baseline
+    #: (EASE alone, popularity, TF-IDF kNN) by this many paired standard errors on validation
+    #: its weights were not searched on (for new items: held-out items, the error clustered by
+    #: item); otherwise the regime falls back to that baseline
     reference_z: float = Field(1.645, ge=0)
     #: the users' own texts describe the items they chose (reviews, tags), so tuning on
     #: text-only users would read its own targets: that regime then keeps its defaults.

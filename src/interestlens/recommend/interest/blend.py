@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from interestlens.recommend.top_items import top_k
 
@@ -138,15 +139,44 @@ def _mean(scores: np.ndarray) -> float:
     return float(scores.mean()) if scores.size else 0.0
 
 
-def significantly_better(new: np.ndarray, old: np.ndarray, z: float) -> bool:
-    """Paired test: is the mean of ``new - old`` more than ``z`` standard errors above 0?"""
+def significantly_better(
+    new: np.ndarray, old: np.ndarray, z: float, *, clusters: sp.spmatrix | None = None
+) -> bool:
+    """Paired test: is the mean of ``new - old`` more than ``z`` standard errors above 0?
+
+    ``clusters`` (see :func:`paired_standard_error`): which shared unit each pair belongs to.
+    """
     gain = np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64)
     if gain.size == 0 or gain.mean() <= 0:
         return False
     if gain.size < 2:
         return True
-    error = gain.std(ddof=1) / np.sqrt(gain.size)
-    return bool(gain.mean() > z * error)
+    return bool(gain.mean() > z * paired_standard_error(gain, clusters))
+
+
+def paired_standard_error(gain: np.ndarray, clusters: sp.spmatrix | None = None) -> float:
+    """Standard error of ``gain.mean()``.
+
+    Without ``clusters`` the pairs are independent draws. ``clusters`` (pairs x units, each
+    row summing to 1) says which units each pair shares, when the units are what was sampled:
+    new-item validation draws a few dozen items, and every user who had one of them moves with
+    it, so the users are not independent. The error is then the cluster-robust one: each unit's
+    share of the residuals, summed, squared, with the small-sample factor G / (G - 1) over the
+    G units present.
+    """
+    gain = np.asarray(gain, dtype=np.float64)
+    n = gain.size
+    if n < 2:
+        return float("nan")
+    if clusters is None:
+        return float(gain.std(ddof=1) / np.sqrt(n))
+    if clusters.shape[0] != n:
+        raise ValueError(f"clusters has {clusters.shape[0]} rows; expected one per pair ({n})")
+    sums = np.asarray(sp.csr_matrix(clusters).T @ (gain - gain.mean())).ravel()
+    present = int((np.asarray(abs(sp.csr_matrix(clusters)).sum(axis=0)).ravel() > 0).sum())
+    if present < 2:
+        return float("nan")
+    return float(np.sqrt((sums**2).sum() * present / (present - 1)) / n)
 
 
 def mmr_rerank(

@@ -13,8 +13,9 @@ Last, the blend must beat the plain baselines it contains. Each reference of the
 (:data:`.core.REFERENCES` available there: EASE alone for known users, popularity for new
 users, TF-IDF kNN where there is item text) is scored alone on the same validation users; the
 blend is kept only when it is better than the best of them by ``reference_z`` paired standard
-errors on users its weights were not searched on (a two-way cross-fit over halves of the
-validation users, :func:`_compare_references`). Otherwise the regime *is* that reference
+errors on validation its weights were not searched on (a two-way cross-fit over halves of the
+validation users; for new items over halves of the held-out items, with the error clustered by
+item: :func:`_compare_references`). Otherwise the regime *is* that reference
 (its weight 1, every other weight 0, no recency), and the record says so (``fallback``).
 """
 
@@ -32,6 +33,7 @@ from scipy.linalg.blas import saxpy
 from interestlens.recommend.interest.blend import (
     SIGNIFICANCE_Z,
     coordinate_ascent,
+    paired_standard_error,
     significantly_better,
     standardise,
 )
@@ -146,42 +148,57 @@ def _stack(folds: list[_Fold]) -> list[np.ndarray]:
     return [np.stack(list(fold.components.values())) for fold in folds]
 
 
-def _objective(
-    folds: list[_Fold],
-    regime: str,
-    cold_weights: Mapping[str, float],
-    half: int | None = None,
-    stacked: list[np.ndarray] | None = None,
-) -> Callable[[Mapping[str, float]], np.ndarray]:
+def _item_half(n_items: int, half: int, seed: int) -> np.ndarray:
+    """Positions of one seeded half of ``n_items`` held-out items (``half`` 0 or 1)."""
+    order = np.random.default_rng(seed).permutation(n_items)
+    return np.sort(order[half::2])
+
+
+class _Objective:
     """Per-user validation NDCG, over all folds, of the blend with the given weights.
 
-    ``half`` (0 or 1) scores every other validation user of each fold (rows ``half::2``): the
-    two halves of a cross-fit. ``stacked`` (:func:`_stack`) lets several objectives share one
-    copy of the components.
+    ``half`` (0 or 1) scores one half of each fold, the two halves of a cross-fit: every other
+    validation user (rows ``half::2``), or for new items a seeded half of the held-out items
+    (:func:`_item_half`). ``stacked`` (:func:`_stack`) lets several objectives share one copy
+    of the components.
     """
-    rows = slice(None) if half is None else slice(half, None, 2)
-    if stacked is None:
-        stacked = _stack(folds)
-    stacks = []
-    for fold, whole in zip(folds, stacked, strict=True):
-        names = list(fold.components)
-        scorer = fold.scorer if half is None else fold.scorer.rows(rows)
-        cold = fold.core.cold_items
-        if regime == COLD_ITEMS:
-            # new items are ranked among themselves (the scorer's columns, cold items of the
-            # fold's core): only their columns are blended, all with the weights searched
-            cold_stack = np.ascontiguousarray(whole[:, rows][:, :, scorer.columns])
-            stacks.append((names, None, cold_stack, None, None, scorer))
-            continue
-        # a half is copied: the weighted sums need each component's rows in one block
-        stack = whole if half is None else np.ascontiguousarray(whole[:, rows])
-        fixed = np.array([cold_weights.get(n, 0.0) for n in names], dtype=np.float32)
-        cold_stack = np.ascontiguousarray(stack[:, :, cold]) if len(cold) else None
-        stacks.append((names, stack, cold_stack, cold, fixed, scorer))
 
-    def objective(weights: Mapping[str, float]) -> np.ndarray:
+    def __init__(
+        self,
+        folds: list[_Fold],
+        regime: str,
+        cold_weights: Mapping[str, float],
+        half: int | None = None,
+        stacked: list[np.ndarray] | None = None,
+        seed: int = 0,
+    ):
+        rows = slice(None) if half is None else slice(half, None, 2)
+        if stacked is None:
+            stacked = _stack(folds)
+        self._stacks: list[tuple[Any, ...]] = []
+        self._n_items = folds[0].part.relevant.shape[1] if folds else 0
+        for number, (fold, whole) in enumerate(zip(folds, stacked, strict=True)):
+            names = list(fold.components)
+            cold = fold.core.cold_items
+            if regime == COLD_ITEMS:
+                # new items are ranked among themselves (the scorer's columns, cold items of
+                # the fold's core): only their columns are blended, all with the weights searched
+                scorer = fold.scorer
+                if half is not None:
+                    scorer = scorer.among(_item_half(len(scorer.columns), half, seed + number))
+                cold_stack = np.ascontiguousarray(whole[:, :, scorer.columns])
+                self._stacks.append((names, None, cold_stack, None, None, scorer))
+                continue
+            scorer = fold.scorer if half is None else fold.scorer.rows(rows)
+            # a half is copied: the weighted sums need each component's rows in one block
+            stack = whole if half is None else np.ascontiguousarray(whole[:, rows])
+            fixed = np.array([cold_weights.get(n, 0.0) for n in names], dtype=np.float32)
+            cold_stack = np.ascontiguousarray(stack[:, :, cold]) if len(cold) else None
+            self._stacks.append((names, stack, cold_stack, cold, fixed, scorer))
+
+    def __call__(self, weights: Mapping[str, float]) -> np.ndarray:
         scores = []
-        for names, stack, cold_stack, cold_position, fixed, scorer in stacks:
+        for names, stack, cold_stack, cold_position, fixed, scorer in self._stacks:
             vector = np.array([weights.get(name, 0.0) for name in names], dtype=np.float32)
             if stack is None:  # new items among themselves
                 scores.append(scorer(_weighted_sum(vector, cold_stack)))
@@ -192,7 +209,11 @@ def _objective(
             scores.append(scorer(blended))
         return np.concatenate(scores)
 
-    return objective
+    def targets(self) -> sp.csr_matrix:
+        """The items each value of ``__call__`` is about (:meth:`ValidationScorer.targets`)."""
+        return sp.csr_matrix(
+            sp.vstack([stack[-1].targets(self._n_items) for stack in self._stacks])
+        )
 
 
 def tune_regime(
@@ -243,7 +264,7 @@ def tune_regime(
     }
 
     def objective() -> Callable[[Mapping[str, float]], np.ndarray]:
-        return _objective(folds, regime, space.cold_weights)
+        return _Objective(folds, regime, space.cold_weights)
 
     half_life_scores: dict[str, float] = {}
     per_user: dict[str, np.ndarray] = {}
@@ -290,7 +311,15 @@ def tune_regime(
     chosen_half_life = best_half_life
     if space.references:
         comparison = _compare_references(
-            folds, regime, space, chosen_k, found, reference_z, start=start, z=z
+            folds,
+            regime,
+            space,
+            chosen_k,
+            found,
+            reference_z,
+            start=start,
+            z=z,
+            seed=carving.seed,
         )
         record["references"] = comparison
         if comparison["fallback"] is not None:
@@ -319,44 +348,60 @@ def _compare_references(
     *,
     start: Mapping[str, float],
     z: float,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The blend against each plain reference alone, per validation user, on the same folds.
 
     The weights were searched on these very users, so the blend's own score flatters it: a
     blend that only fits the validation noise looks better than a reference that fits nothing.
     The keep-or-fall-back decision is therefore cross-fitted: the weights are searched again on
-    one half of the validation users and judged on the other half, both ways, so that every
-    user's blend score comes from weights that never saw them. The blend is kept when those
-    held-out scores beat the best reference by ``reference_z`` paired standard errors; it then
-    keeps the weights searched on all users. ``fallback`` names the reference the regime falls
-    back to (None: the blend is kept).
+    one half of the validation and judged on the other half, both ways, so that every score of
+    the blend comes from weights that never saw it. The halves are halves of the validation
+    users, except for new items, where what generalises or not is the item: there the halves
+    are halves of the held-out items, and the standard error is clustered by item (users who
+    share a held-out item are one draw, not many). The blend is kept when those held-out scores
+    beat the best reference by ``reference_z`` paired standard errors; it then keeps the weights
+    searched on all of the validation. ``fallback`` names the reference the regime falls back to
+    (None: the blend is kept).
     """
     for fold in folds:
         fold.add_references(k, space.references)
     # the components no longer change here: their stacks are built once for every weighting
     stacked = _stack(folds)
-    objective = _objective(folds, regime, space.cold_weights, stacked=stacked)
+    objective = _Objective(folds, regime, space.cold_weights, stacked=stacked)
     blend_users = objective(blend_weights)
     scores: dict[str, float] = {"blend": float(blend_users.mean())}
     for name in space.references:
         scores[name] = float(objective({name: 1.0}).mean())
     best = max(space.references, key=lambda name: scores[name])
 
-    halves = [_objective(folds, regime, space.cold_weights, half, stacked) for half in (0, 1)]
+    halves = [_Objective(folds, regime, space.cold_weights, half, stacked, seed) for half in (0, 1)]
     searched = [
         coordinate_ascent(space.names, half, start, anchor=space.anchor, z=z)[0] for half in halves
     ]
     # each half is scored with the weights searched on the other one
     held_out = np.concatenate([halves[0](searched[1]), halves[1](searched[0])])
     reference = np.concatenate([half({best: 1.0}) for half in halves])
-    keep = significantly_better(held_out, reference, reference_z)
+    # new-item validation samples items, not users: users who share a held-out item move
+    # together, so the error is clustered by item (a user with several targets is shared)
+    clusters = (
+        sp.vstack([halves[0].targets(), halves[1].targets()]) if regime == COLD_ITEMS else None
+    )
+    keep = significantly_better(held_out, reference, reference_z, clusters=clusters)
     gain = held_out - reference
-    error = float(gain.std(ddof=1) / np.sqrt(gain.size)) if gain.size > 1 else float("nan")
+    error = paired_standard_error(gain, clusters)
     mean_gain = float(gain.mean()) if gain.size else 0.0
+    unseen = (
+        "held-out new items its weights were not searched on (standard error clustered by item)"
+        if regime == COLD_ITEMS
+        else "validation users its weights were not searched on"
+    )
     return {
         "scores": scores,
         "best_reference": best,
         "held_out_blend": float(held_out.mean()) if held_out.size else 0.0,
+        "held_out_reference": float(reference.mean()) if reference.size else 0.0,
+        "cross_fit_over": "items" if regime == COLD_ITEMS else "users",
         "half_weights": [
             {name: weight for name, weight in weights.items() if weight} for weights in searched
         ],
@@ -365,12 +410,11 @@ def _compare_references(
         "z": reference_z,
         "fallback": None if keep else best,
         "why": (
-            f"the blend beats {best} by {mean_gain:+.4f} NDCG@{VALIDATION_K} on validation "
-            f"users its weights were not searched on (> {reference_z} standard errors of "
-            f"{error:.4f})"
+            f"the blend beats {best} by {mean_gain:+.4f} NDCG@{VALIDATION_K} on {unseen} "
+            f"(> {reference_z} standard errors of {error:.4f})"
             if keep
-            else f"the blend does not beat {best} significantly on validation users its "
-            f"weights were not searched on ({mean_gain:+.4f} NDCG@{VALIDATION_K}, standard "
-            f"error {error:.4f}): falls back to {best} alone"
+            else f"the blend does not beat {best} significantly on {unseen} "
+            f"({mean_gain:+.4f} NDCG@{VALIDATION_K}, standard error {error:.4f}): falls back "
+            f"to {best} alone"
         ),
     }

@@ -274,6 +274,35 @@ class ValidationScorer:
         subset.n_relevant = self.n_relevant[take]
         return subset
 
+    def among(self, positions: np.ndarray) -> ValidationScorer:
+        """The same users ranking only the candidates at ``positions`` (of ``columns``), those
+        with a target among them: one half of a cross-fit over new items."""
+        if self.columns is None:
+            raise ValueError("among() needs a scorer that ranks among candidates")
+        subset = object.__new__(ValidationScorer)
+        subset.columns = self.columns[positions]
+        subset.k = min(self.k, len(positions))
+        relevant = self.relevant[:, positions]
+        n_relevant = relevant.sum(axis=1)
+        keep = n_relevant > 0
+        subset.users = self.users.copy()
+        subset.users[np.flatnonzero(self.users)[~keep]] = False
+        subset.blocked = self.blocked[:, positions][keep]
+        subset.relevant = relevant[keep]
+        subset.n_relevant = n_relevant[keep]
+        return subset
+
+    def targets(self, n_items: int) -> sp.csr_matrix:
+        """Which items each scored user's NDCG is about: one row per value ``__call__``
+        returns, ``1 / n_relevant`` on each of the user's targets, ``n_items`` columns (the
+        full matrix's). Users who share a held-out item are not independent draws of items."""
+        relevant = sp.coo_matrix(self.relevant)
+        columns = relevant.col if self.columns is None else self.columns[relevant.col]
+        weights = 1.0 / np.maximum(self.n_relevant[relevant.row], 1)
+        return sp.csr_matrix(
+            (weights, (relevant.row, columns)), shape=(len(self.n_relevant), n_items)
+        )
+
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """NDCG@k of each validation user with a target (``scores``: all query users, over
         ``columns`` where the part has candidates)."""
