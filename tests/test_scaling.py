@@ -26,7 +26,7 @@ from interestlens.model_dir.recommender_files import MANIFEST
 from interestlens.persist import read_rows, write_rows
 from interestlens.recommend import EASE, ItemCosine
 from interestlens.recommend import ease as ease_module
-from interestlens.recommend.interest import cluster_affinity, coldstart
+from interestlens.recommend.interest import cluster_affinity, coldstart, reasons
 from interestlens.recommend.interest.budget import MIN_VALIDATION_USERS, validation_users
 from interestlens.recommend.interest.collaborative import fit_collaborative
 from test_interest_persist import assert_same_behaviour, fit, training
@@ -168,7 +168,11 @@ def test_unknown_settings_in_a_manifest_are_still_refused(tmp_path: Path) -> Non
         read_recommender(tmp_path)
 
 
-def test_most_similar_items_matches_the_one_item_answer() -> None:
+@pytest.mark.parametrize("dense_tables", [True, False], ids=["item-pair tables", "gathers"])
+def test_most_similar_items_matches_the_one_item_answer(dense_tables: bool, monkeypatch) -> None:
+    # a small catalogue reads dense item-pair tables, a large one gathers per rated item
+    monkeypatch.setattr(reasons, "DENSE_PAIR_ITEMS", 10**6 if dense_tables else 0)
+    monkeypatch.setattr(reasons, "_TABLE_PER_RATED", 10**6)
     for model in (fit(ease_neighbours=3), fit(ease_max_items=0), fit(ease_neighbours=0)):
         matrix, _ = training()
         items = np.array([[0, 12, 7, -1], [13, 2, 4, 6], [1, 1, 3, 5], [9, 11, 12, 13]])

@@ -16,6 +16,14 @@ from interestlens.recommend.top_items import top_k
 
 #: users ranked per call of the recommender (its dense score blocks are users × items)
 PRECOMPUTE_BATCH = 256
+#: ... or more over a small catalogue, up to this many cells per score block (4 MiB of
+#: float32): a call has a fixed cost that 256 users over 400 items do not cover
+BATCH_CELLS = 1_000_000
+
+
+def batch_size(n_items: int) -> int:
+    """Users per call of the recommender over ``n_items`` items."""
+    return max(PRECOMPUTE_BATCH, BATCH_CELLS // max(n_items, 1))
 
 
 class Ranker:
@@ -113,12 +121,15 @@ class Ranker:
     def top_lists(self, users: np.ndarray, k: int, progress: Any) -> tuple[np.ndarray, ...]:
         """``(n, k)`` items (-1 = none) and scores of each user's best ``k``, cut from the
         list :meth:`ranked` gives (the same items, in the same order); lists ranked here
-        are not kept (a whole catalogue run would fill memory)."""
-        depth = self.depth()
+        are not kept (a whole catalogue run would fill memory), so they are ranked only as
+        deep as asked (ties go to the lower item index: a shorter list is the longer one's
+        start)."""
+        depth = min(self.depth(), k)
         items = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), -np.inf, dtype=np.float32)
-        for start in range(0, len(users), PRECOMPUTE_BATCH):
-            batch = users[start : start + PRECOMPUTE_BATCH]
+        size = batch_size(self._histories.n_items)
+        for start in range(0, len(users), size):
+            batch = users[start : start + size]
             cached = [self._lists.get(int(user)) for user in batch]
             todo = np.array([u for u, c in zip(batch, cached, strict=True) if c is None])
             ranked: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from interestlens.recommend.base import check_is_fitted
+from interestlens.recommend.dense_products import dense_product, small_as_dense
 
 
 class ItemWeightsScoring:
@@ -88,9 +89,19 @@ class ItemWeightsScoring:
 
     def _expand(self, history: sp.csr_matrix) -> np.ndarray:
         out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
-        product = self._active_columns(history) @ self.weights_
-        out[:, self.active_items_] = product.toarray() if sp.issparse(product) else product
+        out[:, self.active_items_] = dense_product(
+            self._active_columns(history), self._scoring_weights()
+        )
         return out
+
+    def _scoring_weights(self) -> np.ndarray | sp.csr_matrix:
+        """``weights_``, or a dense copy of pruned weights over few items
+        (:func:`small_as_dense`), made once per weight matrix."""
+        cached = getattr(self, "_dense_weights", None)
+        if cached is None or cached[0] is not self.weights_:
+            cached = (self.weights_, small_as_dense(self.weights_))
+            self._dense_weights = cached
+        return cached[1]
 
     def _score_users(self, users: np.ndarray) -> np.ndarray:
         return self._expand(self.interactions_[users])

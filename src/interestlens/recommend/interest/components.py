@@ -52,6 +52,7 @@ from sklearn.utils.extmath import randomized_svd
 from interestlens.embed.base import l2_normalise
 from interestlens.persist import check_index_range
 from interestlens.recommend.attribute_popularity import AttributePopularity
+from interestlens.recommend.dense_products import dense_product, small_as_dense
 from interestlens.recommend.interest.cluster_affinity import (
     ClusterAffinity,
     fit_cluster_affinity,
@@ -156,7 +157,7 @@ class InterestCore:
         #: the pipeline's explained interest clusters (one per user, -1: none), used instead of
         #: the core's own k-means so that scoring and explanations mean the same clusters
         self.user_clusters = user_clusters
-        self._transposes: dict[str, tuple[sp.spmatrix, sp.csr_matrix]] = {}
+        self._transposes: dict[str, tuple[sp.spmatrix, sp.csr_matrix | np.ndarray]] = {}
 
     def fit(
         self,
@@ -516,14 +517,26 @@ class InterestCore:
         share = self._text_share(query)[:, None]
         return l2_normalise((1.0 - share) * history + share * text)
 
-    def interest_vectors(self, query: Query) -> np.ndarray:
-        collaborative = np.asarray(query.history @ self.factors)
-        return interest_vectors(self.semantic_profile(query), collaborative)
+    def interest_vectors(
+        self,
+        query: Query,
+        *,
+        semantic: np.ndarray | None = None,
+        latent: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``semantic`` (:meth:`semantic_profile`) and ``latent`` (history @ factors): the
+        query's, when the caller has them already."""
+        if latent is None:
+            latent = np.asarray(query.history @ self.factors)
+        if semantic is None:
+            semantic = self.semantic_profile(query)
+        return interest_vectors(semantic, latent)
 
-    def membership(self, query: Query, k: int) -> np.ndarray:
+    def membership(self, query: Query, k: int, **known: np.ndarray | None) -> np.ndarray:
+        """Soft membership in the ``k`` clusters (``known``: as :meth:`interest_vectors`)."""
         settings = self.settings
         return soft_membership(
-            self.interest_vectors(query),
+            self.interest_vectors(query, **known),
             self.clusters[k].centroids,
             top=settings.top_clusters,
             temperature=settings.membership_temperature,
@@ -559,12 +572,13 @@ class InterestCore:
 
     # --- component scores ------------------------------------------------------------------
 
-    def _transposed(self, name: str, matrix: sp.spmatrix) -> sp.csr_matrix:
-        """``matrix.T`` as CSR, made once per matrix: scipy would convert the transpose of the
-        whole matrix on every product (milliseconds per request)."""
+    def _transposed(self, name: str, matrix: sp.spmatrix) -> sp.csr_matrix | np.ndarray:
+        """``matrix.T`` as CSR, or dense when small (:func:`small_as_dense`), made once per
+        matrix: scipy would convert the transpose of the whole matrix on every product
+        (milliseconds per request)."""
         cached = self._transposes.get(name)
         if cached is None or cached[0] is not matrix:
-            cached = (matrix, sp.csr_matrix(matrix.T))
+            cached = (matrix, small_as_dense(sp.csr_matrix(matrix.T)))
             self._transposes[name] = cached
         return cached[1]
 
@@ -583,15 +597,24 @@ class InterestCore:
                 by_cold_item = self._transposed("neighbours", self.cold_mapping.neighbours)
                 collaborative[:, self.cold_items] = np.asarray(by_cold_item @ collaborative.T).T
             out["collaborative"] = collaborative
+        # the user profiles that several components share are computed once
+        latent = None
+        if "factors" in names or "affinity" in names:
+            latent = np.asarray(history @ self.factors)
+        semantic = None
+        if "affinity" in names or (self.text is not None and "semantic" in names):
+            semantic = self.semantic_profile(query)
         if "factors" in names:
-            out["factors"] = np.asarray(history @ self.factors) @ self.factors.T
+            out["factors"] = latent @ self.factors.T
         if "affinity" in names:
-            out["affinity"] = self.membership(query, k) @ self.lifts[k]
+            out["affinity"] = (
+                self.membership(query, k, semantic=semantic, latent=latent) @ (self.lifts[k])
+            )
         if self.text is not None and "semantic" in names:
-            out["semantic"] = self.semantic_profile(query) @ self.text.dense_.T
+            out["semantic"] = semantic @ self.text.dense_.T
         if self.text is not None and "lexical" in names:
             by_term = self._transposed("lexical", self.text.lexical_)
-            out["lexical"] = (self.lexical_profile(query) @ by_term).toarray()
+            out["lexical"] = dense_product(self.lexical_profile(query), by_term)
         if "ease" in names:
             out["ease"] = (
                 np.zeros((n_users, n_items), dtype=np.float32)
@@ -600,7 +623,7 @@ class InterestCore:
             )
         if self.text is not None and "content" in names:
             by_term = self._transposed("lexical", self.text.lexical_)
-            out["content"] = (self.content_profile(query) @ by_term).toarray()
+            out["content"] = dense_product(self.content_profile(query), by_term)
         if "popularity" in names:
             out["popularity"] = np.broadcast_to(self.popularity, (n_users, n_items))
         if "attribute_popularity" in names:

@@ -176,6 +176,12 @@ def reason(
 
 #: rated-item × recommended-item entries compared at once by :func:`most_similar_rated_many`
 _PAIR_BUDGET = 400_000
+#: a catalogue this small takes dense item × item tables (EASE weights, text cosines) for
+#: :func:`most_similar_rated_many`: 64 MiB each at the limit
+DENSE_PAIR_ITEMS = 4096
+#: ... and only when a table costs less than this many times the rated items to explain: the
+#: batched path gathers a text vector per rated item, the table a product per item pair
+_TABLE_PER_RATED = 16
 
 
 def most_similar_rated_many(
@@ -193,6 +199,10 @@ def most_similar_rated_many(
     rated.sum_duplicates()  # sorted, distinct columns: the order np.unique gives
     items = np.asarray(items, dtype=np.int64)
     out = np.full(items.shape, -1, dtype=np.int64)
+    n_items = rated.shape[1]
+    tables = None
+    if n_items <= DENSE_PAIR_ITEMS and n_items**2 <= _TABLE_PER_RATED * rated.nnz:
+        tables = _PairTables(core, text, n_items)
     lengths = np.diff(rated.indptr)
     order = np.argsort(lengths, kind="stable")
     order = order[lengths[order] > 0]
@@ -208,9 +218,29 @@ def most_similar_rated_many(
             width = width_next
             stop += 1
         rows = order[start:stop]
-        out[rows] = _most_similar_group(core, text, rated, rows, items[rows], width)
+        out[rows] = _most_similar_group(core, text, rated, rows, items[rows], width, tables)
         start = stop
     return out
+
+
+class _PairTables:
+    """Every item pair's EASE weight and text cosine of a small catalogue, as dense tables:
+    many users' reasons then read them instead of gathering a text vector per rated item."""
+
+    def __init__(self, core: InterestCore, text: TextSpace | None, n_items: int):
+        self.weights: np.ndarray | None = None
+        ease = core.ease
+        if ease is not None:
+            # items outside the fitted active ones (no interactions, added later) weigh 0
+            active = ease.active_items_
+            weights = ease.weights_
+            block = weights.toarray() if sp.issparse(weights) else np.asarray(weights)
+            self.weights = np.zeros((n_items, n_items), dtype=np.float32)
+            self.weights[np.ix_(active, active)] = block
+        self.cosine: np.ndarray | None = None
+        if text is not None:
+            joint = text.joint_[:n_items]
+            self.cosine = joint @ joint.T
 
 
 def _most_similar_group(
@@ -220,6 +250,7 @@ def _most_similar_group(
     rows: np.ndarray,
     items: np.ndarray,
     width: int,
+    tables: _PairTables | None = None,
 ) -> np.ndarray:
     n = len(rows)
     starts, ends = rated.indptr[rows], rated.indptr[rows + 1]
@@ -240,12 +271,18 @@ def _most_similar_group(
             row, slot_index, column = np.nonzero(use)
             sources = history[row, slot_index]
             targets = items[row, column]
-            similarity[use] = _pair_weights(ease, sources, targets)
+            if tables is not None and tables.weights is not None:
+                similarity[use] = tables.weights[sources, targets]
+            else:
+                similarity[use] = _pair_weights(ease, sources, targets)
     if text is not None:
-        joint = text.joint_
-        left = joint[np.maximum(history, 0)]  # (n, width, d)
-        right = joint[np.maximum(items, 0)]  # (n, k, d)
-        cosine = np.matmul(left, right.transpose(0, 2, 1))  # (n, width, k), float32
+        if tables is not None and tables.cosine is not None:
+            cosine = tables.cosine[np.maximum(history, 0)[:, :, None], target.clip(0)]
+        else:
+            joint = text.joint_
+            left = joint[np.maximum(history, 0)]  # (n, width, d)
+            right = joint[np.maximum(items, 0)]  # (n, k, d)
+            cosine = np.matmul(left, right.transpose(0, 2, 1))  # (n, width, k), float32
         has_weight = ((similarity != 0) & candidate).any(axis=1, keepdims=True)
         similarity = np.where(has_weight, similarity + 1e-3 * cosine, cosine)
     similarity = np.where(candidate, similarity, -np.inf)
