@@ -19,6 +19,8 @@ from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.recommend import EASE, ContentKNN, MostPop
 from interestlens.recommend.interest import COLD_TEXT, COLD_USERS, InterestRecommender
 from interestlens.recommend.interest.tuning import Carve, ValidationScorer
+from interestlens.recommend.ranking_metrics import ndcg_at_k
+from interestlens.recommend.top_items import top_k
 from interestlens.represent import TextInterestBridge
 from test_interest_recommender import COLD_TEXTS, ITEM_TEXTS, checkerboard, with_cold_items
 
@@ -321,3 +323,32 @@ def test_new_items_are_cross_fitted_over_items_with_an_error_clustered_by_item()
     kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
     assert (record["fallback"] is None) == kept
     assert "clustered by item" in record["why"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_validation_scorer_ranks_as_top_k_does_ties_included(seed: int) -> None:
+    # validation NDCG must be the NDCG of the lists the model would serve: top_k's order, ties
+    # to the lower item index, -inf never recommended
+    rng = np.random.default_rng(seed)
+    n_users, n_items, k = (
+        int(rng.integers(1, 30)),
+        int(rng.integers(2, 50)),
+        int(rng.integers(1, 12)),
+    )
+    history = sp.random(n_users, n_items, density=0.2, random_state=seed, format="csr")
+    targets = sp.random(n_users, n_items, density=0.2, random_state=seed + 50, format="csr")
+    part = Carve(
+        "warm", sp.csr_matrix((n_users, n_items)), None, np.arange(n_users), history, targets
+    )
+    scores = np.round(rng.standard_normal((n_users, n_items)), seed % 3).astype(np.float32)
+    if seed % 4 == 0:
+        scores[:] = 1.0  # every item tied
+    if seed % 4 == 1:
+        scores[:, : n_items // 2] = -np.inf  # fewer finite items than k
+    given = scores.copy()
+    got = ValidationScorer(part, k)(scores)
+    np.testing.assert_array_equal(scores, given)  # the caller's scores are left alone
+    items, _ = top_k(scores, k, exclude=history)
+    relevant = sp.csr_matrix((targets.toarray() > 0) & ~(history.toarray() > 0))
+    want = ndcg_at_k(items, relevant, k)[relevant.getnnz(axis=1) > 0]
+    np.testing.assert_allclose(got, want)

@@ -221,13 +221,17 @@ def keep_largest_per_column(weights: np.ndarray | sp.spmatrix, n: int) -> sp.csr
         # column blocks bound the temporary index arrays (an argpartition of the whole matrix
         # would take twice its memory in int64)
         for start in range(0, n_cols, _PRUNE_BLOCK):
-            block = dense[:, start : start + _PRUNE_BLOCK]
+            # a block of columns as contiguous rows: partitioning along strided columns was
+            # 1.4 times slower at 10k items
+            block = np.ascontiguousarray(dense[:, start : start + _PRUNE_BLOCK].T)
             if k < n_rows:
-                picked = np.argpartition(-np.abs(block), k - 1, axis=0)[:k]
+                picked = np.argpartition(np.abs(block), n_rows - k, axis=1)[:, n_rows - k :]
             else:
-                picked = np.broadcast_to(np.arange(n_rows)[:, None], block.shape)
-            chosen = np.take_along_axis(block, picked, axis=0)
-            target = np.broadcast_to(np.arange(start, start + block.shape[1]), picked.shape)
+                picked = np.broadcast_to(np.arange(n_rows)[None, :], block.shape)
+            chosen = np.take_along_axis(block, picked, axis=1)
+            target = np.broadcast_to(
+                np.arange(start, start + block.shape[0])[:, None], picked.shape
+            )
             nonzero = chosen != 0
             rows.append(picked[nonzero])
             cols.append(target[nonzero])

@@ -237,8 +237,8 @@ class ValidationScorer:
 
     Where the part ranks among ``candidates`` only (new items), the score matrices it is given
     hold those columns only (``columns``): the other items could never be recommended, so
-    neither blending nor ranking spends time on them. Ties at the cut-off are broken arbitrarily
-    (but deterministically), which only matters for exactly equal blended scores.
+    neither blending nor ranking spends time on them. Ties are broken as served lists break
+    them (:func:`interestlens.recommend.top_items.top_k`: the lower item index first).
     """
 
     def __init__(self, part: Carve, k: int):
@@ -305,16 +305,50 @@ class ValidationScorer:
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         """NDCG@k of each validation user with a target (``scores``: all query users, over
-        ``columns`` where the part has candidates)."""
+        ``columns`` where the part has candidates), ranked as :func:`top_k` ranks: ties go to
+        the lower item index.
+
+        Only the k largest values of a row are found (a partition of values, half the cost of
+        partitioning indices); each target's rank is then the number of scores above it, and
+        where its score ties another one near the cut-off, the tied items before it.
+        """
         if not self.users.any():
             return np.zeros(0)
-        scores = scores[self.users]
-        np.putmask(scores, self.blocked, -np.inf)
-        width = scores.shape[1]
-        # the k largest without negating a copy of the block
-        top = np.argpartition(scores, width - self.k, axis=1)[:, width - self.k :]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        valid = np.isfinite(np.take_along_axis(scores, top, axis=1))
-        hits = np.take_along_axis(self.relevant, top, axis=1) & valid
+        # a copy, partitioned in place below (a plain copy is faster than a masked one)
+        block = scores.copy() if self.users.all() else scores[self.users]
+        row, column = self._target_cells()
+        value = block[row, column]  # targets are never set aside
+        np.putmask(block, self.blocked, -np.inf)
+        width, k = block.shape[1], self.k
+        block.partition(width - k, axis=1)
+        top = block[:, width - k :]  # each row's k largest values, in no order
+        threshold = top.min(axis=1)
+        # only targets at or above their row's k-th value can be in the top k
+        inside = np.flatnonzero(value >= threshold[row])
+        user, target = row[inside], value[inside]
+        above = top[user]
+        position = (above > target[:, None]).sum(axis=1)
+        # a target whose score another item shares is placed among its ties by item index;
+        # the row says whether it has one (at the cut-off the tie may lie outside the top k)
+        maybe = np.flatnonzero(
+            ((above == target[:, None]).sum(axis=1) > 1) | (target == threshold[user])
+        )
+        if len(maybe):
+            shared = (block[user[maybe]] == target[maybe, None]).sum(axis=1) > 1
+            original = np.flatnonzero(self.users)
+            for entry in maybe[shared]:
+                line = np.where(self.blocked[user[entry]], -np.inf, scores[original[user[entry]]])
+                before = np.count_nonzero(line[: column[inside[entry]]] == target[entry])
+                position[entry] = np.count_nonzero(line > target[entry]) + before
+        hit = (position < k) & np.isfinite(target)
+        hits = np.zeros((len(block), k), dtype=bool)
+        hits[user[hit], position[hit]] = True
         return ndcg_from_hits(hits, self.n_relevant)
+
+    def _target_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of every target in the score block (found once per scorer)."""
+        cells = getattr(self, "_cells", None)
+        if cells is None:
+            cells = np.nonzero(self.relevant)
+            self._cells = cells
+        return cells
