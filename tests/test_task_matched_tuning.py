@@ -240,25 +240,32 @@ def test_given_clusters_are_the_recommenders_clusters(tmp_path) -> None:
         InterestRecommender(tune=False).fit(matrix, user_clusters=np.zeros(3))
 
 
-def test_keep_or_fall_back_is_judged_on_users_the_weights_never_saw() -> None:
+@pytest.mark.parametrize(("regime", "unit"), [("warm", "users"), ("cold_items", "items")])
+def test_keep_or_fall_back_is_judged_on_validation_the_weights_never_saw(
+    regime: str, unit: str
+) -> None:
     matrix = noisy_world(n_users=160)
-    model = InterestRecommender(tune=["warm"], n_clusters=2, random_state=0).fit(
+    model = InterestRecommender(tune=[regime], n_clusters=2, random_state=0).fit(
         matrix, item_texts=item_texts(matrix.shape[1])
     )
-    record = model.tuning_["warm"]["references"]
-    # two searches, one per half of the validation users, each judged on the other half
-    assert record["cross_fit_over"] == "users"
+    record = model.tuning_[regime]["references"]
+    # two searches, one per half of the validation (users; for new items, held-out items),
+    # each judged on the other half
+    assert record["cross_fit_over"] == unit
     assert len(record["half_weights"]) == 2
-    assert all(weights["collaborative"] == 1.0 for weights in record["half_weights"])
-    # the held-out gain pairs every validation user once: its mean is the held-out blend minus
-    # the best reference's score over the same users
-    best = record["best_reference"]
+    anchor = model.tuning_[regime]["anchor"]
+    assert all(weights[anchor] == 1.0 for weights in record["half_weights"])
+    # the gain pairs the blend and the best reference on the same held-out halves
     assert record["gain_over_best"] == pytest.approx(
-        record["held_out_blend"] - record["scores"][best], abs=1e-9
+        record["held_out_blend"] - record["held_out_reference"], abs=1e-9
     )
+    if unit == "users":  # the halves hold every validation user once
+        best = record["best_reference"]
+        assert record["held_out_reference"] == pytest.approx(record["scores"][best], abs=1e-9)
     kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
     assert (record["fallback"] is None) == kept
     assert "not searched on" in record["why"]
+    assert ("clustered by item" in record["why"]) == (unit == "items")
 
 
 def test_the_validation_scorer_ranks_new_items_among_their_candidate_columns_only() -> None:
@@ -306,23 +313,6 @@ def test_a_half_of_the_new_items_keeps_the_users_with_a_target_among_them() -> N
     second = scorer.among(np.array([1]))  # item 3 alone: users 0 and 2
     np.testing.assert_array_equal(second.users, [True, False, True])
     assert second.k == 1
-
-
-def test_new_items_are_cross_fitted_over_items_with_an_error_clustered_by_item() -> None:
-    matrix = noisy_world(n_users=160)
-    model = InterestRecommender(tune=["cold_items"], n_clusters=2, random_state=0).fit(
-        matrix, item_texts=item_texts(matrix.shape[1])
-    )
-    record = model.tuning_["cold_items"]["references"]
-    assert record["cross_fit_over"] == "items"
-    assert len(record["half_weights"]) == 2
-    # the gain pairs the blend and the reference on the same held-out halves
-    assert record["gain_over_best"] == pytest.approx(
-        record["held_out_blend"] - record["held_out_reference"], abs=1e-9
-    )
-    kept = record["gain_over_best"] > record["z"] * record["gain_standard_error"]
-    assert (record["fallback"] is None) == kept
-    assert "clustered by item" in record["why"]
 
 
 @pytest.mark.parametrize("seed", range(12))
