@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interestlens.config import Settings
-from interestlens.errors import ConfigError, ParameterError
+from interestlens.errors import ConfigError, ModelFormatError, ParameterError
 from interestlens.serve import create_app
 from interestlens.serve.server import run_server
 from interestlens.serve.service import Service
@@ -134,6 +134,25 @@ def test_a_reload_reaches_every_worker_and_a_restarted_one(model_dir, tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_a_worker_restarted_after_its_reload_target_was_deleted_says_so(model_dir, tmp_path):
+    settings = worker_settings(tmp_path)
+    second = Path(shutil.copytree(model_dir, model_dir.parent / f"gone-{tmp_path.name}"))
+    (a,) = workers(model_dir, settings, n=1)
+    try:
+        a.reload(str(second))
+        shutil.rmtree(second)
+        # the first worker still serves the model it loaded; a new one cannot join it, and
+        # must not quietly serve another model
+        restarted = Service(model_dir, settings, run_id=RUN)
+        with pytest.raises(ModelFormatError, match="no longer exists") as caught:
+            restarted.start()
+        restarted.close()
+        assert str(second.resolve()) in str(caught.value)
+        assert "restart the whole server" in str(caught.value)
+    finally:
+        a.close()
 
 
 def test_several_workers_refuse_centroids_that_follow_the_events(model_dir, tmp_path):

@@ -149,6 +149,16 @@ class Service:
             # a worker (re)started after a reload serves what the other workers serve
             self._generation, reloaded = self.store.reload_record(self.run_id)
             if reloaded is not None:
+                if not Path(reloaded).is_dir():
+                    # serving the directory it was started with would split the workers
+                    # between two models
+                    raise ModelFormatError(
+                        f"the other workers of this server serve {reloaded} (a reload recorded "
+                        "in the events store), which no longer exists",
+                        expected="the model directory the other workers were reloaded to",
+                        fix="restore that directory, or restart the whole server (every "
+                        "worker) on the model to serve",
+                    )
                 self.model_dir = Path(reloaded)
         engine, model_settings, report = self._load(self.model_dir)
         with self.lock:
