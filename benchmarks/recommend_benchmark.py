@@ -54,6 +54,7 @@ from interestlens.data import load_amazon, load_movielens
 from interestlens.data.schema import ITEM_ID, USER_ID
 from interestlens.embed import (
     CachedEncoder,
+    DistilledEncoder,
     EmbeddingCache,
     HashingEncoder,
     OnnxEncoder,
@@ -618,6 +619,9 @@ def make_encoder(kind: str, cache: Path = CACHE) -> Any:
         return HashingEncoder()
     if kind == "onnx":  # the same MiniLM weights, int8 ONNX (exported next to the cache)
         return CachedEncoder(OnnxEncoder(export_dir=cache.parent / "onnx"), EmbeddingCache(cache))
+    if kind == "static":  # the same MiniLM distilled by model2vec (next to the cache)
+        encoder = DistilledEncoder(directory=cache.parent / "static")
+        return CachedEncoder(encoder, EmbeddingCache(cache))
     return CachedEncoder(SentenceTransformerEncoder(), EmbeddingCache(cache))
 
 
@@ -626,9 +630,10 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     parser.add_argument(
         "--encoder",
-        choices=("hashing", "minilm", "onnx"),
+        choices=("hashing", "minilm", "onnx", "static"),
         default="minilm",
-        help="minilm: all-MiniLM-L6-v2 on torch; onnx: the same weights as int8 ONNX",
+        help="minilm: all-MiniLM-L6-v2 on torch; onnx: the same weights as int8 ONNX; static: "
+        "the same weights distilled into a model2vec static model",
     )
     parser.add_argument("--cache", type=Path, default=CACHE, help="embedding cache file")
     parser.add_argument("--quick", action="store_true", help="30%% of users, one seed")

