@@ -80,14 +80,14 @@ class EncoderConfig(_Section):
     cache: bool = True
     cache_dir: Path = Path("~/.cache/interestlens")
     show_progress: bool = True
-    #: how the minilm/sentence-transformers/transformers kinds run: "onnx" (an int8 ONNX export
-    #: made once per model and weights, run by onnxruntime without torch; 4-9x faster, cosine
-    #: 0.993 to torch) or "torch" (sentence-transformers / transformers on torch, the
-    #: interestlens[torch] extra), or "static" (a model2vec static model distilled once from the
-    #: model, ~1 min, kept under export_dir: token vectors averaged, no transformer, tens of
-    #: thousands of texts/s at a measured cost in quality; the interestlens[static] extra).
+    #: how the minilm/sentence-transformers/transformers kinds run: "torch" (sentence-transformers
+    #: / transformers on torch, the interestlens[torch] extra), "onnx" (an int8 ONNX export made
+    #: once per model and weights, run by onnxruntime without torch; 2-3x faster on a quiet
+    #: machine, cosine 0.993 to torch) or "static" (a model2vec static model distilled once from
+    #: the model, ~10 s for MiniLM, kept under export_dir: token vectors averaged, no
+    #: transformer, 70-125x torch at a measured cost in quality; the interestlens[static] extra).
     #: torch stays the default until ONNX is shown within 1 % NDCG of it on the recommendation
-    #: benchmark (cold items measured 3 % lower)
+    #: benchmark (MovieLens new items measured 2.7 % lower over three seeds)
     backend: Literal["onnx", "torch", "static"] = "torch"
     #: where ONNX exports and static models are kept; None means <cache_dir>/onnx and
     #: <cache_dir>/static
