@@ -342,3 +342,18 @@ def test_the_validation_scorer_ranks_as_top_k_does_ties_included(seed: int) -> N
     relevant = sp.csr_matrix((targets.toarray() > 0) & ~(history.toarray() > 0))
     want = ndcg_at_k(items, relevant, k)[relevant.getnnz(axis=1) > 0]
     np.testing.assert_allclose(got, want)
+
+
+@pytest.mark.parametrize("n_items", [4, 5, 8])
+def test_a_catalogue_too_small_to_judge_new_items_falls_back_to_tfidf_knn(n_items: int) -> None:
+    # one or two held-out items per carve: a half may hold none, and one item is one draw, so
+    # nothing can show that the blend generalises to new items
+    rng = np.random.default_rng(n_items)
+    dense = (rng.random((30, n_items)) < 0.5).astype(np.float32)
+    dense[:, 0] = 1.0
+    model = InterestRecommender(tune=["cold_items"], n_clusters=2, random_state=0).fit(
+        sp.csr_matrix(dense), item_texts=item_texts(n_items)
+    )
+    record = model.tuning_["cold_items"]["references"]
+    assert record["fallback"] == "content"
+    assert record["cross_fit_over"] == "items"
