@@ -24,18 +24,18 @@ reading a distilled model needs only ``model2vec`` (numpy, tokenizers, safetenso
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from interestlens.embed.onnx_export import file_sha256
+from interestlens.embed.cache_folders import (
+    built_in_place,
+    file_sha256,
+    folder_key,
+    package_versions,
+)
 from interestlens.embed.sentence import ModelSource, quiet_model_loading
 from interestlens.errors import EncoderError
 from interestlens.persist import atomic_write_text
@@ -63,9 +63,7 @@ class StaticModelDirectory:
 
 def static_key(source: ModelSource, dims: int) -> str:
     """The folder name: readable model name, weights digest, dimensions, format version."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name).strip("_")[:60] or "model"
-    digest = hashlib.sha256(source.identifier.encode()).hexdigest()[:16]
-    return f"{name}-{digest}-static{dims}-v{STATIC_VERSION}"
+    return folder_key(source, f"static{dims}-v{STATIC_VERSION}")
 
 
 def _damaged(path: Path, reason: str) -> EncoderError:
@@ -147,12 +145,9 @@ def distill_model(
     transformers, distill_from_model = _distill_modules()
     destination = Path(destination)
     started = time.perf_counter()
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    except OSError as exc:
-        raise _unwritable(destination, exc) from exc
-    try:
+    with built_in_place(
+        destination, is_complete=is_static_model, what="static model", room="~50 MB"
+    ) as work:
         try:
             with quiet_model_loading():
                 tokenizer = transformers.AutoTokenizer.from_pretrained(
@@ -165,11 +160,18 @@ def distill_model(
                 expected="a Hugging Face model directory (config.json, tokenizer, weights)",
                 fix="check the model files, or use encoder.backend = 'torch'",
             ) from exc
-        # float32 vectors: the encoder's contract, and half precision would be a second loss
-        # on top of the distillation's
-        static = distill_from_model(
-            network, tokenizer, pca_dims=dims, device="cpu", quantize_to="float32"
-        )
+        try:
+            # float32 vectors: the encoder's contract, and half precision would be a second
+            # loss on top of the distillation's
+            static = distill_from_model(
+                network, tokenizer, pca_dims=dims, device="cpu", quantize_to="float32"
+            )
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise EncoderError(
+                f"distilling {source.name} into a static model failed: {type(exc).__name__}: {exc}",
+                expected="a transformer model2vec can distil (an encoder with a fast tokenizer)",
+                fix="use encoder.backend = 'onnx' or 'torch' for this model",
+            ) from exc
         static.save_pretrained(str(work))
         manifest = {
             "format": STATIC_FORMAT,
@@ -178,42 +180,7 @@ def distill_model(
             "dims": int(static.dim),
             "weights_sha256": file_sha256(work / WEIGHTS_FILE),
             "seconds": round(time.perf_counter() - started, 2),
-            "distilled_with": _versions("model2vec", "transformers", "torch"),
+            "distilled_with": package_versions("model2vec", "transformers", "torch"),
         }
         atomic_write_text(work / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
-        try:
-            work.rename(destination)
-        except OSError:
-            if not is_static_model(destination):  # not a concurrent distillation of the key
-                raise
-    except EncoderError:
-        raise
-    except OSError as exc:
-        raise _unwritable(destination, exc) from exc
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise EncoderError(
-            f"distilling {source.name} into a static model failed: {type(exc).__name__}: {exc}",
-            expected="a transformer model2vec can distil (an encoder with a fast tokenizer)",
-            fix="use encoder.backend = 'onnx' or 'torch' for this model",
-        ) from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return read_static_model(destination)
-
-
-def _unwritable(destination: Path, exc: OSError) -> EncoderError:
-    return EncoderError(
-        f"cannot write the static model to {destination.parent}: {exc}",
-        expected="a writable folder with ~50 MB free",
-        fix="free disk space or set encoder.export_dir to another folder",
-    )
-
-
-def _versions(*names: str) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out

@@ -21,23 +21,24 @@ needs only ``onnxruntime`` and ``tokenizers``.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import logging
-import re
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from interestlens.embed.cache_folders import (
+    built_in_place,
+    file_sha256,
+    folder_key,
+    package_versions,
+)
 from interestlens.embed.layout import SentenceLayout, pool
 from interestlens.embed.sentence import ModelSource, quiet_model_loading
 from interestlens.errors import EncoderError
@@ -85,17 +86,7 @@ class OnnxExport:
 
 def export_key(source: ModelSource, quantization: str) -> str:
     """The cache folder name: readable model name, weights digest, quantisation, version."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name).strip("_")[:60] or "model"
-    digest = hashlib.sha256(source.identifier.encode()).hexdigest()[:16]
-    return f"{name}-{digest}-{quantization}-v{EXPORT_VERSION}"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return folder_key(source, f"{quantization}-v{EXPORT_VERSION}")
 
 
 def _damaged(path: Path, reason: str, fix: str | None = None) -> EncoderError:
@@ -191,34 +182,42 @@ def export_model(
     torch, transformers = _torch_modules()
     destination = Path(destination)
     started = time.perf_counter()
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
-    except OSError as exc:
-        raise _unwritable(destination, exc) from exc
-    try:
-        with tqdm(total=4, desc="exporting to ONNX", unit="step", disable=not show_progress) as bar:
-            network, tokenizer = _load_network(transformers, source)
-            tokenizer.backend_tokenizer.save(str(work / TOKENIZER_FILE))
-            float_path = work / "float32.onnx"
-            names = _input_names(network)
-            probes = _probe_batches(tokenizer, layout, names)
-            reference = _torch_vectors(torch, network, probes, layout)
-            _export_graph(torch, network, names, float_path)
-            bar.update()
-            optimised = _optimise(float_path, network.config)
-            bar.update()
-            final = work / MODEL_FILE
-            if quantize:
-                _quantise(optimised, final)
-            else:
-                optimised.replace(final)
-            for leftover in work.glob("*.onnx"):
-                if leftover != final:
-                    leftover.unlink()
-            bar.update()
-            check = _compare(final, probes, reference, layout)
-            bar.update()
+    with built_in_place(
+        destination, is_complete=is_export, what="ONNX export", room="~100 MB"
+    ) as work:
+        try:
+            with tqdm(
+                total=4, desc="exporting to ONNX", unit="step", disable=not show_progress
+            ) as bar:
+                network, tokenizer = _load_network(transformers, source)
+                tokenizer.backend_tokenizer.save(str(work / TOKENIZER_FILE))
+                float_path = work / "float32.onnx"
+                names = _input_names(network)
+                probes = _probe_batches(tokenizer, layout, names)
+                reference = _torch_vectors(torch, network, probes, layout)
+                _export_graph(torch, network, names, float_path)
+                bar.update()
+                optimised = _optimise(float_path, network.config)
+                bar.update()
+                final = work / MODEL_FILE
+                if quantize:
+                    _quantise(optimised, final)
+                else:
+                    optimised.replace(final)
+                for leftover in work.glob("*.onnx"):
+                    if leftover != final:
+                        leftover.unlink()
+                bar.update()
+                check = _compare(final, probes, reference, layout)
+                bar.update()
+        except EncoderError:
+            raise
+        except (RuntimeError, ValueError, TypeError) as exc:  # the exporter's or optimiser's own
+            raise EncoderError(
+                f"exporting {source.name} to ONNX failed: {type(exc).__name__}: {exc}",
+                expected="an encoder-only transformer that torch.onnx can trace",
+                fix="use encoder.backend = 'torch' for this model",
+            ) from exc
         manifest = {
             "format": EXPORT_FORMAT,
             "format_version": EXPORT_VERSION,
@@ -229,44 +228,10 @@ def export_model(
             "onnx_sha256": file_sha256(final),
             "check": check,
             "seconds": round(time.perf_counter() - started, 2),
-            "exported_with": {
-                name: _version(name) for name in ("torch", "transformers", "onnxruntime", "onnx")
-            },
+            "exported_with": package_versions("torch", "transformers", "onnxruntime", "onnx"),
         }
         atomic_write_text(work / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
-        try:
-            work.rename(destination)
-        except OSError:
-            if not is_export(destination):  # not a concurrent export of the same key
-                raise
-    except EncoderError:
-        raise
-    except OSError as exc:
-        raise _unwritable(destination, exc) from exc
-    except (RuntimeError, ValueError, TypeError) as exc:  # the exporter's or optimiser's own
-        raise EncoderError(
-            f"exporting {source.name} to ONNX failed: {type(exc).__name__}: {exc}",
-            expected="an encoder-only transformer that torch.onnx can trace",
-            fix="use encoder.backend = 'torch' for this model",
-        ) from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return read_export(destination)
-
-
-def _unwritable(destination: Path, exc: OSError) -> EncoderError:
-    return EncoderError(
-        f"cannot write the ONNX export to {destination.parent}: {exc}",
-        expected="a writable folder with ~100 MB free",
-        fix="free disk space or set encoder.export_dir to another folder",
-    )
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _load_network(transformers: Any, source: ModelSource) -> tuple[Any, Any]:

@@ -172,8 +172,9 @@ def paired_standard_error(gain: np.ndarray, clusters: sp.spmatrix | None = None)
         return float(gain.std(ddof=1) / np.sqrt(n))
     if clusters.shape[0] != n:
         raise ValueError(f"clusters has {clusters.shape[0]} rows; expected one per pair ({n})")
-    sums = np.asarray(sp.csr_matrix(clusters).T @ (gain - gain.mean())).ravel()
-    present = int((np.asarray(abs(sp.csr_matrix(clusters)).sum(axis=0)).ravel() > 0).sum())
+    clusters = sp.csr_matrix(clusters)
+    sums = np.asarray(clusters.T @ (gain - gain.mean())).ravel()
+    present = int(np.count_nonzero(np.asarray(abs(clusters).sum(axis=0)).ravel()))
     if present < 2:
         return float("nan")
     return float(np.sqrt((sums**2).sum() * present / (present - 1)) / n)

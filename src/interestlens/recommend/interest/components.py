@@ -607,9 +607,8 @@ class InterestCore:
         if "factors" in names:
             out["factors"] = latent @ self.factors.T
         if "affinity" in names:
-            out["affinity"] = (
-                self.membership(query, k, semantic=semantic, latent=latent) @ (self.lifts[k])
-            )
+            membership = self.membership(query, k, semantic=semantic, latent=latent)
+            out["affinity"] = membership @ self.lifts[k]
         if self.text is not None and "semantic" in names:
             out["semantic"] = semantic @ self.text.dense_.T
         if self.text is not None and "lexical" in names:
