@@ -107,15 +107,24 @@ def test_item_cosine_keeps_n_neighbours_and_refuses_absurd_settings() -> None:
 def test_the_switch_follows_the_number_of_items_with_interactions() -> None:
     matrix = checkerboard()  # 6 items with interactions
     at_limit = fit_collaborative(matrix, l2=1.0, neighbours=0, max_ease_items=6)
-    above = fit_collaborative(matrix, l2=1.0, neighbours=3, max_ease_items=5)
+    above = fit_collaborative(matrix, l2=1.0, neighbours=5, max_ease_items=5, cosine_neighbours=3)
     assert isinstance(at_limit, EASE) and not at_limit.is_pruned
+    # each model keeps its own number of neighbours: EASE's does not reach the cosine model
     assert isinstance(above, ItemCosine) and above.n_neighbours == 3
+    pruned = fit_collaborative(matrix, l2=1.0, neighbours=2, max_ease_items=6, cosine_neighbours=5)
+    assert isinstance(pruned, EASE) and (pruned.weights_.getnnz(axis=0) <= 2).all()
     empty = sp.csr_matrix((4, 6), dtype=np.float32)
     assert fit_collaborative(empty, l2=1.0, neighbours=0, max_ease_items=0) is None
     assert isinstance(fit(ease_max_items=0).core_.ease, ItemCosine)
     assert isinstance(fit().core_.ease, EASE)
     with pytest.raises(ParameterError, match="ease_max_items=-1 should be an integer >= 0"):
         fit(ease_max_items=-1)
+    cosine = fit(ease_max_items=0, ease_neighbours=1, cosine_neighbours=2).core_.ease
+    assert isinstance(cosine, ItemCosine) and cosine.n_neighbours == 2
+    assert (cosine.weights_.getnnz(axis=1) <= 2).all()
+    for bad in (0, -1, 2.5, True, "8"):
+        with pytest.raises(ParameterError, match="cosine_neighbours=.* should be an integer >= 1"):
+            fit(ease_max_items=0, cosine_neighbours=bad)
 
 
 def test_item_cosine_model_round_trip_without_pickle(tmp_path: Path) -> None:

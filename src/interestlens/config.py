@@ -217,13 +217,17 @@ class RecommendConfig(_Section):
     #: EASE regularisation of the collaborative component
     ease_l2: float = Field(250.0, gt=0)
     #: EASE item-item weights kept per item (largest magnitudes); the full matrix is
-    #: n_items² floats, this keeps the saved model and the scoring small. 0 keeps every weight
-    ease_neighbours: int = Field(256, ge=0)
+    #: n_items² floats, this keeps the saved model and the scoring small. 0 keeps every weight.
+    #: 512 kept dense EASE's NDCG@10 on MovieLens (0.1295 vs 0.1300; 256: 0.1275;
+    #: benchmarks/results/ease_pruning.md) at 34 MB for 10k items
+    ease_neighbours: int = Field(512, ge=0)
     #: above this many items with interactions, the collaborative component is item-item
-    #: cosine with ease_neighbours neighbours per item (cost linear in the interactions)
+    #: cosine with cosine_neighbours neighbours per item (cost linear in the interactions)
     #: instead of EASE (n_items² memory, n_items³ time: ~35 s and 1.4 GB at 10k items, about
     #: 2 % better NDCG@10; benchmarks/results/scaling_components.md). 0 = always item cosine
     ease_max_items: int = Field(10_000, ge=0)
+    #: neighbours kept per item by the item-item cosine model (above ease_max_items)
+    cosine_neighbours: int = Field(256, ge=1)
     #: (value / max value) ** rating_power weighs a rated interaction
     rating_power: float = Field(1.0, ge=0)
     #: maximal-marginal-relevance trade-off: 1 = pure relevance, lower = more diverse lists

@@ -130,6 +130,7 @@ def recommender_from_settings(
         ease_l2=config.ease_l2,
         ease_neighbours=config.ease_neighbours or None,
         ease_max_items=config.ease_max_items,
+        cosine_neighbours=config.cosine_neighbours,
         rating_power=config.rating_power,
         mmr_lambda=config.mmr_lambda,
         validation=config.validation,

@@ -68,6 +68,7 @@ def build_recommender(
         n_clusters=(k,),
         ease_l2=config.ease_l2,
         ease_neighbours=config.ease_neighbours or None,
+        cosine_neighbours=config.cosine_neighbours,
         n_factors=item_factors.shape[1],
         rating_power=config.rating_power,
         mmr_lambda=config.mmr_lambda,

@@ -60,6 +60,7 @@ def interest_model(
     )
     params["ease_neighbours"] = config.ease_neighbours or None
     params["ease_max_items"] = config.ease_max_items
+    params["cosine_neighbours"] = config.cosine_neighbours
     if protocol is not None:
         params["validation"] = protocol
     reveals = config.user_text_reveals_items

@@ -32,7 +32,10 @@ def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
     if len(reference) == 0:
         return np.zeros(scores.shape, dtype=np.float32)
     mean, spread = row_scale(scores, reference)
-    return ((scores - mean) / spread).astype(np.float32)
+    # in float32 throughout: a float64 users x items temporary made this 2.5x slower
+    out = np.subtract(scores, mean.astype(np.float32), dtype=np.float32)
+    out /= spread.astype(np.float32)
+    return out
 
 
 def row_scale(scores: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -94,9 +94,10 @@ def text_neighbours(
     n_items = len(joint)
     k = max(1, min(n_neighbours, len(warm_items)))
     rows, cols, values = [], [], []
+    warm_vectors = joint[warm_items].T
     for start in range(0, len(queries), _BLOCK):
         block = queries[start : start + _BLOCK]
-        cosine = joint[block] @ joint[warm_items].T
+        cosine = joint[block] @ warm_vectors
         cosine[block[:, None] == warm_items[None, :]] = -np.inf
         picked = np.argpartition(-cosine, k - 1, axis=1)[:, :k]
         sims = np.take_along_axis(cosine, picked, axis=1)

@@ -20,7 +20,7 @@ from interestlens.recommend.item_cosine import ItemCosine
 
 #: above this many items with interactions, EASE gives way to item cosine
 EASE_MAX_ITEMS = 10_000
-#: neighbours per item of the cosine model when ``ease_neighbours`` keeps every EASE weight
+#: neighbours per item of the cosine model (``cosine_neighbours``'s default)
 COSINE_NEIGHBOURS = 256
 #: the name each model is saved under (``recommender.json``: ``collaborative``)
 KINDS: dict[str, type[EASE] | type[ItemCosine]] = {"ease": EASE, "item_cosine": ItemCosine}
@@ -29,13 +29,18 @@ CollaborativeModel = EASE | ItemCosine
 
 
 def fit_collaborative(
-    binary: sp.csr_matrix, *, l2: float, neighbours: int, max_ease_items: int
+    binary: sp.csr_matrix,
+    *,
+    l2: float,
+    neighbours: int,
+    max_ease_items: int,
+    cosine_neighbours: int = COSINE_NEIGHBOURS,
 ) -> CollaborativeModel | None:
     """The fitted collaborative model of a binary interaction matrix (None without any).
 
-    ``neighbours``: weights kept per item (0: every EASE weight, :data:`COSINE_NEIGHBOURS`
-    for the cosine model); ``max_ease_items``: the most items with interactions EASE is used
-    for (0: always the cosine model).
+    ``neighbours``: EASE weights kept per item (0: every weight); ``cosine_neighbours``: the
+    cosine model's neighbours per item; ``max_ease_items``: the most items with interactions
+    EASE is used for (0: always the cosine model).
     """
     n_active = int(np.count_nonzero(binary.getnnz(axis=0)))
     if n_active == 0:
@@ -43,7 +48,7 @@ def fit_collaborative(
     if n_active <= max_ease_items:
         ease = EASE(l2=l2).fit(binary)
         return ease.prune(neighbours) if neighbours else ease
-    return ItemCosine(n_neighbours=neighbours or COSINE_NEIGHBOURS).fit(binary)
+    return ItemCosine(n_neighbours=cosine_neighbours).fit(binary)
 
 
 def kind_of(model: CollaborativeModel) -> str:

@@ -5,8 +5,8 @@ Components, each a dense ``(n_users, n_items)`` score before per-user normalisat
 ``collaborative``
     EASE on the binary interactions, queried with the user's weighted history (with
     ``ease_neighbours``, only that many weights per target item are kept, sparse); above
-    ``ease_max_items`` items with interactions, item-item cosine with that many neighbours
-    (:mod:`.collaborative`). Cold items
+    ``ease_max_items`` items with interactions, item-item cosine with ``cosine_neighbours``
+    neighbours per item (:mod:`.collaborative`). Cold items
     get the text neighbours' mean score (:mod:`.coldstart`).
 ``factors``
     Truncated SVD of the interactions (PureSVD): ``(q V) V^T``; cold items use factors
@@ -65,6 +65,7 @@ from interestlens.recommend.interest.coldstart import (
     place_new_items,
 )
 from interestlens.recommend.interest.collaborative import (
+    COSINE_NEIGHBOURS,
     EASE_MAX_ITEMS,
     collaborative_from_weights,
     fit_collaborative,
@@ -107,6 +108,8 @@ class CoreSettings:
     pseudo_history: int = 20
     #: above this many items with interactions, item cosine replaces EASE (.collaborative)
     ease_max_items: int = EASE_MAX_ITEMS
+    #: neighbours per item of the item cosine model
+    cosine_neighbours: int = COSINE_NEIGHBOURS
 
 
 @dataclass
@@ -182,6 +185,7 @@ class InterestCore:
             l2=settings.ease_l2,
             neighbours=settings.ease_neighbours,
             max_ease_items=settings.ease_max_items,
+            cosine_neighbours=settings.cosine_neighbours,
         )
         n_factors = min(settings.n_factors, min(binary.shape) - 1)
         if n_factors >= 1 and binary.nnz:

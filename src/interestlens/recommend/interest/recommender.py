@@ -29,7 +29,7 @@ from interestlens.recommend.base import (
 from interestlens.recommend.interest.blend import blend, mmr_rerank
 from interestlens.recommend.interest.budget import validation_users
 from interestlens.recommend.interest.cluster_affinity import ClusterAffinity, affinity_from_counts
-from interestlens.recommend.interest.collaborative import EASE_MAX_ITEMS
+from interestlens.recommend.interest.collaborative import COSINE_NEIGHBOURS, EASE_MAX_ITEMS
 from interestlens.recommend.interest.components import (
     COMPONENTS,
     REFERENCES,
@@ -147,7 +147,7 @@ class InterestRecommender(BaseRecommender):
     Components (see :mod:`interestlens.recommend.interest.components`): ``collaborative`` (EASE,
     ``ease_l2``; ``ease_neighbours=n`` keeps the ``n`` largest weights per item, sparse, for a
     model a tenth the size; None or 0 keeps the dense matrix; above ``ease_max_items`` items
-    with interactions, item-item cosine with ``ease_neighbours`` (default 256) neighbours per
+    with interactions, item-item cosine with ``cosine_neighbours`` (default 256) neighbours per
     item replaces EASE, whose cost grows with the cube of the items), ``factors`` (PureSVD,
     ``n_factors``), ``affinity`` (the item's lift in the user's interest clusters: shrunk by
     ``cluster_shrinkage``, rating-aware, averaged over a soft membership of the
@@ -210,6 +210,7 @@ class InterestRecommender(BaseRecommender):
         ease_l2: float = 250.0,
         ease_neighbours: int | None = None,
         ease_max_items: int = EASE_MAX_ITEMS,
+        cosine_neighbours: int = COSINE_NEIGHBOURS,
         n_factors: int = 64,
         half_life: float | Sequence[float | None] | None = (None, 5.0, 10.0, 20.0),
         rating_power: float = 1.0,
@@ -241,6 +242,7 @@ class InterestRecommender(BaseRecommender):
         self.ease_l2 = ease_l2
         self.ease_neighbours = ease_neighbours
         self.ease_max_items = ease_max_items
+        self.cosine_neighbours = cosine_neighbours
         self.n_factors = n_factors
         self.half_life = half_life
         self.rating_power = rating_power

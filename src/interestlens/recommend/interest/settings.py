@@ -83,6 +83,7 @@ def check_settings(model: Any) -> CoreSettings:
         ("mmr_pool", 1),
         ("max_validation_users", 1),
         ("ease_max_items", 0),
+        ("cosine_neighbours", 1),
     ):
         value = getattr(model, name)
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
@@ -164,6 +165,7 @@ def check_settings(model: Any) -> CoreSettings:
         ease_neighbours=int(neighbours or 0),
         pseudo_history=int(model.pseudo_history),
         ease_max_items=int(model.ease_max_items),
+        cosine_neighbours=int(model.cosine_neighbours),
     )
 
 

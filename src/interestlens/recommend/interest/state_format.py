@@ -26,7 +26,7 @@ VERSION = 1
 #: settings not saved: the encoder is passed to load, the times were only fit input
 UNSAVED_PARAMS = frozenset({"encoder", "interaction_times"})
 #: settings added after version 1 was written: a state without them gets their default
-LATER_PARAMS = frozenset({"ease_max_items"})
+LATER_PARAMS = frozenset({"ease_max_items", "cosine_neighbours"})
 PARTS = (
     "times",
     "ease",
