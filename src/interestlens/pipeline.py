@@ -54,6 +54,7 @@ from interestlens.privacy import (
     release_model_clusters,
 )
 from interestlens.recommend.interest import InterestRecommender
+from interestlens.recommend.interest.reuse import ReusedTuning
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import InterestRepresenter, TextInterestBridge, WeightedMeanInterests
 from interestlens.text import build_texts
@@ -114,6 +115,30 @@ def explainer_from_settings(settings: Settings) -> ClusterExplainer:
         item_weighting=config.item_weighting,
         include_user_texts=config.include_user_texts,
     )
+
+
+def reused_tuning(previous: Any, settings: Settings) -> ReusedTuning | None:
+    """The earlier model's tuned choices when ``recommend.reuse_tuning`` is on (else None)."""
+    if not settings.recommend.reuse_tuning or not settings.recommend.enabled:
+        return None
+    if not isinstance(previous, InterestLens):
+        received = "no earlier model" if previous is None else type(previous).__name__
+        raise ParameterError(
+            f"recommend.reuse_tuning is on, but fit got {received}",
+            expected="the earlier fitted or loaded InterestLens whose tuning to take",
+            fix="pass it (fit(dataset, previous=model); interestlens fit --previous DIR "
+            "--reuse-tuning), or turn recommend.reuse_tuning off to tune again",
+        )
+    recommender = getattr(previous, "recommender_", None)
+    created = (getattr(previous, "manifest_", None) or {}).get("created_at")
+    source = f"the model fitted {created}" if created else "the earlier model"
+    if recommender is None:
+        raise ParameterError(
+            f"recommend.reuse_tuning is on, but {source} has no recommender",
+            expected="an earlier model fitted with recommend.enabled = true",
+            fix="turn recommend.reuse_tuning off to tune again",
+        )
+    return ReusedTuning.from_recommender(recommender, source)
 
 
 def recommender_from_settings(
@@ -416,6 +441,7 @@ class InterestLens:
                 timestamps,
                 user_text_reveals_items=bool(reveals),
                 users=dataset.users,
+                reuse_tuning=reused_tuning(previous, settings),
             )
             timings["recommender"] = time.perf_counter() - started
 
@@ -487,6 +513,7 @@ class InterestLens:
         *,
         user_text_reveals_items: bool = False,
         users: pd.DataFrame | None = None,
+        reuse_tuning: ReusedTuning | None = None,
     ) -> Any:
         settings = self.active_settings
         config = settings.recommend
@@ -512,9 +539,17 @@ class InterestLens:
             for name, value in (
                 ("encoder", known),
                 ("user_text_reveals_items", user_text_reveals_items),
+                ("reuse_tuning", reuse_tuning),
             )
             if name in params
         }
+        if reuse_tuning is not None and "reuse_tuning" not in params:
+            raise ParameterError(
+                f"recommend.reuse_tuning is on, but {type(recommender).__name__} takes no "
+                "reused tuning",
+                expected="the built-in InterestRecommender",
+                fix="turn recommend.reuse_tuning off for this recommender",
+            )
         if changes:
             recommender.set_params(**changes)
         extras = {

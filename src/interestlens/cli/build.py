@@ -107,6 +107,14 @@ def fit(
             help="An earlier model directory: matching clusters keep its ids and labels.",
         ),
     ] = None,
+    reuse_tuning: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-tuning",
+            help="Take the --previous model's tuned blend weights, half-life and cluster count "
+            "instead of searching them again (recommend.reuse_tuning).",
+        ),
+    ] = False,
 ) -> None:
     """Fit a model: texts → vectors → user interests, saved to a model directory."""
     from interestlens.model_dir import check_destination
@@ -121,7 +129,20 @@ def fit(
         **data_overrides(user_col, item_col, rating_col, timestamp_col, drop_unknown),
         **encoder_overrides(encoder, encoder_model, no_cache, cache_dir),
         **({"spark.master": spark_master} if spark_master else {}),
+        **({"recommend.reuse_tuning": True} if reuse_tuning else {}),
     )
+    if settings.recommend.reuse_tuning and engine != "single":
+        raise typer.BadParameter(
+            f"--engine {engine} fits with given weights and no tuning; there is none to reuse "
+            "(turn recommend.reuse_tuning off)",
+            param_hint="--reuse-tuning",
+        )
+    if settings.recommend.reuse_tuning and previous is None:
+        raise typer.BadParameter(
+            "recommend.reuse_tuning takes the tuning of an earlier model: name it with "
+            "--previous DIR",
+            param_hint="--reuse-tuning",
+        )
     started = time.perf_counter()
     if engine != "single":
         from interestlens.spark.command import fit_command

@@ -182,6 +182,9 @@ def recommender_summary(recommender: Any) -> str:
         if "score" in record
     }
     chosen = f"{recommender.n_clusters_} affinity clusters, half-life {recommender.half_life_}"
+    reused = [record for record in (recommender.tuning_ or {}).values() if "reused" in record]
+    if reused:
+        return f"{reused[0]['why']}; {chosen}"
     if not tuned:
         return f"default blend weights (tuning off), {chosen}"
     parts = []

@@ -175,6 +175,12 @@ def recommender_tables(model: InterestLens) -> dict[str, pd.DataFrame]:
         if "skipped" in record:
             rows.append({"regime": regime, "chosen": "defaults", "why": record["skipped"]})
             continue
+        if "reused" in record:
+            weights = ", ".join(
+                f"{name} {weight:g}" for name, weight in record["weights"].items() if weight
+            )
+            rows.append({"regime": regime, "chosen": f"reused ({weights})", "why": record["why"]})
+            continue
         comparison = record.get("references") or {}
         scores = comparison.get("scores", {})
         weights = ", ".join(

@@ -80,8 +80,8 @@ def chosen_settings(model: InterestRecommender, regime: str) -> dict[str, Any]:
     tuning = model.tuning_.get(regime) or {}
     return {
         "regime": regime,
-        "tuned": bool(tuning) and "skipped" not in tuning,
-        "tuning_note": tuning.get("skipped", ""),
+        "tuned": bool(tuning) and "skipped" not in tuning and "reused" not in tuning,
+        "tuning_note": tuning.get("skipped") or (tuning["why"] if "reused" in tuning else ""),
         "weights": dict(model.weights_[regime]),
         "n_clusters": int(model.n_clusters_),
         "half_life": model.half_life_,

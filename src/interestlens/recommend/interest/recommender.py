@@ -55,6 +55,7 @@ from interestlens.recommend.interest.reasons import (
     most_similar_rated_many,
     reason,
 )
+from interestlens.recommend.interest.reuse import ReusedTuning
 from interestlens.recommend.interest.search import (
     REFERENCE_Z,
     CarveSettings,
@@ -169,7 +170,9 @@ class InterestRecommender(BaseRecommender):
     times) and the first tuned regime picks ``n_clusters`` among the candidates. Small data
     (and the cold-item regime) average ``validation_repeats`` carves (default: 3 there, else
     1). Untuned regimes use ``weights`` or :data:`DEFAULT_WEIGHTS`. The chosen values are in
-    ``weights_``, ``n_clusters_``, ``half_life_`` and the search in ``tuning_``. Users' own
+    ``weights_``, ``n_clusters_``, ``half_life_`` and the search in ``tuning_``.
+    ``reuse_tuning`` (a :class:`.reuse.ReusedTuning`, e.g. from an earlier fit's model) takes
+    those choices instead of searching them: a refit that only fits the components. Users' own
     texts never enter validation (reviews of held-out items would leak); they join the
     profiles with ``text_weight``.
 
@@ -228,6 +231,7 @@ class InterestRecommender(BaseRecommender):
         validation: str = "temporal",
         reference_z: float = REFERENCE_Z,
         user_text_reveals_items: bool = False,
+        reuse_tuning: ReusedTuning | None = None,
         interaction_times: sp.csr_matrix | None = None,
         random_state: int = 0,
         show_progress: bool = False,
@@ -260,6 +264,7 @@ class InterestRecommender(BaseRecommender):
         self.validation = validation
         self.reference_z = reference_z
         self.user_text_reveals_items = user_text_reveals_items
+        self.reuse_tuning = reuse_tuning
         self.interaction_times = interaction_times
         self.random_state = random_state
         self.show_progress = show_progress
@@ -324,6 +329,9 @@ class InterestRecommender(BaseRecommender):
         self.n_clusters_ = self._cluster_options()[0]
         self.half_life_ = half_life_candidates(self)[0] if times is not None else None
         self.tuning_: dict[str, Any] = {}
+        if self.reuse_tuning is not None:
+            self._take_reused(self.reuse_tuning, times)
+            regimes = []
         progress = tqdm(regimes, desc="tuning", disable=not self.show_progress)
         for regime in progress:
             self.tuning_[regime] = self._tune(regime, weights, times, settings)
@@ -502,6 +510,26 @@ class InterestRecommender(BaseRecommender):
             if regime == WARM:
                 self.half_life_ = record["half_life"]
         return record
+
+    def _take_reused(self, reused: ReusedTuning, times: sp.csr_matrix | None) -> None:
+        """Every regime's weights, the half-life and the cluster count from ``reused``."""
+        if reused.protocol != self.validation:
+            raise ParameterError(
+                f"the tuning reused from {reused.source} was chosen for the {reused.protocol} "
+                f"hold-out, but this fit asks for validation={self.validation!r}",
+                expected="the hold-out protocol the earlier model was tuned for",
+                fix=f"set validation={reused.protocol!r} (recommend.validation), or tune again "
+                "(drop reuse_tuning)",
+            )
+        names = list(dict.fromkeys([*COMPONENTS, *REFERENCES]))
+        self.weights_ = {
+            regime: {name: float(reused.weights[regime].get(name, 0.0)) for name in names}
+            for regime in REGIMES
+        }
+        self.half_life_ = reused.half_life if times is not None else None
+        if self.user_clusters_ is None:  # given clusters set their own count
+            self.n_clusters_ = reused.n_clusters
+        self.tuning_ = {regime: reused.record(regime) for regime in REGIMES}
 
     def _cluster_options(self) -> list[int]:
         if self.user_clusters_ is not None:

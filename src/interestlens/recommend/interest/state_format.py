@@ -23,8 +23,9 @@ from interestlens.errors import ModelFormatError, ParameterError
 
 FORMAT = "interestlens.InterestRecommender"
 VERSION = 1
-#: settings not saved: the encoder is passed to load, the times were only fit input
-UNSAVED_PARAMS = frozenset({"encoder", "interaction_times"})
+#: settings not saved: the encoder is passed to load, the times were only fit input, the reused
+#: tuning is recorded in ``tuning_`` (and would nest every earlier fit's choices)
+UNSAVED_PARAMS = frozenset({"encoder", "interaction_times", "reuse_tuning"})
 #: settings added after version 1 was written: a state without them gets their default
 LATER_PARAMS = frozenset({"ease_max_items", "cosine_neighbours"})
 PARTS = (
