@@ -17,6 +17,7 @@ from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.recommend.interest import REGIMES, InterestRecommender
 from interestlens.recommend.interest import recommender as recommender_module
 from interestlens.recommend.interest.reuse import ReusedTuning
+from interestlens.report import recommender_tables
 from test_task_matched_tuning import item_texts, noisy_world
 
 
@@ -157,6 +158,9 @@ def test_the_pipeline_reuses_the_previous_models_tuning(demo, tmp_path) -> None:
     assert again.recommender_.weights_ == model.recommender_.weights_
     record = again.recommender_.tuning_["warm"]
     assert record["reused"] == f"the model fitted {earlier.manifest_['created_at']}"
+    (card,) = recommender_tables(again).values()  # the report's model card says so too
+    assert card["chosen"].str.startswith("reused (").all()
+    assert card["why"].str.contains("not searched again").all()
     with pytest.raises(ParameterError, match="reuse_tuning is on, but fit got no earlier model"):
         InterestLens(settings).fit(dataset)
     off = fast_settings(tmp_path, **{"recommend.enabled": False})
