@@ -370,3 +370,28 @@ def test_stability_subsamples_are_capped() -> None:
 
     stability(X, make, n_runs=2, max_rows=50)
     assert sizes == [50, 50]
+
+
+def test_entries_reads_stored_weights_as_dense_indexing_does() -> None:
+    rng = np.random.default_rng(3)
+    dense = rng.standard_normal((30, 40)).astype(np.float32)
+    dense[rng.random(dense.shape) < 0.8] = 0.0
+    rows, columns = rng.integers(0, 30, 500), rng.integers(0, 40, 500)
+    matrix = sp.csr_matrix(dense)
+    np.testing.assert_array_equal(reasons.entries(matrix, rows, columns), dense[rows, columns])
+    # duplicates and unsorted columns (a matrix built from its arrays) are summed first
+    parts = [
+        np.r_[matrix.indices[a:b][::-1], matrix.indices[a:b]]
+        for a, b in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)
+    ]
+    values = [
+        np.r_[matrix.data[a:b][::-1], matrix.data[a:b]]
+        for a, b in zip(matrix.indptr[:-1], matrix.indptr[1:], strict=True)
+    ]
+    doubled = sp.csr_matrix(
+        (np.concatenate(values), np.concatenate(parts), 2 * matrix.indptr), shape=dense.shape
+    )
+    assert not doubled.has_canonical_format
+    np.testing.assert_array_equal(reasons.entries(doubled, rows, columns), 2 * dense[rows, columns])
+    empty = sp.csr_matrix((30, 40), dtype=np.float32)
+    assert not reasons.entries(empty, rows, columns).any()

@@ -306,8 +306,30 @@ def _pair_weights(ease, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
     if found.any():
         weights = ease.weights_
         if sp.issparse(weights):
-            values = sp.csr_matrix(weights)[source_position[found], target_position[found]]
+            values = entries(weights, source_position[found], target_position[found])
         else:
             values = weights[source_position[found], target_position[found]]
         out[found] = np.asarray(values, dtype=np.float32).ravel()
+    return out
+
+
+def entries(matrix: sp.spmatrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """``matrix[rows, columns]`` (0 where nothing is stored) by binary search over the stored
+    entries in row-major order. scipy's own indexing scans a row linearly for each pair when
+    asked for fewer pairs than a tenth of the entries: 0.45 s per 250k pairs with 512 weights
+    per item, against a few milliseconds here."""
+    matrix = sp.csr_matrix(matrix)
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()  # sorted, distinct columns in each row
+    n_rows, n_columns = matrix.shape
+    row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr))
+    keys = row_of * n_columns + matrix.indices  # ascending: rows in order, columns sorted
+    wanted = np.asarray(rows, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
+    out = np.zeros(len(wanted), dtype=matrix.dtype)
+    if len(keys) == 0:
+        return out
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    hit = keys[at] == wanted
+    out[hit] = matrix.data[at[hit]]
     return out
