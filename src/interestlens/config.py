@@ -196,7 +196,8 @@ class RecommendConfig(_Section):
     #: take the tuned choices (every regime's weights, half-life, cluster count) of the earlier
     #: model given to fit (`fit --previous DIR --reuse-tuning`) instead of searching them again:
     #: a refit on fresh data of the same kind in a fraction of the time. Tune again (off) when
-    #: the data changed in kind; the protocol must match `validation`
+    #: the data changed in kind; the protocol must match `validation`. fit only: `evaluate`
+    #: always tunes on its own split, so that its figures never borrow another model's choices
     reuse_tuning: bool = False
     #: what tuning prepares for: "temporal" = each user's *next* interactions (the validation
     #: part is each user's latest); "random" = *missing* interactions (a random part, as random
