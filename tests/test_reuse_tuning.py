@@ -18,6 +18,7 @@ from interestlens.recommend.interest import REGIMES, InterestRecommender
 from interestlens.recommend.interest import recommender as recommender_module
 from interestlens.recommend.interest.reuse import ReusedTuning
 from interestlens.report import recommender_tables
+from interestlens.serve import refit_model
 from test_task_matched_tuning import item_texts, noisy_world
 
 
@@ -191,3 +192,16 @@ def test_cli_fit_reuse_tuning(demo, tmp_path, capsys) -> None:
     code = main(["fit", *data, "--out", str(tmp_path / "c"), "--engine", "spark", *previous])
     assert code == 2
     assert "there is none to reuse" in capsys.readouterr().err
+
+
+def test_refit_reuses_the_served_models_tuning_only_when_its_caller_asks(demo, tmp_path) -> None:
+    _, model, directory = demo
+    asked = fast_settings(tmp_path, **{"recommend.reuse_tuning": True})
+    refit_model(directory, tmp_path / "reused", asked)
+    reused = InterestLens.load(tmp_path / "reused").recommender_
+    assert reused.tuning_["warm"]["reused"].startswith("the model fitted")
+    assert reused.weights_ == model.recommender_.weights_
+    # the refit's own saved settings say "reuse"; a caller who does not ask tunes again
+    refit_model(tmp_path / "reused", tmp_path / "tuned", fast_settings(tmp_path))
+    tuned = InterestLens.load(tmp_path / "tuned").recommender_
+    assert "reused" not in tuned.tuning_["warm"] and "score" in tuned.tuning_["warm"]

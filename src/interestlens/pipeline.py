@@ -332,12 +332,15 @@ class InterestLens:
         *,
         labels_true: Mapping[str, object] | None = None,
         previous: InterestLens | ClusterSnapshot | None = None,
+        tuning_from: InterestLens | None = None,
         ids_are_pseudonyms: bool = False,
     ) -> InterestLens:
         """Run every stage on ``dataset``; ``labels_true`` (user id → known group) adds
         ARI/NMI/purity/pairwise F1 of the clustering against it. ``previous`` (a fitted model
         or its :class:`~interestlens.timeline.ClusterSnapshot`) keeps its cluster ids and labels
         where the new clusters match its own (:mod:`interestlens.cluster.identity`). With
+        ``recommend.reuse_tuning`` the recommender takes the tuned choices of ``tuning_from``
+        (default: ``previous``, when it is a model) instead of searching them again. With
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self.active_settings
@@ -441,7 +444,9 @@ class InterestLens:
                 timestamps,
                 user_text_reveals_items=bool(reveals),
                 users=dataset.users,
-                reuse_tuning=reused_tuning(previous, settings),
+                reuse_tuning=reused_tuning(
+                    previous if tuning_from is None else tuning_from, settings
+                ),
             )
             timings["recommender"] = time.perf_counter() - started
 

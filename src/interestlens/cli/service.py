@@ -52,11 +52,21 @@ def refit(
     ] = False,
     config: ConfigOption = None,
     quiet: QuietOption = False,
+    reuse_tuning: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-tuning",
+            help="Take the served model's tuned blend weights, half-life and cluster count "
+            "instead of searching them again (recommend.reuse_tuning).",
+        ),
+    ] = False,
 ) -> None:
     """Fold the events, items and deletions the service stored into a newly fitted model."""
     from interestlens.serve import refit_model
 
-    settings = cli_settings(config, quiet)
+    settings = cli_settings(
+        config, quiet, **({"recommend.reuse_tuning": True} if reuse_tuning else {})
+    )
     summary = refit_model(
         model_dir,
         out_dir,

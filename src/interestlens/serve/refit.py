@@ -229,7 +229,8 @@ def build_refit_dataset(
 
 def refit_settings(saved: Settings, settings: Settings) -> Settings:
     """The model's saved settings, reading the saved texts as they are, with the machine's
-    encoder options (device, cache, batch size, progress) from ``settings``."""
+    encoder options (device, cache, batch size, progress) and the caller's
+    ``recommend.reuse_tuning`` from ``settings``."""
     text = saved.text.model_copy(
         update={
             "item_columns": ["text"],
@@ -251,7 +252,11 @@ def refit_settings(saved: Settings, settings: Settings) -> Settings:
             "show_progress": settings.encoder.show_progress,
         }
     )
-    return saved.model_copy(update={"text": text, "encoder": encoder, "privacy": privacy})
+    # whether to search the blend again is the caller's choice, not the served model's
+    recommend = saved.recommend.model_copy(update={"reuse_tuning": settings.recommend.reuse_tuning})
+    return saved.model_copy(
+        update={"text": text, "encoder": encoder, "privacy": privacy, "recommend": recommend}
+    )
 
 
 def refit_model(
@@ -299,7 +304,8 @@ def refit_model(
         )
         store_id = store.store_id if store is not None else None
         # the refitted clusters keep the ids of the served ones (as the events had moved them)
-        previous = previous_for_refit(InterestLens.load(model_dir), store, settings.drift)
+        served = InterestLens.load(model_dir)
+        previous = previous_for_refit(served, store, settings.drift)
     finally:
         if store is not None:
             store.close()
@@ -307,7 +313,12 @@ def refit_model(
     saved = load_settings(model_dir / "config.toml", environ={})
     model = InterestLens(
         refit_settings(saved, settings), encoder=encoder, show_progress=show_progress
-    ).fit(dataset, previous=previous, ids_are_pseudonyms=is_pseudonymized(manifest))
+    ).fit(
+        dataset,
+        previous=previous,
+        tuning_from=served,
+        ids_are_pseudonyms=is_pseudonymized(manifest),
+    )
     if model.identity_ is not None:
         summary.cluster_ids = {
             **model.identity_.kinds(),
