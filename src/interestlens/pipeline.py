@@ -344,6 +344,8 @@ class InterestLens:
         ``privacy.pseudonymize`` the user ids are replaced by their pseudonyms first, unless
         ``ids_are_pseudonyms`` says the dataset holds pseudonyms already (a refit)."""
         settings = self.active_settings
+        # checked before any work: a missing earlier model fails now, not after the embedding
+        reuse = reused_tuning(previous if tuning_from is None else tuning_from, settings)
         pseudonymizer = pseudonymizer_for(settings.privacy)
         if pseudonymizer is not None and not ids_are_pseudonyms:
             dataset, labels_true = pseudonymize_dataset(dataset, pseudonymizer, labels_true)
@@ -444,9 +446,7 @@ class InterestLens:
                 timestamps,
                 user_text_reveals_items=bool(reveals),
                 users=dataset.users,
-                reuse_tuning=reused_tuning(
-                    previous if tuning_from is None else tuning_from, settings
-                ),
+                reuse_tuning=reuse,
             )
             timings["recommender"] = time.perf_counter() - started
 
