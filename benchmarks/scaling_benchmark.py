@@ -13,8 +13,9 @@ user text arrays), loading the engine and ``recommend_users`` with reasons (what
 :data:`RECOMMEND_SAMPLE` users where there are more (its users/s is the figure reported).
 
 Where the catalogue is small enough (``--compare-max-items``) the collaborative models are
-also compared alone: EASE (l2=250, pruned to 256 weights per item) against item cosine (256
-neighbours), each user's last interaction held out, NDCG@10 on up to 5,000 users.
+also compared alone, as ``fit`` saves them: EASE (l2=250, pruned to ``recommend.ease_neighbours``
+weights per item) against item cosine (``recommend.cosine_neighbours`` neighbours), each user's
+last interaction held out, NDCG@10 on up to 5,000 users.
 
 ``--before SRC``: also run ``recommend --all`` and the model size on ``--before-size`` with the
 package in ``SRC`` (e.g. the main branch's ``src``), to compare with this tree.
@@ -177,9 +178,13 @@ def compare_collaborative(
     import numpy as np
     import scipy.sparse as sp
 
+    from interestlens.config import RecommendConfig
     from interestlens.evaluate.metrics import ndcg_at_k
     from interestlens.recommend import EASE
     from interestlens.recommend.item_cosine import ItemCosine
+
+    defaults = RecommendConfig()
+    kept, neighbours = defaults.ease_neighbours, defaults.cosine_neighbours
 
     users, items, _, _ = load_generator("scaling_interactions")(n_users, n_items, seed=0)
     last = np.r_[users[1:] != users[:-1], True]  # rows are in time order per user
@@ -190,14 +195,16 @@ def compare_collaborative(
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(n_users, size=min(5000, n_users), replace=False))
     out: dict[str, Any] = {"users": len(sample), "holdout": "last interaction per user"}
-    models = [("item cosine (256 neighbours)", lambda: ItemCosine(n_neighbours=256))]
+    models = [
+        (f"item cosine ({neighbours} neighbours)", lambda: ItemCosine(n_neighbours=neighbours))
+    ]
     if n_items <= max_ease_items:
-        models.insert(0, ("EASE (l2=250, 256 weights per item)", lambda: EASE(l2=250.0)))
+        models.insert(0, (f"EASE (l2=250, {kept} weights per item)", lambda: EASE(l2=250.0)))
     for name, make in models:
         start = time.perf_counter()
         model = make().fit(train)
-        if isinstance(model, EASE):
-            model.prune(256)
+        if isinstance(model, EASE) and kept:
+            model.prune(kept)
         seconds = time.perf_counter() - start
         # 500 users at a time: 5,000 × 100k dense scores and their sort indices took 12 GB
         ranked = np.vstack(
