@@ -231,8 +231,9 @@ class RecommendConfig(_Section):
     ease_neighbours: int = Field(512, ge=0)
     #: above this many items with interactions, the collaborative component is item-item
     #: cosine with cosine_neighbours neighbours per item (cost linear in the interactions)
-    #: instead of EASE (n_items² memory, n_items³ time: ~35 s and 1.4 GB at 10k items, about
-    #: 2 % better NDCG@10; benchmarks/results/scaling_components.md). 0 = always item cosine
+    #: instead of EASE (n_items² memory, n_items³ time: ~35 s and 1.4 GB at 10k items, 2 %
+    #: better NDCG@10 with 256 weights per item, 4 % with 512; benchmarks/results/scaling.md).
+    #: 0 = always item cosine
     ease_max_items: int = Field(10_000, ge=0)
     #: neighbours kept per item by the item-item cosine model (above ease_max_items)
     cosine_neighbours: int = Field(256, ge=1)
