@@ -128,7 +128,7 @@ def test_damaged_choices_are_refused(first) -> None:
 # --- through the pipeline and the CLI ------------------------------------------------------
 
 
-def fast_settings(tmp_path: Path, **overrides):
+def fast_settings(**overrides):
     return load_settings(
         environ={},
         overrides={
@@ -147,14 +147,14 @@ def fast_settings(tmp_path: Path, **overrides):
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reuse")
     dataset, _ = make_demo_dataset(seed=0, n_items=120, n_users=300, n_themes=4)
-    model = InterestLens(fast_settings(tmp)).fit(dataset)
+    model = InterestLens(fast_settings()).fit(dataset)
     return dataset, model, model.save(tmp / "first")
 
 
-def test_the_pipeline_reuses_the_previous_models_tuning(demo, tmp_path) -> None:
+def test_the_pipeline_reuses_the_previous_models_tuning(demo) -> None:
     dataset, model, directory = demo
     earlier = InterestLens.load(directory)
-    settings = fast_settings(tmp_path, **{"recommend.reuse_tuning": True})
+    settings = fast_settings(**{"recommend.reuse_tuning": True})
     again = InterestLens(settings).fit(dataset, previous=earlier)
     assert again.recommender_.weights_ == model.recommender_.weights_
     record = again.recommender_.tuning_["warm"]
@@ -164,7 +164,7 @@ def test_the_pipeline_reuses_the_previous_models_tuning(demo, tmp_path) -> None:
     assert card["why"].str.contains("not searched again").all()
     with pytest.raises(ParameterError, match="reuse_tuning is on, but fit got no earlier model"):
         InterestLens(settings).fit(dataset)
-    off = fast_settings(tmp_path, **{"recommend.enabled": False})
+    off = fast_settings(**{"recommend.enabled": False})
     without = InterestLens(off).fit(dataset)
     with pytest.raises(ParameterError, match="has no recommender"):
         InterestLens(settings).fit(dataset, previous=without)
@@ -196,12 +196,12 @@ def test_cli_fit_reuse_tuning(demo, tmp_path, capsys) -> None:
 
 def test_refit_reuses_the_served_models_tuning_only_when_its_caller_asks(demo, tmp_path) -> None:
     _, model, directory = demo
-    asked = fast_settings(tmp_path, **{"recommend.reuse_tuning": True})
+    asked = fast_settings(**{"recommend.reuse_tuning": True})
     refit_model(directory, tmp_path / "reused", asked)
     reused = InterestLens.load(tmp_path / "reused").recommender_
     assert reused.tuning_["warm"]["reused"].startswith("the model fitted")
     assert reused.weights_ == model.recommender_.weights_
     # the refit's own saved settings say "reuse"; a caller who does not ask tunes again
-    refit_model(tmp_path / "reused", tmp_path / "tuned", fast_settings(tmp_path))
+    refit_model(tmp_path / "reused", tmp_path / "tuned", fast_settings())
     tuned = InterestLens.load(tmp_path / "tuned").recommender_
     assert "reused" not in tuned.tuning_["warm"] and "score" in tuned.tuning_["warm"]

@@ -24,7 +24,7 @@ from interestlens.errors import ModelFormatError, ParameterError
 from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.model_dir.recommender_files import MANIFEST
 from interestlens.persist import read_rows, write_rows
-from interestlens.recommend import EASE, ItemCosine
+from interestlens.recommend import EASE, ItemCosine, item_weights
 from interestlens.recommend import ease as ease_module
 from interestlens.recommend.interest import cluster_affinity, coldstart, reasons
 from interestlens.recommend.interest.budget import MIN_VALIDATION_USERS, validation_users
@@ -378,7 +378,7 @@ def test_entries_reads_stored_weights_as_dense_indexing_does() -> None:
     dense[rng.random(dense.shape) < 0.8] = 0.0
     rows, columns = rng.integers(0, 30, 500), rng.integers(0, 40, 500)
     matrix = sp.csr_matrix(dense)
-    np.testing.assert_array_equal(reasons.entries(matrix, rows, columns), dense[rows, columns])
+    np.testing.assert_array_equal(item_weights.entries(matrix, rows, columns), dense[rows, columns])
     # duplicates and unsorted columns (a matrix built from its arrays) are summed first
     parts = [
         np.r_[matrix.indices[a:b][::-1], matrix.indices[a:b]]
@@ -392,6 +392,8 @@ def test_entries_reads_stored_weights_as_dense_indexing_does() -> None:
         (np.concatenate(values), np.concatenate(parts), 2 * matrix.indptr), shape=dense.shape
     )
     assert not doubled.has_canonical_format
-    np.testing.assert_array_equal(reasons.entries(doubled, rows, columns), 2 * dense[rows, columns])
+    np.testing.assert_array_equal(
+        item_weights.entries(doubled, rows, columns), 2 * dense[rows, columns]
+    )
     empty = sp.csr_matrix((30, 40), dtype=np.float32)
-    assert not reasons.entries(empty, rows, columns).any()
+    assert not item_weights.entries(empty, rows, columns).any()

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from interestlens.embed.sentence import ModelSource
+from interestlens.embed.sentence import ModelSource, quiet_model_loading
 from interestlens.errors import EncoderError
 
 
@@ -57,6 +58,29 @@ def built_in_place(
         raise unwritable(exc) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def load_source_network(
+    transformers: Any, source: ModelSource, purpose: str, **options: Any
+) -> tuple[Any, Any]:
+    """``source``'s network and tokenizer, read from its own folder (never downloaded), to
+    build a folder from; ``options`` go to ``AutoModel.from_pretrained``, ``purpose`` ("for
+    export") to the error."""
+    try:
+        with quiet_model_loading():
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                source.path, local_files_only=True
+            )
+            network = transformers.AutoModel.from_pretrained(
+                source.path, local_files_only=True, **options
+            )
+    except (OSError, ValueError, KeyError) as exc:
+        raise EncoderError(
+            f"cannot load the model in {source.path} {purpose}: {exc}",
+            expected="a Hugging Face model directory (config.json, tokenizer, weights)",
+            fix="check the model files, or use encoder.backend = 'torch'",
+        ) from exc
+    return network, tokenizer
 
 
 def file_sha256(path: Path) -> str:

@@ -34,9 +34,10 @@ from interestlens.embed.cache_folders import (
     built_in_place,
     file_sha256,
     folder_key,
+    load_source_network,
     package_versions,
 )
-from interestlens.embed.sentence import ModelSource, quiet_model_loading
+from interestlens.embed.sentence import ModelSource
 from interestlens.errors import EncoderError
 from interestlens.persist import atomic_write_text
 
@@ -148,18 +149,7 @@ def distill_model(
     with built_in_place(
         destination, is_complete=is_static_model, what="static model", room="~50 MB"
     ) as work:
-        try:
-            with quiet_model_loading():
-                tokenizer = transformers.AutoTokenizer.from_pretrained(
-                    source.path, local_files_only=True
-                )
-                network = transformers.AutoModel.from_pretrained(source.path, local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise EncoderError(
-                f"cannot load the model in {source.path} to distil it: {exc}",
-                expected="a Hugging Face model directory (config.json, tokenizer, weights)",
-                fix="check the model files, or use encoder.backend = 'torch'",
-            ) from exc
+        network, tokenizer = load_source_network(transformers, source, "to distil it")
         try:
             # float32 vectors: the encoder's contract, and half precision would be a second
             # loss on top of the distillation's

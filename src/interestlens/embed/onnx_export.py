@@ -37,10 +37,11 @@ from interestlens.embed.cache_folders import (
     built_in_place,
     file_sha256,
     folder_key,
+    load_source_network,
     package_versions,
 )
 from interestlens.embed.layout import SentenceLayout, pool
-from interestlens.embed.sentence import ModelSource, quiet_model_loading
+from interestlens.embed.sentence import ModelSource
 from interestlens.errors import EncoderError
 from interestlens.persist import atomic_write_text
 
@@ -235,22 +236,11 @@ def export_model(
 
 
 def _load_network(transformers: Any, source: ModelSource) -> tuple[Any, Any]:
-    try:
-        with quiet_model_loading():
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                source.path, local_files_only=True
-            )
-            # eager attention exports as plain MatMul/Softmax, which onnxruntime fuses into
-            # its Attention kernel; the SDPA path exports to a graph it cannot fuse
-            network = transformers.AutoModel.from_pretrained(
-                source.path, local_files_only=True, attn_implementation="eager"
-            )
-    except (OSError, ValueError, KeyError) as exc:
-        raise EncoderError(
-            f"cannot load the model in {source.path} for export: {exc}",
-            expected="a Hugging Face model directory (config.json, tokenizer, weights)",
-            fix="check the model files, or use encoder.backend = 'torch'",
-        ) from exc
+    # eager attention exports as plain MatMul/Softmax, which onnxruntime fuses into its
+    # Attention kernel; the SDPA path exports to a graph it cannot fuse
+    network, tokenizer = load_source_network(
+        transformers, source, "for export", attn_implementation="eager"
+    )
     if not getattr(tokenizer, "is_fast", False):
         raise EncoderError(
             f"the tokenizer of {source.path} has no fast (Rust) version",

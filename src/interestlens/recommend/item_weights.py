@@ -59,6 +59,34 @@ class ItemWeightsScoring:
             out[found] = np.asarray(values, dtype=np.float32).ravel()
         return out
 
+    def pair_weights(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``B[source, target]`` for each pair (catalogue indices), as :meth:`item_weights`
+        gives them one target at a time: 0 where either had no interactions (or lies past
+        the catalogue) or the weight was pruned."""
+        check_is_fitted(self)
+        sources = np.asarray(sources, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
+        position = np.append(self._positions(int(self.n_items_)), -1)  # the last: outside
+        outside = len(position) - 1
+        source_position = position[np.where(sources < outside, sources, outside)]
+        target_position = position[np.where(targets < outside, targets, outside)]
+        out = np.zeros(len(sources), dtype=np.float32)
+        found = (source_position >= 0) & (target_position >= 0)
+        if not found.any():
+            return out
+        rows, columns = source_position[found], target_position[found]
+        if sp.issparse(self.weights_):
+            cached = getattr(self, "_entry_keys", None)
+            if cached is None or cached[0] is not self.weights_:
+                cached = (self.weights_, *sorted_entries(self.weights_))
+                self._entry_keys = cached
+            _, matrix, keys = cached
+            values = entries(matrix, rows, columns, keys=keys)
+        else:
+            values = self.weights_[rows, columns]
+        out[found] = np.asarray(values, dtype=np.float32).ravel()
+        return out
+
     def add_empty_items(self, n_new: int) -> Self:
         """Append ``n_new`` items without interactions at the end of the catalogue (they score
         0 and take no part in ``B``); returns ``self``."""
@@ -72,12 +100,7 @@ class ItemWeightsScoring:
     def _active_columns(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """``history[:, active_items_]`` by relabelling the stored entries: O(nnz), where
         scipy's column indexing converts the whole matrix (milliseconds per request)."""
-        n_items = history.shape[1]
-        position = getattr(self, "_active_position", None)
-        if position is None or len(position) != n_items:
-            position = np.full(n_items, -1, dtype=np.int64)
-            position[self.active_items_] = np.arange(len(self.active_items_))
-            self._active_position = position
+        position = self._positions(history.shape[1])
         coo = sp.coo_matrix(history)
         columns = position[coo.col]
         keep = columns >= 0
@@ -86,6 +109,16 @@ class ItemWeightsScoring:
             shape=(history.shape[0], len(self.active_items_)),
             dtype=np.float32,
         )
+
+    def _positions(self, n_items: int) -> np.ndarray:
+        """Each of ``n_items`` catalogue indices' row in ``weights_`` (-1: not active), made
+        once per length."""
+        position = getattr(self, "_active_position", None)
+        if position is None or len(position) != n_items:
+            position = np.full(n_items, -1, dtype=np.int64)
+            position[self.active_items_] = np.arange(len(self.active_items_))
+            self._active_position = position
+        return position
 
     def _expand(self, history: sp.csr_matrix) -> np.ndarray:
         out = np.zeros((history.shape[0], self.n_items_), dtype=np.float32)
@@ -108,3 +141,40 @@ class ItemWeightsScoring:
 
     def _score_new(self, history, texts, n_new: int) -> np.ndarray:
         return self._expand(history)
+
+
+def sorted_entries(matrix: sp.spmatrix) -> tuple[sp.csr_matrix, np.ndarray]:
+    """``matrix`` in canonical CSR (sorted, distinct columns in each row) and the row-major key
+    ``row * n_columns + column`` of each stored entry, ascending: what :func:`entries`
+    searches."""
+    matrix = sp.csr_matrix(matrix)
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    row_of = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return matrix, row_of * matrix.shape[1] + matrix.indices
+
+
+def entries(
+    matrix: sp.spmatrix,
+    rows: np.ndarray,
+    columns: np.ndarray,
+    *,
+    keys: np.ndarray | None = None,
+) -> np.ndarray:
+    """``matrix[rows, columns]`` (0 where nothing is stored) by binary search over the stored
+    entries in row-major order (``keys``: :func:`sorted_entries` of a canonical ``matrix``,
+    made once by a caller that asks many times). scipy's own indexing scans a row linearly
+    for each pair when asked for fewer pairs than a tenth of the entries: 0.45 s per 250k
+    pairs with 512 weights per item, against a few milliseconds here."""
+    if keys is None:
+        matrix, keys = sorted_entries(matrix)
+    n_columns = matrix.shape[1]
+    wanted = np.asarray(rows, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
+    out = np.zeros(len(wanted), dtype=matrix.dtype)
+    if len(keys) == 0:
+        return out
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    hit = keys[at] == wanted
+    out[hit] = matrix.data[at[hit]]
+    return out

@@ -274,7 +274,7 @@ def _most_similar_group(
             if tables is not None and tables.weights is not None:
                 similarity[use] = tables.weights[sources, targets]
             else:
-                similarity[use] = _pair_weights(ease, sources, targets)
+                similarity[use] = ease.pair_weights(sources, targets)
     if text is not None:
         if tables is not None and tables.cosine is not None:
             cosine = tables.cosine[np.maximum(history, 0)[:, :, None], target.clip(0)]
@@ -289,47 +289,3 @@ def _most_similar_group(
     best = np.argmax(similarity, axis=1)  # (n, k): first maximum, lowest item index
     chosen = np.take_along_axis(history, best, axis=1)
     return np.where(candidate.any(axis=1), chosen, -1)
-
-
-def _pair_weights(ease, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """``W[source, target]`` of the collaborative model for each pair (0 where either had no
-    interactions or the weight was pruned), as ``item_weights`` gives them one target at a
-    time."""
-    active = ease.active_items_
-    position = np.full(int(ease.n_items_) + 1, -1, dtype=np.int64)  # last: out of range
-    position[active] = np.arange(len(active))
-    outside = len(position) - 1
-    source_position = position[np.where(sources < outside, sources, outside)]
-    target_position = position[np.where(targets < outside, targets, outside)]
-    out = np.zeros(len(sources), dtype=np.float32)
-    found = (source_position >= 0) & (target_position >= 0)
-    if found.any():
-        weights = ease.weights_
-        if sp.issparse(weights):
-            values = entries(weights, source_position[found], target_position[found])
-        else:
-            values = weights[source_position[found], target_position[found]]
-        out[found] = np.asarray(values, dtype=np.float32).ravel()
-    return out
-
-
-def entries(matrix: sp.spmatrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``matrix[rows, columns]`` (0 where nothing is stored) by binary search over the stored
-    entries in row-major order. scipy's own indexing scans a row linearly for each pair when
-    asked for fewer pairs than a tenth of the entries: 0.45 s per 250k pairs with 512 weights
-    per item, against a few milliseconds here."""
-    matrix = sp.csr_matrix(matrix)
-    if not matrix.has_canonical_format:
-        matrix = matrix.copy()
-        matrix.sum_duplicates()  # sorted, distinct columns in each row
-    n_rows, n_columns = matrix.shape
-    row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr))
-    keys = row_of * n_columns + matrix.indices  # ascending: rows in order, columns sorted
-    wanted = np.asarray(rows, dtype=np.int64) * n_columns + np.asarray(columns, dtype=np.int64)
-    out = np.zeros(len(wanted), dtype=matrix.dtype)
-    if len(keys) == 0:
-        return out
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    hit = keys[at] == wanted
-    out[hit] = matrix.data[at[hit]]
-    return out
