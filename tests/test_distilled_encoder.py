@@ -176,3 +176,15 @@ def test_minilm_distilled_keeps_what_texts_are_about(tmp_path: Path) -> None:
     assert space @ launch > space @ wedding + 0.1
     assert encoder.dimension == 256
     assert encoder.identifier.startswith("static:sentence-transformers/all-MiniLM-L6-v2@")
+
+
+@pytest.mark.parametrize("show", [False, True])
+def test_distillation_shows_its_bar_only_when_asked(
+    tiny_model: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], show: bool
+) -> None:
+    from model2vec.distill import inference
+
+    original = inference.tqdm
+    _ = DistilledEncoder(tiny_model, directory=tmp_path, dims=DIMS, show_progress=show).distilled
+    assert ("Encoding tokens" in capfd.readouterr().err) is show
+    assert inference.tqdm is original  # put back, whatever was shown

@@ -24,8 +24,11 @@ reading a distilled model needs only ``model2vec`` (numpy, tokenizers, safetenso
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +142,27 @@ def _distill_modules() -> tuple[Any, Any]:
     return transformers, distill_from_model
 
 
+@contextlib.contextmanager
+def _token_progress(show: bool) -> Iterator[None]:
+    """model2vec draws its "Encoding tokens" bar unconditionally (its distillation takes no
+    progress argument), so with ``show`` False its module's ``tqdm`` is swapped for a disabled
+    one while the distillation runs, and put back after."""
+    try:
+        from model2vec.distill import inference
+    except ImportError:  # another layout of model2vec: its bar shows, nothing else changes
+        yield
+        return
+    original = getattr(inference, "tqdm", None)
+    if show or original is None:
+        yield
+        return
+    inference.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        inference.tqdm = original
+
+
 def distill_model(
     source: ModelSource, destination: Path, dims: int, *, show_progress: bool = False
 ) -> StaticModelDirectory:
@@ -153,9 +177,10 @@ def distill_model(
         try:
             # float32 vectors: the encoder's contract, and half precision would be a second
             # loss on top of the distillation's
-            static = distill_from_model(
-                network, tokenizer, pca_dims=dims, device="cpu", quantize_to="float32"
-            )
+            with _token_progress(show_progress):
+                static = distill_from_model(
+                    network, tokenizer, pca_dims=dims, device="cpu", quantize_to="float32"
+                )
         except (RuntimeError, ValueError, TypeError) as exc:
             raise EncoderError(
                 f"distilling {source.name} into a static model failed: {type(exc).__name__}: {exc}",
