@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from interestlens.config import RecommendConfig
 from interestlens.data import load_amazon, load_movielens
@@ -81,6 +82,7 @@ from interestlens.evaluate.prepare import PreparedSplit
 from interestlens.persist import atomic_write_text, write_json
 from interestlens.recommend import top_k
 from interestlens.recommend.interest import COMPONENTS, InterestRecommender
+from interestlens.recommend.interest.blend import paired_standard_error
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -247,6 +249,7 @@ def run_segment(
     ablations: bool,
     log: dict[str, Any],
     per_user: dict[str, dict[str, list[np.ndarray]]],
+    shared_items: dict[str, list[sp.csr_matrix]],
 ) -> pd.DataFrame:
     runner_segment = "cold_users" if segment == "cold_users_text" else segment
     regime = REGIME[segment]
@@ -265,6 +268,9 @@ def run_segment(
     for name, fitted, prepared in [*scored, (OURS, model, prepared_rating)]:
         values = per_user_ndcg(fitted, prepared, runner_segment)
         per_user.setdefault(segment, {}).setdefault(name, []).append(values)
+    shared_items.setdefault(segment, []).append(
+        target_shares(prepared_binary.segments[runner_segment].relevant)
+    )
     tables = [table_base, table_ours]
     record: dict[str, Any] = {
         "ease_l2": job.ease_l2,
@@ -308,6 +314,15 @@ def fill_ablations(table: pd.DataFrame) -> pd.DataFrame:
         if len(missing):
             added.append(missing.assign(model=name))
     return pd.concat([table, *added], ignore_index=True) if added else table
+
+
+def target_shares(relevant: sp.spmatrix) -> sp.csr_matrix:
+    """Which held-out items each user's NDCG is about: ``1 / n_targets`` on each target, rows
+    in :func:`per_user_ndcg`'s order. New-item hold-outs draw items, not users, so the interval
+    of a new-item gap is clustered by these (as the tuner's keep-or-fall-back test is)."""
+    relevant = sp.csr_matrix(relevant > 0, dtype=np.float64)
+    counts = np.asarray(relevant.sum(axis=1)).ravel()
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(counts, 1.0)) @ relevant)
 
 
 def per_user_ndcg(model: Any, prepared: PreparedSplit, name: str) -> np.ndarray:
@@ -406,13 +421,16 @@ def run_dataset(
     log: dict[str, Any] = {"load_seconds": round(time.perf_counter() - started, 1)}
     tables = []
     per_user: dict[str, dict[str, list[np.ndarray]]] = {}
+    shared_items: dict[str, list[sp.csr_matrix]] = {}
     holdout = (
         temporal_holdout(interactions, 0.2)
         if protocol == "temporal"
         else random_holdout(interactions, 0.2, seed=0)
     )
     warm = prepare(source, holdout, "warm_users")
-    tables.append(run_segment(warm, "warm_users", encoder, args.ablations, log, per_user))
+    tables.append(
+        run_segment(warm, "warm_users", encoder, args.ablations, log, per_user, shared_items)
+    )
     seeds = args.seeds or (1 if args.quick or name == "movielens" else 3)
     log["seeds"] = seeds
     for seed in range(seeds):
@@ -422,11 +440,15 @@ def run_dataset(
         seed_log: dict[str, Any] = {}
         segments = ["cold_users"] + (["cold_users_text"] if source.text_only_segment else [])
         for segment in segments:
-            table = run_segment(job, segment, encoder, args.ablations, seed_log, per_user)
+            table = run_segment(
+                job, segment, encoder, args.ablations, seed_log, per_user, shared_items
+            )
             tables.append(table.assign(seed=seed))
         split = cold_item_holdout(interactions, 0.2, seed=seed)
         job = prepare(source, split, "cold_items")
-        table = run_segment(job, "cold_items", encoder, args.ablations, seed_log, per_user)
+        table = run_segment(
+            job, "cold_items", encoder, args.ablations, seed_log, per_user, shared_items
+        )
         tables.append(table.assign(seed=seed))
         log.update({f"{segment}{suffix}": record for segment, record in seed_log.items()})
     table = pd.concat(tables, ignore_index=True)
@@ -446,6 +468,10 @@ def run_dataset(
         "per_seed": table,
         "log": log,
         "per_user": pooled,
+        # seeds hold out different items: each seed's items are units of their own
+        "shared_items": {
+            segment: sp.csr_matrix(sp.block_diag(parts)) for segment, parts in shared_items.items()
+        },
     }
 
 
@@ -458,10 +484,19 @@ def wide(table: pd.DataFrame, segment: str) -> pd.DataFrame:
     return out.reindex(columns=[m for m in METRICS if m in out.columns])
 
 
-def targets(table: pd.DataFrame, per_user: dict[str, dict[str, np.ndarray]]) -> list[dict]:
+#: segments whose hold-out draws items: their users' gaps share items and are not independent
+CLUSTERED_BY_ITEM = ("cold_items",)
+
+
+def targets(
+    table: pd.DataFrame,
+    per_user: dict[str, dict[str, np.ndarray]],
+    shared_items: dict[str, sp.csr_matrix] | None = None,
+) -> list[dict]:
     """interestlens against the best baseline of each segment: the gap and a 95 % interval of
-    it (paired over users, pooled over seeds). ``verdict``: ``above`` (at or above the best),
-    ``within CI`` (below, but the interval holds 0) or ``below``."""
+    it (paired over users, pooled over seeds; for new items clustered by held-out item, from
+    ``shared_items``). ``verdict``: ``above`` (at or above the best), ``within CI`` (below, but
+    the interval holds 0) or ``below``."""
 
     def ndcg(model: str, segment: str) -> float | None:
         rows = table[
@@ -492,8 +527,13 @@ def targets(table: pd.DataFrame, per_user: dict[str, dict[str, np.ndarray]]) -> 
         users = per_user.get(segment, {})
         if OURS in users and best in users:
             gap = users[OURS] - users[best]
-            gap = gap[~np.isnan(gap)]
-            error = gap.std(ddof=1) / np.sqrt(len(gap)) if len(gap) > 1 else float("nan")
+            known = ~np.isnan(gap)
+            gap = gap[known]
+            clusters = None
+            if segment in CLUSTERED_BY_ITEM and shared_items and segment in shared_items:
+                clusters = shared_items[segment][known]
+                check["interval_clustered_by"] = "item"
+            error = paired_standard_error(gap, clusters)
             low, high = gap.mean() - 1.96 * error, gap.mean() + 1.96 * error
             check.update(
                 gap=round(float(gap.mean()), 5),
@@ -563,13 +603,18 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, total: flo
             lines += [f"- {line}" for line in warm_log.get("explanations", [])]
             lines.append("")
         lines += ["Against the best baseline of each segment:", ""]
-        for check in targets(table, result["per_user"]):
+        for check in targets(table, result["per_user"], result.get("shared_items")):
             interval = ""
             if "gap_ci95" in check:
                 low, high = check["gap_ci95"]
                 interval = (
                     f"; gap {check['gap']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] over "
                     f"{check['paired_users']} paired users"
+                    + (
+                        " (clustered by held-out item)"
+                        if check.get("interval_clustered_by") == "item"
+                        else ""
+                    )
                 )
             lines.append(
                 f"- {check['target']}: {check['value']:.4f} vs {check['reference']} "
@@ -666,7 +711,7 @@ def main() -> None:
             "quick": args.quick,
             "seeds": result["log"]["seeds"],
             "k": K,
-            "targets": targets(result["table"], result["per_user"]),
+            "targets": targets(result["table"], result["per_user"], result.get("shared_items")),
             "log": _jsonable(result["log"]),
             "results": results_to_dict(result["table"])["results"],
             "per_seed": _jsonable(result["per_seed"].to_dict(orient="records")),
