@@ -60,6 +60,13 @@ The whole directory is written next to its destination and renamed into place, s
 (or the HTTP service reloading) sees the old model or the new one, never a mixture.
 """
 
+from interestlens.model_dir.checksums import (
+    CHECKSUMS_FILE,
+    ChecksumReport,
+    update_checksums,
+    verify_checksums,
+    write_checksums,
+)
 from interestlens.model_dir.cluster_files import (
     read_clusterer_state,
     read_clustering,
@@ -98,8 +105,10 @@ from interestlens.model_dir.tables import read_parquet, write_parquet
 from interestlens.model_dir.verify import verify_model_dir
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "ChecksumReport",
     "SavedModel",
     "UserStream",
     "check_destination",
@@ -120,7 +129,10 @@ __all__ = [
     "replace_directory",
     "save_model",
     "stream_interactions",
+    "update_checksums",
+    "verify_checksums",
     "verify_model_dir",
+    "write_checksums",
     "write_clusterer_state",
     "write_clustering",
     "write_explanations",
