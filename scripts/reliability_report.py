@@ -66,7 +66,11 @@ unless `--skip-bad-events` leaves it out and counts it.
 the manifest (exists, is a regular file, dtype, shape, finite values, index ranges, consistency
 between the parts, the encoder's width), `.npy` headers checked against the file size before
 any array is allocated (a 0-byte file, an `.npz` under a `.npy` name, an object dtype, a shape
-claiming terabytes). Any damage raises one `ModelFormatError` naming the file and the problem.
+claiming terabytes), then every file `checksums.json` lists against its recorded size and
+sha256, so a flipped byte inside an array or a Parquet column does not load silently (about
+0.1 s per 117 MB). Any damage raises one `ModelFormatError` naming the file and the problem. A
+directory saved before checksums existed loads unchecked, with a warning; `interestlens verify
+--model DIR` says which kind a directory is.
 `recommend`, `serve`, `/admin/reload` and `refit` all load through it.
 `/admin/reload` loads only directories under `serve.models_root` (default: the folder holding the
 served model), answers 403 for anything outside without saying whether it exists, and keeps

@@ -144,7 +144,21 @@ MODEL_MUTATIONS: dict[str, Callable[[Path], None]] = {
     "recommender vocabulary 0 bytes": lambda d: (
         d / "recommender" / "text_vocabulary.json"
     ).write_bytes(b""),
+    # passes every structural check: only checksums.json tells
+    "item_vectors one bit flipped mid-payload": lambda d: _flip_mid_payload(d / "item_vectors.npy"),
+    "checksums.json not JSON": lambda d: (d / "checksums.json").write_text("{not json"),
 }
+
+
+def _flip_mid_payload(path: Path) -> None:
+    """The lowest bit of a float32 in the middle of the array: still finite, header intact."""
+    data = bytearray(path.read_bytes())
+    with path.open("rb") as handle:
+        np.lib.format.read_magic(handle)
+        np.lib.format.read_array_header_1_0(handle)
+        start = handle.tell()
+    data[start + (len(data) - start) // 8 * 4] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def _shift_interactions(directory: Path) -> None:

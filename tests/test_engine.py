@@ -297,6 +297,9 @@ def test_cli_evaluate_writes_tables_and_the_report_shows_them(model_dir, demo, t
     models = {row["model"] for row in result["segments"]["warm"]["table"]}
     assert models == {"interestlens", "MostPop", "ItemKNN", "EASE", "ALS", "ContentKNN"}
     assert (copy / "evaluation.json").exists()
+    # written in place, and recorded so that the model still verifies
+    listed = json.loads((copy / "checksums.json").read_text())["files"]
+    assert {"evaluation.json", "evaluation.md", "evaluation.csv"} <= set(listed)
     assert main(["report", "--model", str(copy), "--output", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text()
     assert "EASE" in page and "ContentKNN" in page

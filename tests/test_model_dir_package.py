@@ -75,8 +75,9 @@ def test_readme_saved_models_block_runs_and_writes_the_same_bytes(
 
 def test_a_loaded_model_is_written_back_byte_for_byte(model_dir: Path, tmp_path: Path) -> None:
     again = save_model(load_model(model_dir), tmp_path / "again")
-    # only the manifest may differ: it records when it was written (to the second)
-    assert set(differing_files(model_dir, again)) <= {"manifest.json"}
+    # only the manifest may differ: it records when it was written (to the second); and with
+    # it the manifest's digest in checksums.json
+    assert set(differing_files(model_dir, again)) <= {"manifest.json", "checksums.json"}
     first, second = (json.loads((d / "manifest.json").read_text()) for d in (model_dir, again))
     assert first.pop("created_at") and second.pop("created_at")
     assert first == second

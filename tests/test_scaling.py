@@ -302,6 +302,7 @@ def test_user_text_vectors_are_stored_as_rows_and_old_directories_load(
     # a directory in the earlier layout: full arrays
     old = tmp_path / "old"
     shutil.copytree(demo_model_dir, old)
+    (old / "checksums.json").unlink()  # that layout predates checksums
     (old / "user_text_vectors.rows.npz").unlink()
     np.save(old / "user_text_vectors.npy", full)
     dense = model.recommender_.user_text_[0]

@@ -149,9 +149,11 @@ def test_every_user_gets_a_parquet_list_with_the_recommend_columns(fitted, demo)
 def test_the_model_directory_loads_and_serves(fitted, tmp_path):
     from fastapi.testclient import TestClient
 
+    from interestlens.model_dir import verify_checksums
     from interestlens.serve import create_app
 
     model_dir, single, settings = fitted
+    assert verify_checksums(model_dir).present  # every file the job wrote, hashed on load
     engine = RecommendationEngine.load(model_dir)
     user = single.user_ids_.ids[0]
     recs = engine.recommend_user(user, 5)

@@ -16,7 +16,7 @@ from interestlens.cli.common import app, err, read_id_list, recommender_summary
 from interestlens.cli.data import demo_data
 from interestlens.cli.evaluate_command import evaluate
 from interestlens.cli.export import export_onnx
-from interestlens.cli.inspection import clusters, describe, report
+from interestlens.cli.inspection import clusters, describe, report, verify
 from interestlens.cli.privacy import audit, forget, rotate_key
 from interestlens.cli.recommend_command import recommend
 from interestlens.cli.service import refit, serve
@@ -47,6 +47,7 @@ for _command in (
     serve,
     refit,
     describe,
+    verify,
     timeline,
     drift,
     forget,

@@ -91,7 +91,7 @@ def evaluate(
     """interestlens against MostPop, ItemKNN, EASE, ALS and TF-IDF kNN on the same splits:
     warm users, cold users and cold items; writes JSON, a markdown table and CSV."""
     from interestlens.evaluate.job import run_evaluation, write_evaluation
-    from interestlens.model_dir import read_manifest
+    from interestlens.model_dir import read_manifest, update_checksums
     from interestlens.pipeline import InterestLens
 
     if model_dir is not None:
@@ -119,7 +119,9 @@ def evaluate(
     )
     paths = write_evaluation(result, out_dir)
     if model_dir is not None:
-        write_evaluation(result, model_dir.expanduser())
+        written = write_evaluation(result, model_dir.expanduser())
+        # the report reads evaluation.json: recorded like the model's own files
+        update_checksums(model_dir.expanduser(), [path.name for path in written.values()])
     protocol = result.setup["split"]
     out.print(
         f"Split: {protocol['protocol']}, {protocol['holdout_fraction']:g} of each user's "

@@ -1,4 +1,4 @@
-"""Commands that read a fitted model: ``clusters``, ``report`` and ``describe``."""
+"""Commands that read a fitted model: ``clusters``, ``report``, ``describe`` and ``verify``."""
 
 from __future__ import annotations
 
@@ -101,3 +101,21 @@ def describe(model_dir: ModelOption) -> None:
             out.print(
                 "  medoid users: " + escape(", ".join(m.user_id for m in explanation.medoid_users))
             )
+
+
+def verify(model_dir: ModelOption) -> None:
+    """Check a model directory without loading it: every file against the manifest, and
+    every byte against checksums.json (says so plainly when the directory has none)."""
+    from interestlens.model_dir import verify_checksums, verify_model_dir
+
+    directory = model_dir.expanduser()
+    manifest = verify_model_dir(directory, checksums=False)
+    checksums = verify_checksums(directory)
+    out.print(
+        escape(
+            f"{directory}: {manifest['n_users']} users, {manifest['n_items']} items; every "
+            "file agrees with the manifest"
+        ),
+        highlight=False,
+    )
+    out.print(escape(checksums.describe()), highlight=False, soft_wrap=True)

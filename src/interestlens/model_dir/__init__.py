@@ -13,6 +13,9 @@ checked before an array is read, ``allow_pickle=False``):
 * :mod:`.manifest`: ``manifest.json`` (format name and version);
 * :mod:`.identifiers`: the item and user ids and titles (and renaming the users);
 * :mod:`.verify`: every file checked against the manifest before anything is loaded;
+* :mod:`.checksums`: ``checksums.json``, the sha256 and size of every file, written last and
+  hashed on every load (:func:`write_checksums`, :func:`update_checksums`,
+  :func:`verify_checksums`);
 * :mod:`.recommender_files`: ``recommender/`` (:func:`write_recommender`,
   :func:`read_recommender`);
 * :mod:`.cluster_files`: ``clustering/``, the per-user cluster arrays and the explanations;
@@ -24,6 +27,11 @@ checked before an array is read, ``allow_pickle=False``):
 Layout (format version 1)::
 
     manifest.json           format name and version, interestlens version, encoder id, fit report
+    checksums.json          {"algorithm": "sha256", "files": {"path": {"sha256", "size"}}}: every
+                            other regular file (posix paths relative to the directory,
+                            sorted), manifest.json included; written after all the others,
+                            before the rename into place; absent in directories saved before
+                            it existed (they load, unchecked; 'interestlens verify' says so)
     config.toml             the settings the model was fitted with
     item_ids.json           external item ids, in index order
     user_ids.json           external user ids, in index order
@@ -55,11 +63,25 @@ Layout (format version 1)::
     recommender/            the fitted InterestRecommender (when recommend.enabled), its
                             chosen blend weights and tuning record included
     evaluation.json         written by 'interestlens evaluate --model DIR', shown in the report
+                            (with evaluation.md and .csv; added to checksums.json)
+    service_log.json        written by refit: which events store, and how much of its log, the
+                            model holds (replays skip that much)
 
 The whole directory is written next to its destination and renamed into place, so a reader
-(or the HTTP service reloading) sees the old model or the new one, never a mixture.
+(or the HTTP service reloading) sees the old model or the new one, never a mixture. Files
+added later and not listed in ``checksums.json`` (a user's notes) are no error; a listed file
+that is missing, of another size or another sha256 is a :class:`ModelFormatError`. A writer
+that changes a directory in place (:func:`rename_users`, ``evaluate --model``) records the new
+digests with :func:`update_checksums`.
 """
 
+from interestlens.model_dir.checksums import (
+    CHECKSUMS_FILE,
+    ChecksumReport,
+    update_checksums,
+    verify_checksums,
+    write_checksums,
+)
 from interestlens.model_dir.cluster_files import (
     read_clusterer_state,
     read_clustering,
@@ -98,8 +120,10 @@ from interestlens.model_dir.tables import read_parquet, write_parquet
 from interestlens.model_dir.verify import verify_model_dir
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "ChecksumReport",
     "SavedModel",
     "UserStream",
     "check_destination",
@@ -120,7 +144,10 @@ __all__ = [
     "replace_directory",
     "save_model",
     "stream_interactions",
+    "update_checksums",
+    "verify_checksums",
     "verify_model_dir",
+    "write_checksums",
     "write_clusterer_state",
     "write_clustering",
     "write_explanations",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from interestlens.model_dir.checksums import update_checksums, verify_checksums
 from interestlens.model_dir.manifest import MANIFEST_FILE
 from interestlens.model_dir.tables import read_parquet, write_parquet
 from interestlens.persist import read_json, write_json
@@ -15,6 +16,7 @@ from interestlens.persist import read_json, write_json
 ITEM_IDS = "item_ids.json"
 USER_IDS = "user_ids.json"
 ITEM_TITLES = "item_titles.json"
+USERS_TABLE = "users.parquet"
 #: the JSON files that hold user ids
 JSON_WITH_USER_IDS = (USER_IDS, "explanations.json", MANIFEST_FILE)
 
@@ -36,16 +38,20 @@ def read_item_titles(directory: Path) -> list[str] | None:
 def rename_users(directory: Path, mapping: dict[str, str], *, key_fingerprint: str) -> None:
     """Replace every user id of ``directory`` by ``mapping[id]`` (ids absent from ``mapping``
     stay) and record the fingerprint of the key the new pseudonyms come from in the manifest.
-    Each file is rewritten atomically; rename a copy and move it into place to change a model
-    in one step."""
+    Each file is rewritten atomically, then its digest in ``checksums.json``; rename a copy
+    and move it into place to change a model in one step."""
+    rewritten = [*JSON_WITH_USER_IDS, USERS_TABLE]
+    # the new files are made from the old ones: damage read here would be recorded as good
+    verify_checksums(directory, only=rewritten)
     for name in JSON_WITH_USER_IDS:
         write_json(directory / name, _renamed(read_json(directory / name), mapping))
     manifest = read_json(directory / MANIFEST_FILE)
     manifest["privacy"]["key_fingerprint"] = key_fingerprint
     write_json(directory / MANIFEST_FILE, manifest)
-    users = read_parquet(directory / "users.parquet")
+    users = read_parquet(directory / USERS_TABLE)
     users["user_id"] = [mapping[str(u)] for u in users["user_id"]]
-    write_parquet(directory / "users.parquet", users)
+    write_parquet(directory / USERS_TABLE, users)
+    update_checksums(directory, rewritten)
 
 
 def _renamed(value: Any, mapping: dict[str, str]) -> Any:

@@ -19,6 +19,7 @@ from interestlens.cluster.interest_clusters import InterestClusters
 from interestlens.config import Settings, load_settings, settings_to_dict
 from interestlens.data.ids import IdMap
 from interestlens.errors import ConfigError, ModelFormatError
+from interestlens.model_dir.checksums import write_checksums
 from interestlens.model_dir.cluster_files import read_interest_clusters, write_interest_clusters
 from interestlens.model_dir.directory import replace_directory
 from interestlens.model_dir.manifest import write_manifest
@@ -88,6 +89,7 @@ def save_model(model: SavedModel, destination: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
         write_model_files(model, staging)
+        write_checksums(staging)
         replace_directory(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

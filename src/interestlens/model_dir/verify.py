@@ -1,9 +1,12 @@
 """Verify a model directory against its manifest before anything is loaded from it.
 
 :func:`verify_model_dir` reads only the manifest, the id lists, the ``.npy`` headers and the
-Parquet footers, so it is cheap, and checks: every file exists and is a regular file; dtypes;
-shapes agree with each other, with the id lists and with the manifest; the vectors have the
-encoder's width. :func:`interestlens.persist.guarded_load` runs a loader and turns anything
+Parquet footers, and checks: every file exists and is a regular file; dtypes; shapes agree with
+each other, with the id lists and with the manifest; the vectors have the encoder's width.
+Last, every file ``checksums.json`` lists is hashed (:mod:`.checksums`): the one check that
+reads every byte, and the only one that sees a flipped byte inside an array or a Parquet
+column. It runs after the structural checks, so a file that is plainly broken is named with
+its specific problem. :func:`interestlens.persist.guarded_load` runs a loader and turns anything
 that still escapes (a ``KeyError`` from a hand-edited JSON file, say) into the same
 :class:`ModelFormatError`, so a damaged or crafted directory never surfaces as a traceback,
 a 500 or an "aborted".
@@ -15,6 +18,7 @@ a 500 or an "aborted".
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from interestlens.errors import ModelFormatError
+from interestlens.model_dir.checksums import verify_checksums
 from interestlens.model_dir.manifest import read_manifest
 from interestlens.model_dir.recommender_files import MANIFEST as RECOMMENDER_MANIFEST
 from interestlens.persist import (
@@ -36,6 +41,7 @@ from interestlens.persist import (
 
 #: the encoder identifiers of interestlens carry their width as ``dim=N``
 _DIMENSION = re.compile(r"(?:^|[:;,])dim=(\d+)(?:$|[:;,])")
+logger = logging.getLogger(__name__)
 
 
 def _problem(path: Path | str, problem: str, expected: str) -> ModelFormatError:
@@ -111,10 +117,13 @@ def _rows(path: Path, length: int, columns: tuple[str, ...]) -> None:
         raise _problem(path, f"holds {metadata.num_rows} rows", f"{length} rows")
 
 
-def verify_model_dir(directory: str | Path) -> dict[str, Any]:
-    """Check ``directory`` against its manifest; the manifest, or :class:`ModelFormatError`
-    naming the first file that is missing, of the wrong kind, shape or dtype, or inconsistent
-    with the others."""
+def verify_model_dir(directory: str | Path, *, checksums: bool = True) -> dict[str, Any]:
+    """Check ``directory`` against its manifest and its checksums; the manifest, or
+    :class:`ModelFormatError` naming the first file that is missing, of the wrong kind, shape
+    or dtype, inconsistent with the others, or whose bytes differ from those it was saved
+    with. A directory without ``checksums.json`` (saved before it existed) passes with a
+    warning logged: its bytes cannot be checked. ``checksums=False``: the structure only,
+    for a caller that runs :func:`~interestlens.model_dir.verify_checksums` itself."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     path = directory / "manifest.json"
@@ -165,6 +174,10 @@ def verify_model_dir(directory: str | Path) -> dict[str, Any]:
                 f"text_dimension {str(text_width)[:40]} but the model's vectors have {dimension}",
                 "one encoder width for the whole model",
             )
+    if checksums:
+        report = verify_checksums(directory)
+        if not report.present:
+            logger.warning("%s", report.describe())
     return manifest
 
 

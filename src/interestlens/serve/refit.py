@@ -35,6 +35,7 @@ from interestlens.model_dir import (
     read_parquet,
     read_user_ids,
     replace_directory,
+    update_checksums,
     verify_model_dir,
 )
 from interestlens.persist import write_json
@@ -339,6 +340,7 @@ def refit_model(
                     "events_db": summary.events_db,
                 },
             )
+            update_checksums(staged, [FOLDED_FILE])
         replace_directory(staged, out)
     finally:
         shutil.rmtree(holder, ignore_errors=True)

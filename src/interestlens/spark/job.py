@@ -24,6 +24,7 @@ from interestlens.model_dir import (
     UserStream,
     replace_directory,
     stream_interactions,
+    write_checksums,
     write_interest_clusters,
     write_item_files,
     write_manifest,
@@ -232,6 +233,7 @@ def fit_spark(
             data=data,
             timings=stages.seconds,
         )
+        write_checksums(staging)
         replace_directory(staging, destination)
     except BaseException:
         import shutil
