@@ -20,7 +20,9 @@ from interestlens.cluster.auto import AutoKClusterer
 from interestlens.cluster.stability import stability
 from interestlens.data.synthetic.scale import scaling_dataset
 from interestlens.engine import PRECOMPUTE_BATCH, RecommendationEngine
-from interestlens.errors import ModelFormatError, ParameterError
+from interestlens.engine import bulk_ranker as bulk_ranker_module
+from interestlens.engine import ranker as ranker_module
+from interestlens.errors import ConfigError, ModelFormatError, ParameterError
 from interestlens.model_dir import read_recommender, write_recommender
 from interestlens.model_dir.recommender_files import MANIFEST
 from interestlens.persist import read_rows, write_rows
@@ -398,3 +400,57 @@ def test_entries_reads_stored_weights_as_dense_indexing_does() -> None:
     )
     empty = sp.csr_matrix((30, 40), dtype=np.float32)
     assert not item_weights.entries(empty, rows, columns).any()
+
+
+# --- scoring threads --------------------------------------------------------------------------
+
+
+def _engine_with_threads(model_dir: Path, threads: int) -> RecommendationEngine:
+    settings = load_settings(environ={}, overrides={"recommend.threads": threads})
+    engine = RecommendationEngine.load(model_dir, settings=settings)
+    assert engine.ranker.threads == threads
+    return engine
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_scoring_threads_give_the_tables_of_one_thread(
+    demo_model_dir: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    one = _engine_with_threads(demo_model_dir, 1)
+    ids = one.user_ids.to_list()
+    want, _ = one.recommend_users(ids, 5)
+    # small batches, so that the 300 users make several waves of several batches each
+    monkeypatch.setattr(ranker_module, "BATCH_CELLS", 3_000)
+    monkeypatch.setattr(ranker_module, "PRECOMPUTE_BATCH", 40)
+    monkeypatch.setattr(bulk_ranker_module, "SIMILAR_BATCH", 64)
+    many = _engine_with_threads(demo_model_dir, threads)
+    table, _ = many.recommend_users(ids, 5)
+    pd.testing.assert_frame_equal(table, want)
+    one.precompute()
+    many.precompute()
+    for user in range(len(ids)):
+        expected = one.ranker.ranked(user)
+        got = many.ranker.ranked(user)
+        np.testing.assert_array_equal(got[0], expected[0])
+        # batches of other sizes round differently in the last float digits
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-5)
+
+
+def test_a_few_users_are_ranked_without_threads(demo_model_dir: Path) -> None:
+    engine = _engine_with_threads(demo_model_dir, 4)
+    calls = []
+    original = engine.ranker._recommender.recommend
+
+    def counted(users, depth):
+        calls.append(len(users))
+        return original(users, depth)
+
+    engine.ranker._recommender.recommend = counted
+    table, _ = engine.recommend_users(engine.user_ids.to_list()[:40], 5)
+    assert calls == [40] and table["user_id"].nunique() == 40
+
+
+@pytest.mark.parametrize("value", [0, -1, 65, "many"])
+def test_absurd_thread_counts_are_refused(value: object) -> None:
+    with pytest.raises(ConfigError, match="recommend.threads"):
+        load_settings(environ={}, overrides={"recommend.threads": value})

@@ -246,6 +246,10 @@ class RecommendConfig(_Section):
     #: items ranked and kept per known user by the recommendation engine (later requests with
     #: k up to this, or with candidates among these, need no scoring)
     cache_k: int = Field(200, ge=1)
+    #: threads that score users at once where many are ranked together (``recommend --all``,
+    #: the service's lists ranked at start); None means one per core, at most 8. Each scores a
+    #: share of the usual block, so memory stays that of one block; the lists do not change
+    threads: int | None = Field(None, ge=1, le=64)
 
 
 class ServeConfig(_Section):

@@ -10,9 +10,11 @@ forgotten) and without candidates; the others keep the one-user path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from interestlens.engine.catalogue import ItemCatalogue
@@ -52,12 +54,7 @@ class BulkRanker:
         per recommendation, users in the given order; ``user`` is the position in
         ``users``)."""
         items, scores = self._ranker.top_lists(users, k, progress)
-        similar = np.full(items.shape, -1, dtype=np.int64)
-        for start in range(0, len(users), SIMILAR_BATCH):
-            block = slice(start, start + SIMILAR_BATCH)
-            similar[block] = self._recommender.most_similar_items(
-                items[block], self._histories.fitted_items(users[block])
-            )
+        similar = self._most_similar(users, items)
         clusters = self._clusters.of_many(users)
         has_text = np.array(
             [self._histories.text(int(user)) is not None for user in users], dtype=bool
@@ -82,6 +79,33 @@ class BulkRanker:
             "cluster_label": names[cluster + 1],
             "reason": reason,
         }
+
+    def _most_similar(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Each recommended item's most similar item in its user's history (-1: none), in
+        blocks; with several scoring threads (``recommend.threads``) the blocks are shared out
+        among them, each a share of :data:`SIMILAR_BATCH` users (the memory of one block)."""
+        similar = np.full(items.shape, -1, dtype=np.int64)
+        threads = max(1, self._ranker.threads)
+        size = max(1, min(SIMILAR_BATCH // threads, -(-len(users) // threads)))
+        blocks = [slice(start, start + size) for start in range(0, len(users), size)]
+
+        def find(block: slice) -> np.ndarray:
+            return self._recommender.most_similar_items(
+                items[block], self._histories.fitted_items(users[block])
+            )
+
+        if threads == 1 or len(blocks) < 2:
+            for block in blocks:
+                similar[block] = find(block)
+            return similar
+        # the lookups release the GIL in numpy; BLAS threads would contend for the same cores
+        with (
+            ThreadPoolExecutor(min(threads, len(blocks))) as pool,
+            threadpool_limits(limits=1),
+        ):
+            for block, found in zip(blocks, pool.map(find, blocks), strict=True):
+                similar[block] = found
+        return similar
 
     def table(
         self,

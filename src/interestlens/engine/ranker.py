@@ -3,11 +3,15 @@ after the first request (:class:`Ranker`)."""
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from interestlens.engine.histories import UserHistories
@@ -21,9 +25,20 @@ PRECOMPUTE_BATCH = 256
 BATCH_CELLS = 1_000_000
 
 
+#: scoring threads when ``recommend.threads`` is None: one per core, at most this many
+MAX_DEFAULT_THREADS = 8
+#: users per scoring thread below which fewer threads are used (a call has a fixed cost)
+MIN_THREAD_USERS = 32
+
+
 def batch_size(n_items: int) -> int:
     """Users per call of the recommender over ``n_items`` items."""
     return max(PRECOMPUTE_BATCH, BATCH_CELLS // max(n_items, 1))
+
+
+def default_threads() -> int:
+    """One scoring thread per core, at most :data:`MAX_DEFAULT_THREADS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
 
 
 class Ranker:
@@ -40,12 +55,15 @@ class Ranker:
         *,
         cache_k: int,
         lock: threading.RLock,
+        threads: int | None = None,
     ):
         self._recommender = recommender
         self._histories = histories
         self._lock = lock
         self._cache_k = int(cache_k)
         self._lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        #: threads that rank many users at once (``recommend.threads``)
+        self.threads = default_threads() if threads is None else int(threads)
 
     @property
     def cache_k(self) -> int:
@@ -107,14 +125,12 @@ class Ranker:
         has_history = self._histories.has_fitted_history(users)
         warm = users[has_history]
         depth = self.depth()
-        batches = range(0, len(warm), PRECOMPUTE_BATCH)
-        for start in tqdm(batches, desc="ranking users", disable=not show_progress):
-            batch = warm[start : start + PRECOMPUTE_BATCH]
-            with self._lock:
-                items, values = self._recommender.recommend(batch, depth)
-            for row, user in enumerate(batch):
-                keep = items[row] >= 0
-                self._lists[int(user)] = (items[row][keep], values[row][keep])
+        with tqdm(total=len(warm), desc="ranking users", disable=not show_progress) as progress:
+            for batch, items, values in self._ranked_batches(warm, depth, PRECOMPUTE_BATCH):
+                for row, user in enumerate(batch):
+                    keep = items[row] >= 0
+                    self._lists[int(user)] = (items[row][keep], values[row][keep])
+                progress.update(len(batch))
         for user in users[~has_history]:
             self.ranked(int(user))
 
@@ -127,25 +143,69 @@ class Ranker:
         depth = min(self.depth(), k)
         items = np.full((len(users), k), -1, dtype=np.int64)
         scores = np.full((len(users), k), -np.inf, dtype=np.float32)
+        rows: dict[int, list[int]] = {}
+        for row, user in enumerate(users):
+            rows.setdefault(int(user), []).append(row)
+
+        def put(user: int, top: np.ndarray, values: np.ndarray) -> None:
+            keep = top >= 0
+            top, values = top[keep][:k], values[keep][:k]
+            for row in rows[user]:
+                items[row, : len(top)] = top
+                scores[row, : len(top)] = values
+
+        todo = []
+        for user in rows:
+            hit = self._lists.get(user)
+            if hit is None:
+                todo.append(user)
+            else:
+                put(user, *hit)
+        progress.update(len(users) - sum(len(rows[user]) for user in todo))
         size = batch_size(self._histories.n_items)
-        for start in range(0, len(users), size):
-            batch = users[start : start + size]
-            cached = [self._lists.get(int(user)) for user in batch]
-            todo = np.array([u for u, c in zip(batch, cached, strict=True) if c is None])
-            ranked: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-            if len(todo):
-                with self._lock:
-                    top, values = self._recommender.recommend(todo, depth)
-                for row, user in enumerate(todo):
-                    ranked[int(user)] = (top[row], values[row])
-            for row, (user, hit) in enumerate(zip(batch, cached, strict=True)):
-                top, values = hit if hit is not None else ranked[int(user)]
-                keep = top >= 0
-                top, values = top[keep][:k], values[keep][:k]
-                items[start + row, : len(top)] = top
-                scores[start + row, : len(top)] = values
-            progress.update(len(batch))
+        for batch, top, values in self._ranked_batches(np.array(todo, dtype=np.int64), depth, size):
+            for row, user in enumerate(batch):
+                put(int(user), top[row], values[row])
+            progress.update(sum(len(rows[int(user)]) for user in batch))
         return items, scores
+
+    def _ranked_batches(
+        self, users: np.ndarray, depth: int, size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(batch, items, values)``: the best ``depth`` items of consecutive batches of
+        ``users``, ``size`` users at a time.
+
+        With several :attr:`threads`, a wave of as many batches of ``size / threads`` users
+        each (the memory of one batch) is scored at once, under one hold of the lock: numpy's
+        and scipy's kernels release the GIL, so the batches use several cores, while BLAS is
+        held to one thread per batch (its own threads would contend for the same cores). A
+        change to the model waits for at most one wave, as it waited for one batch. A user's
+        scores depend on that user alone, not on the batch (up to the last float digits, as
+        with any batch size), so the lists are those of one thread (``tests/test_scaling.py``
+        compares them).
+        """
+        threads = min(self.threads, len(users) // MIN_THREAD_USERS)
+        if threads <= 1:
+            for start in range(0, len(users), size):
+                batch = users[start : start + size]
+                with self._lock:
+                    top, values = self._recommender.recommend(batch, depth)
+                yield batch, top, values
+            return
+        # fewer users than a wave holds are shared out evenly
+        share = min(-(-size // threads), -(-len(users) // threads))
+        batches = [users[start : start + share] for start in range(0, len(users), share)]
+
+        def rank(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self._recommender.recommend(batch, depth)
+
+        with ThreadPoolExecutor(threads, thread_name_prefix="interestlens-rank") as pool:
+            for start in range(0, len(batches), threads):
+                wave = batches[start : start + threads]
+                with self._lock, threadpool_limits(limits=1):
+                    ranked = list(pool.map(rank, wave))
+                for batch, (top, values) in zip(wave, ranked, strict=True):
+                    yield batch, top, values
 
     # --- changes ---------------------------------------------------------------------------
 

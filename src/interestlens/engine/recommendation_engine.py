@@ -112,7 +112,11 @@ class RecommendationEngine:
         )
         self.placer = InterestPlacer(model, self.catalogue, self.histories)
         self.ranker = Ranker(
-            recommender, self.histories, cache_k=self.settings.recommend.cache_k, lock=self._lock
+            recommender,
+            self.histories,
+            cache_k=self.settings.recommend.cache_k,
+            lock=self._lock,
+            threads=self.settings.recommend.threads,
         )
         self.reasons = ReasonWriter(
             explained_cluster_lift(frame, labels, n_items),
@@ -158,7 +162,8 @@ class RecommendationEngine:
         mmap: bool = False,
     ) -> RecommendationEngine:
         """Load a model directory. ``settings`` (e.g. the service's) override the saved
-        ``recommend.cache_k`` and encoder cache location; the fitted model is unchanged.
+        ``recommend.cache_k`` and ``recommend.threads`` and the encoder cache location; the
+        fitted model is unchanged.
         ``pseudonymizer`` (for a pseudonymized model) lets callers use raw user ids. ``mmap``:
         the large read-only arrays are memory-mapped (several worker processes share them)."""
         model_dir = Path(model_dir).expanduser()
@@ -168,7 +173,10 @@ class RecommendationEngine:
             model.settings = saved.model_copy(
                 update={
                     "recommend": saved.recommend.model_copy(
-                        update={"cache_k": settings.recommend.cache_k}
+                        update={
+                            "cache_k": settings.recommend.cache_k,
+                            "threads": settings.recommend.threads,
+                        }
                     ),
                     "limits": settings.limits,
                     "encoder": saved.encoder.model_copy(
