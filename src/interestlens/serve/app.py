@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from interestlens.config import Settings
 from interestlens.embed.base import Encoder
 from interestlens.model_dir import package_version
+from interestlens.serve.cached_reads import CachedReads
 from interestlens.serve.errors import BodySizeLimit, CatchAll, install_error_handlers
 from interestlens.serve.routes import ROUTERS
 from interestlens.serve.service import Service
@@ -68,7 +69,9 @@ def create_app(
     app.state.run_id = run_id
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.serve.max_body_bytes)
-    # added last, so outermost: it also answers an unexpected error of BodySizeLimit
+    # cached known-user lists skip the framework's per-request work (serve/cached_reads.py)
+    app.add_middleware(CachedReads, service_app=app)
+    # added last, so outermost: it also answers an unexpected error of the others
     app.add_middleware(CatchAll)
     for router in ROUTERS:
         app.include_router(router)
