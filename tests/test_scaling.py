@@ -454,3 +454,20 @@ def test_a_few_users_are_ranked_without_threads(demo_model_dir: Path) -> None:
 def test_absurd_thread_counts_are_refused(value: object) -> None:
     with pytest.raises(ConfigError, match="recommend.threads"):
         load_settings(environ={}, overrides={"recommend.threads": value})
+
+
+def test_bulk_scores_round_as_the_one_user_path_does() -> None:
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [
+            rng.normal(0, 3, 50_000).astype(np.float32).astype(np.float64),
+            rng.normal(0, 3, 50_000),
+            # half-way points, signed zeros, huge and non-finite values
+            [5e-7, 1.2345675, -2.5e-7, 2.675, 0.1234565, -0.0, -1e-7, 1e300, np.inf, -np.inf],
+            [np.nan, 123456.0000005, 9.999995, -9.999995],
+        ]
+    )
+    got = bulk_ranker_module.rounded(values, 6)
+    want = [round(float(v), 6) for v in values]
+    assert [repr(v) for v in got] == [repr(v) for v in want]
+    assert all(type(v) is float for v in got)

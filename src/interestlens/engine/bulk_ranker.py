@@ -14,19 +14,40 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from interestlens.engine.catalogue import ItemCatalogue
 from interestlens.engine.cluster_assignments import ClusterAssignments
 from interestlens.engine.histories import UserHistories
-from interestlens.engine.ranker import Ranker
+from interestlens.engine.ranker import Ranker, one_blas_thread
 from interestlens.engine.reason_writer import ReasonWriter
 from interestlens.engine.records import Recommendation
 from interestlens.recommend.interest import InterestRecommender
 
 #: users whose most similar rated items are found per call (a (users, k) block at a time)
 SIMILAR_BATCH = 4096
+
+
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(float(v), digits)`` of each value, as Python floats (an object array): what the
+    one-user path gives, without a Python call per value.
+
+    ``np.round`` scales by ``10**digits``, rounds half to even and scales back; ``round``
+    rounds the exact decimal value. Away from a half-way point they pick the same integer and
+    both return the double nearest to it over ``10**digits``; near one (or where the scaled
+    value is too large to be exact, or not finite) ``round`` itself decides.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):  # inf and nan go to round() below
+        scaled = values * scale
+        out = np.round(scaled) / scale
+        doubtful = ~(np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) > 1e-6) | ~(
+            np.abs(scaled) < 2.0**52
+        )
+    for position in np.flatnonzero(doubtful):
+        out[position] = round(float(values[position]), digits)
+    return out.astype(object)
 
 
 class BulkRanker:
@@ -74,7 +95,7 @@ class BulkRanker:
             "user": row,
             "rank": rank + 1,
             "item_id": item_ids[item],
-            "score": np.array([round(float(s), 6) for s in scores[valid]], dtype=object),
+            "score": rounded(scores[valid], 6),
             "cluster": cluster,
             "cluster_label": names[cluster + 1],
             "reason": reason,
@@ -101,7 +122,7 @@ class BulkRanker:
         # the lookups release the GIL in numpy; BLAS threads would contend for the same cores
         with (
             ThreadPoolExecutor(min(threads, len(blocks))) as pool,
-            threadpool_limits(limits=1),
+            one_blas_thread(),
         ):
             for block, found in zip(blocks, pool.map(find, blocks), strict=True):
                 similar[block] = found

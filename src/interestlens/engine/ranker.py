@@ -3,6 +3,7 @@ after the first request (:class:`Ranker`)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from interestlens.engine.histories import UserHistories
@@ -34,6 +35,18 @@ MIN_THREAD_USERS = 32
 def batch_size(n_items: int) -> int:
     """Users per call of the recommender over ``n_items`` items."""
     return max(PRECOMPUTE_BATCH, BATCH_CELLS // max(n_items, 1))
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    # made once: each threadpool_limits() call scans the process's loaded libraries again
+    # (3 ms per call in a process that has loaded the encoders)
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS uses one thread (for code that runs on several threads)."""
+    return _blas_controller().limit(limits=1)
 
 
 def default_threads() -> int:
@@ -202,7 +215,7 @@ class Ranker:
         with ThreadPoolExecutor(threads, thread_name_prefix="interestlens-rank") as pool:
             for start in range(0, len(batches), threads):
                 wave = batches[start : start + threads]
-                with self._lock, threadpool_limits(limits=1):
+                with self._lock, one_blas_thread():
                     ranked = list(pool.map(rank, wave))
                 for batch, (top, values) in zip(wave, ranked, strict=True):
                     yield batch, top, values
