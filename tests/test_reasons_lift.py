@@ -61,6 +61,35 @@ def test_every_wording_of_a_reason():
     ]
 
 
+def test_repeated_pairs_are_worded_alike_and_only_used_names_are_read():
+    read: set[int] = set()
+
+    class Names(list):
+        def __getitem__(self, index):
+            read.add(index)
+            return super().__getitem__(index)
+
+    names = Names(f"film {i}" for i in range(1000))
+    rng = np.random.default_rng(0)
+    similar = rng.choice([3, 7, -1], size=5000)
+    texts = reason_texts(
+        cluster=rng.integers(-1, 2, 5000),
+        lift=rng.normal(0, 1, 5000),
+        known_item=rng.random(5000) > 0.1,
+        similar=similar,
+        has_text=rng.random(5000) > 0.5,
+        cluster_labels=LABELS,
+        item_names=names,
+    )
+    assert read == {3, 7}
+    one = reason_texts(
+        np.array([1]), np.array([2.0]), np.array([True]), np.array([7]), np.array([False]),
+        cluster_labels=LABELS, item_names=names,
+    )  # fmt: skip
+    assert one.tolist() == ["popular among romance fans; similar to film 7, which you rated"]
+    assert len(set(texts.tolist())) <= 3 * 3 * 4  # (none + 2 clusters x 3 kinds) x 4 seconds
+
+
 def test_no_pairs_give_no_reasons():
     none, no = np.zeros(0), np.zeros(0, dtype=bool)
     texts = reason_texts(none, none, no, none, no, cluster_labels=[], item_names=[])

@@ -62,6 +62,13 @@ class UserHistories:
     def is_forgotten(self, user: int) -> bool:
         return user in self._forgotten
 
+    def forgotten_mask(self, users: np.ndarray) -> np.ndarray:
+        """Which of ``users`` (indices) were forgotten."""
+        users = np.asarray(users, dtype=np.int64)
+        if not self._forgotten:
+            return np.zeros(len(users), dtype=bool)
+        return np.isin(users, np.fromiter(self._forgotten, np.int64, len(self._forgotten)))
+
     @property
     def n_forgotten(self) -> int:
         return len(self._forgotten)

@@ -176,7 +176,19 @@ class Ranker:
                 put(user, *hit)
         progress.update(len(users) - sum(len(rows[user]) for user in todo))
         size = batch_size(self._histories.n_items)
+        # each user once (the usual case): a batch's lists go to their rows in one step, since
+        # the recommender pads a list with -1 at its end only
+        row_of = (
+            {user: places[0] for user, places in rows.items()} if len(rows) == len(users) else None
+        )
         for batch, top, values in self._ranked_batches(np.array(todo, dtype=np.int64), depth, size):
+            if row_of is not None:
+                at = np.fromiter((row_of[int(user)] for user in batch), np.int64, len(batch))
+                width = min(top.shape[1], k)
+                items[at, :width] = top[:, :width]
+                scores[at, :width] = values[:, :width]
+                progress.update(len(batch))
+                continue
             for row, user in enumerate(batch):
                 put(int(user), top[row], values[row])
             progress.update(sum(len(rows[int(user)]) for user in batch))
@@ -205,8 +217,9 @@ class Ranker:
                     top, values = self._recommender.recommend(batch, depth)
                 yield batch, top, values
             return
-        # fewer users than a wave holds are shared out evenly
-        share = min(-(-size // threads), -(-len(users) // threads))
+        # as many waves as batches of ``size`` users would be, every thread busy in each
+        waves = -(-len(users) // size)
+        share = -(-len(users) // (waves * threads))
         batches = [users[start : start + share] for start in range(0, len(users), share)]
 
         def rank(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

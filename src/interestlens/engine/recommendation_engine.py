@@ -417,7 +417,13 @@ class RecommendationEngine:
             )
         k = self._bounded_k(k)
         ids = [str(u) for u in user_ids]
-        missing = [u for u in dict.fromkeys(ids) if not self.has_user(u)]
+        # each id looked up once: -1 for unknown and forgotten users
+        lookup = self.user_ids.get
+        index = np.fromiter((lookup(u) for u in ids), np.int64, len(ids))
+        known = index >= 0
+        known[known] = ~self.histories.forgotten_mask(index[known])
+        index[~known] = -1
+        missing = list(dict.fromkeys(u for u, ok in zip(ids, known, strict=True) if not ok))
         if missing and unknown == "error":
             shown = ", ".join(repr(u) for u in missing[:5])
             raise UnknownIdError(
@@ -428,9 +434,6 @@ class RecommendationEngine:
             )
         self.catalogue.candidate_indices(candidates)  # fail before the long loop
         popular = self.popular(k, candidates) if missing else []
-        index = np.array(
-            [self.user_ids.get(u) if self.has_user(u) else -1 for u in ids], dtype=np.int64
-        )
         table = self.bulk.table(
             ids,
             index,

@@ -109,39 +109,46 @@ def reason_texts(
     """
     cluster = np.asarray(cluster, dtype=np.int64)
     labels = [str(label) for label in cluster_labels]
-    n_clusters = len(labels)
-    new_item = np.array(
-        [f"new item, close to what {label} like" for label in labels] + [""], object
+    in_range = (cluster >= 0) & (cluster < len(labels))
+    # first part: 3 kinds per cluster (new item, popular among, fits), -1 for none
+    kind = np.where(
+        ~np.asarray(known_item, dtype=bool),
+        0,
+        np.where(np.asarray(lift) > np.log(REASON_LIFT), 1, 2),
     )
-    popular_among = np.array([f"popular among {label}" for label in labels] + [""], object)
-    fits = np.array([f"fits the interests of {label}" for label in labels] + [""], object)
-    in_range = (cluster >= 0) & (cluster < n_clusters)
-    safe_cluster = np.where(in_range, cluster, n_clusters)
-    first = np.where(
-        ~in_range,
-        "",
-        np.where(
-            ~np.asarray(known_item, dtype=bool),
-            new_item[safe_cluster],
-            np.where(
-                np.asarray(lift) > np.log(REASON_LIFT),
-                popular_among[safe_cluster],
-                fits[safe_cluster],
-            ),
-        ),
-    ).astype(object)
+    first = np.where(in_range, cluster * 3 + kind, -1)
+    # second part: the similar rated item, -2 for "close to what you wrote", -1 for none
     similar = np.asarray(similar, dtype=np.int64)
-    second = np.full(len(cluster), "", dtype=object)
-    found = similar >= 0
-    # only the names used: the catalogue may hold millions
-    names = np.array([str(item_names[i]) for i in similar[found].tolist()], dtype=object)
-    second[found] = "similar to " + names + ", which you rated"
-    second[~found & np.asarray(has_text, dtype=bool)] = "close to what you wrote"
-    joined = np.where(
-        (first != "") & (second != ""), first + REASON_SEPARATOR + second, first + second
-    ).astype(object)
-    joined[joined == ""] = POPULAR_OVERALL
-    return joined
+    second = np.where(similar >= 0, similar, np.where(np.asarray(has_text, dtype=bool), -2, -1))
+    # a reason is worded once per distinct (first, second) pair, not once per recommendation:
+    # the pairs repeat, and only the item names used are read (the catalogue may hold millions)
+    width = int(similar.max(initial=-1)) + 3
+    distinct, inverse = np.unique((first + 1) * width + (second + 2), return_inverse=True)
+    texts = []
+    for value in distinct.tolist():
+        head, tail = divmod(value, width)
+        texts.append(_worded(head - 1, tail - 2, labels, item_names))
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
+def _worded(first: int, second: int, labels: Sequence[str], item_names: Sequence[str]) -> str:
+    """The reason of one (first part, second part) pair of :func:`reason_texts`' codes."""
+    lead = ""
+    if first >= 0:
+        label = labels[first // 3]
+        lead = (
+            f"new item, close to what {label} like",
+            f"popular among {label}",
+            f"fits the interests of {label}",
+        )[first % 3]
+    rest = ""
+    if second >= 0:
+        rest = f"similar to {item_names[second]}, which you rated"
+    elif second == -2:
+        rest = "close to what you wrote"
+    if lead and rest:
+        return lead + REASON_SEPARATOR + rest
+    return lead + rest or POPULAR_OVERALL
 
 
 def reason(
