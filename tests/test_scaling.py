@@ -471,3 +471,12 @@ def test_bulk_scores_round_as_the_one_user_path_does() -> None:
     want = [round(float(v), 6) for v in values]
     assert [repr(v) for v in got] == [repr(v) for v in want]
     assert all(type(v) is float for v in got)
+
+
+def test_default_threads_follow_the_cores_this_process_may_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranker_module.os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert ranker_module.default_threads() == 3
+    monkeypatch.setattr(ranker_module.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert ranker_module.default_threads() == ranker_module.MAX_DEFAULT_THREADS

@@ -50,8 +50,11 @@ def one_blas_thread() -> Any:
 
 
 def default_threads() -> int:
-    """One scoring thread per core, at most :data:`MAX_DEFAULT_THREADS`."""
-    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
+    """One scoring thread per core this process may run on, at most
+    :data:`MAX_DEFAULT_THREADS`."""
+    # the cores this process is allowed (taskset, cgroup cpusets), where the platform says
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_DEFAULT_THREADS))
 
 
 class Ranker:
