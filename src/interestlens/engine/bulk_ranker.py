@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from interestlens.engine.catalogue import ItemCatalogue
 from interestlens.engine.cluster_assignments import ClusterAssignments
 from interestlens.engine.histories import UserHistories
-from interestlens.engine.ranker import Ranker, one_blas_thread
+from interestlens.engine.ranker import MIN_THREAD_USERS, Ranker, one_blas_thread
 from interestlens.engine.reason_writer import ReasonWriter
 from interestlens.engine.records import Recommendation
 from interestlens.recommend.interest import InterestRecommender
@@ -106,7 +106,7 @@ class BulkRanker:
         blocks; with several scoring threads (``recommend.threads``) the blocks are shared out
         among them, each a share of :data:`SIMILAR_BATCH` users (the memory of one block)."""
         similar = np.full(items.shape, -1, dtype=np.int64)
-        threads = max(1, self._ranker.threads)
+        threads = max(1, min(self._ranker.threads, len(users) // MIN_THREAD_USERS))
         size = max(1, min(SIMILAR_BATCH // threads, -(-len(users) // threads)))
         blocks = [slice(start, start + size) for start in range(0, len(users), size)]
 
