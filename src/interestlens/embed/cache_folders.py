@@ -83,14 +83,6 @@ def load_source_network(
     return network, tokenizer
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def package_versions(*names: str) -> dict[str, str | None]:
     """Installed version of each package (None: not installed)."""
     out: dict[str, str | None] = {}

@@ -35,14 +35,13 @@ from typing import Any
 
 from interestlens.embed.cache_folders import (
     built_in_place,
-    file_sha256,
     folder_key,
     load_source_network,
     package_versions,
 )
 from interestlens.embed.sentence import ModelSource
 from interestlens.errors import EncoderError
-from interestlens.persist import atomic_write_text
+from interestlens.persist import atomic_write_text, file_sha256
 
 STATIC_FORMAT = "interestlens-static"
 STATIC_VERSION = 1

@@ -32,12 +32,12 @@ from interestlens.embed.onnx_export import (
     TOKENIZER_FILE,
     OnnxExport,
     cached_export,
-    file_sha256,
     is_export,
     read_export,
 )
 from interestlens.embed.sentence import ModelSource, resolve_model_source
 from interestlens.errors import EncoderError, ParameterError
+from interestlens.persist import file_sha256
 
 DEFAULT_EXPORT_DIR = Path("~/.cache/interestlens/onnx")
 

@@ -35,7 +35,6 @@ from tqdm.auto import tqdm
 
 from interestlens.embed.cache_folders import (
     built_in_place,
-    file_sha256,
     folder_key,
     load_source_network,
     package_versions,
@@ -43,7 +42,7 @@ from interestlens.embed.cache_folders import (
 from interestlens.embed.layout import SentenceLayout, pool
 from interestlens.embed.sentence import ModelSource
 from interestlens.errors import EncoderError
-from interestlens.persist import atomic_write_text
+from interestlens.persist import atomic_write_text, file_sha256
 
 EXPORT_FORMAT = "interestlens-onnx"
 EXPORT_VERSION = 1

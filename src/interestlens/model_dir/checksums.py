@@ -14,7 +14,6 @@ said about its bytes, and :func:`verify_checksums` says exactly that.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -24,13 +23,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from interestlens.errors import ModelFormatError
-from interestlens.persist import read_json, write_json
+from interestlens.persist import file_sha256, read_json, write_json
 
 CHECKSUMS_FILE = "checksums.json"
 ALGORITHM = "sha256"
-#: read size when hashing: large enough that the per-call cost vanishes, small enough to
-#: keep memory flat for files of any size
-CHUNK_BYTES = 1024 * 1024
 _HEX = re.compile(r"[0-9a-f]{64}")
 SAVED_BYTES = "the bytes the model was saved with"
 RESTORE = (
@@ -72,14 +68,6 @@ class ChecksumReport:
         )
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _listed_files(directory: Path) -> list[str]:
     names = []
     for root, folders, files in os.walk(directory):
@@ -93,7 +81,7 @@ def _listed_files(directory: Path) -> list[str]:
 
 
 def _entry(path: Path) -> dict[str, Any]:
-    return {ALGORITHM: file_digest(path), "size": path.stat().st_size}
+    return {ALGORITHM: file_sha256(path), "size": path.stat().st_size}
 
 
 def _write(directory: Path, files: dict[str, dict[str, Any]]) -> Path:
@@ -230,7 +218,7 @@ def verify_checksums(
     for name, entry in entries.items():
         path = directory / name
         try:
-            digest = file_digest(path)
+            digest = file_sha256(path)
         except OSError as exc:
             problem = f"{path} cannot be read ({exc.strerror or exc})"
             raise _damaged(problem, "a readable file") from None
