@@ -134,3 +134,30 @@ def test_reads_that_need_a_key_are_answered_here_only_with_it(model_dir, tmp_pat
         assert answered == []
         assert client.get(path, headers=KEY).status_code == 200
     assert answered == [path + "?"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "right"),
+    [
+        ([b"cl\xe9"], True),  # what Starlette decodes (latin-1) to the configured key
+        ([b"cl\xc3\xa9"], False),  # its UTF-8 bytes: the route refuses them too
+        ([b"clE"], False),
+        ([], False),
+        ([b"cl\xe9", b"cl\xe9"], False),  # two key headers: left to the route
+    ],
+)
+def test_the_key_is_checked_by_the_routes_own_rule(sent, right):
+    from interestlens.config import load_settings
+    from interestlens.serve.auth import check_key
+    from interestlens.serve.cached_reads import _right_key
+
+    settings = load_settings(environ={}, overrides={"serve.api_key": "clé"})
+    scope = {"headers": [(b"host", b"x"), *[(b"x-api-key", value) for value in sent]]}
+    assert _right_key(scope, settings) is right
+    if len(sent) == 1:  # the route's answer for the same header
+        try:
+            check_key(settings, sent[0].decode("latin-1"))
+            accepted = True
+        except Exception:
+            accepted = False
+        assert accepted is right

@@ -25,14 +25,15 @@ A request is answered here only when all of these hold, and otherwise passes thr
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from interestlens.serve.auth import API_KEY_HEADER
+from interestlens.config import Settings
+from interestlens.errors import InterestLensError
+from interestlens.serve.auth import API_KEY_HEADER, check_key
 from interestlens.serve.schemas import check_id
 
 _PLAIN_K = re.compile(rb"k=([1-9][0-9]{0,8})")
@@ -83,7 +84,7 @@ class CachedReads:
                 return None
         except ValueError:
             return None
-        if settings.serve.read_requires_key and not _right_key(scope, settings.serve.api_key):
+        if settings.serve.read_requires_key and not _right_key(scope, settings):
             return None
         if service.follows_log and service.log_changed():
             return None
@@ -103,8 +104,14 @@ def _plain_k(query: bytes, default: int, max_k: int) -> int | None:
     return k if k <= max_k else None
 
 
-def _right_key(scope: Scope, configured: str | None) -> bool:
-    if not configured:
-        return False
+def _right_key(scope: Scope, settings: Settings) -> bool:
+    """Whether the one key header holds the service's key, by the route's own rule
+    (:func:`~interestlens.serve.auth.check_key` on the header as Starlette decodes it)."""
     given = [value for name, value in scope["headers"] if name == _KEY_HEADER]
-    return len(given) == 1 and hmac.compare_digest(given[0], configured.encode("utf-8"))
+    if len(given) != 1:
+        return False
+    try:
+        check_key(settings, given[0].decode("latin-1"))
+    except InterestLensError:
+        return False
+    return True
