@@ -226,8 +226,8 @@ class RecommendConfig(_Section):
     #: n_items² floats, this keeps the saved model and the scoring small. 0 keeps every weight.
     #: 512 kept dense EASE's NDCG@10 on MovieLens (0.1295 vs 0.1300; 256: 0.1275;
     #: benchmarks/results/ease_pruning.md) at 34 MB for 10k items; 256 halves the
-    #: collaborative product per user (recommend --all at 10k items: 2,748 users/s with 256,
-    #: 1,544 with 512, both before the faster reasons that brought 512 to 1,830)
+    #: collaborative product per user (recommend --all at 10k items on one thread: 2,748
+    #: users/s with 256, 1,830 with 512)
     ease_neighbours: int = Field(512, ge=0)
     #: above this many items with interactions, the collaborative component is item-item
     #: cosine with cosine_neighbours neighbours per item (cost linear in the interactions)
