@@ -56,7 +56,15 @@ from interestlens.privacy import (
 from interestlens.recommend.interest import InterestRecommender
 from interestlens.recommend.interest.reuse import ReusedTuning
 from interestlens.recommend.matrix import history_matrices
-from interestlens.represent import InterestRepresenter, TextInterestBridge, WeightedMeanInterests
+from interestlens.represent import (
+    BRIDGE_MIN_USERS,
+    InterestRepresenter,
+    TextInterestBridge,
+    WeightedMeanInterests,
+    bridge_report,
+    lead_vectors,
+    user_text_vectors,
+)
 from interestlens.text import build_texts
 
 # --- configuration to stages: the one place ------------------------------------------------------
@@ -175,6 +183,8 @@ class FitReport:
     interest_sources: dict[str, int] = field(default_factory=dict)
     users_without_signal: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the text bridge: users it learned from, and whether the first clause is weighed in
+    text_bridge: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +194,7 @@ class FitReport:
             "interest_sources": self.interest_sources,
             "users_without_signal": self.users_without_signal,
             "seconds": self.seconds,
+            "text_bridge": self.text_bridge,
         }
 
 
@@ -399,6 +410,16 @@ class InterestLens:
         user_text_vectors, report.users = embed_texts(
             encoder, self.user_texts_, batch_size=batch_size, show_progress=progress
         )
+        user_has_text = np.array([bool(t.strip()) for t in self.user_texts_], dtype=bool)
+        user_leads = None
+        if self._may_weigh_lead_clause(settings, user_idx, user_has_text):
+            user_leads = lead_vectors(
+                encoder,
+                self.user_texts_,
+                user_text_vectors,
+                batch_size=batch_size,
+                show_progress=progress,
+            )
         timings["embed"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -410,10 +431,13 @@ class InterestLens:
             ratings=ratings,
             timestamps=timestamps,
             user_text_vectors=user_text_vectors,
-            user_has_text=np.array([bool(t.strip()) for t in self.user_texts_], dtype=bool),
+            user_has_text=user_has_text,
+            user_lead_vectors=user_leads,
         )
         self.user_vectors_ = self.representer_.vectors_
-        self.user_text_vectors_ = user_text_vectors
+        # the text vectors the users were placed with (first clause weighed in where chosen)
+        self.user_text_vectors_ = getattr(self.representer_, "text_vectors_", user_text_vectors)
+        report.text_bridge = bridge_report(self.representer_)
         timings["represent"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -456,6 +480,17 @@ class InterestLens:
         self.report_ = report
         self.dataset_name_ = dataset.name
         return self
+
+    @staticmethod
+    def _may_weigh_lead_clause(
+        settings: Settings, user_idx: np.ndarray, user_has_text: np.ndarray
+    ) -> bool:
+        """Whether fit should encode the first clause of each user text: only when the bridge
+        is on and has enough users with both text and a history to learn from."""
+        if not (settings.interests.bridge_text and settings.interests.lead_clause):
+            return False
+        has_history = np.bincount(user_idx, minlength=len(user_has_text)) > 0
+        return int(np.sum(has_history & user_has_text)) >= BRIDGE_MIN_USERS
 
     def _cluster_and_explain(
         self,
@@ -635,8 +670,7 @@ class InterestLens:
         texts = rows["text"].fillna("").astype(str).tolist() if "text" in rows else None
         text_vectors: np.ndarray | None = None
         if texts is not None and any(t.strip() for t in texts):
-            encoder = encoder if encoder is not None else self._text_encoder()
-            text_vectors, _ = embed_texts(encoder, texts, batch_size=64, show_progress=False)
+            text_vectors = self.user_text_vectors(texts, encoder=encoder)
         out = np.zeros((len(rows), self.user_vectors_.shape[1]), dtype=np.float32)
         for position in range(len(rows)):
             items = _listed(rows, "items", position)
@@ -772,6 +806,16 @@ class InterestLens:
                 )
         return self.representer_.transform_one(
             items, vectors, ratings=ratings, timestamps=timestamps, text_vector=text_vector
+        )
+
+    def user_text_vectors(self, texts: Sequence[str], *, encoder: Encoder | None = None):
+        """Vectors of what people wrote, as this model places users' own text: each text's
+        vector, with its first clause weighed in where the fit chose that (the fit summary's
+        text bridge line). ``encoder``: default the model's own. Empty texts give zero rows."""
+        self.check_fitted()
+        encoder = encoder if encoder is not None else self._text_encoder()
+        return user_text_vectors(
+            encoder, texts, lead_weight=float(getattr(self.representer_, "lead_weight_", 0.0))
         )
 
     def _text_encoder(self) -> Encoder:

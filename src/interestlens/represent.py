@@ -10,18 +10,27 @@ Users with text only get the text vector — through a :class:`TextInterestBridg
 given (``bridge``), which maps their text to where a history like theirs would put them; users
 with history only get the history vector; users with neither get a zero vector and are listed
 in ``users_without_signal_`` — never dropped.
+
+With the vectors of each text's first clause (``user_lead_vectors``, see :func:`lead_vectors`),
+:meth:`WeightedMeanInterests.fit` also tries the text vector with that clause weighed once more
+(:func:`emphasise_lead`) and keeps it only where the bridge's leave-one-out error is lower with
+it; ``lead_weight_`` says which (0 or :data:`LEAD_WEIGHT`), and ``text_vectors_`` holds the
+text vectors it used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
-from interestlens.embed.base import l2_normalise
+from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.embed.batch import embed_texts
 from interestlens.errors import NotFittedError, ParameterError
+from interestlens.text import lead_clause
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -29,6 +38,9 @@ SOURCE_BLEND = "blend"
 SOURCE_HISTORY = "history"
 SOURCE_TEXT = "text"
 SOURCE_NONE = "none"
+
+#: the weight of a text's first clause when it is weighed once more (the whole text weighs 1)
+LEAD_WEIGHT = 1.0
 
 
 @runtime_checkable
@@ -39,8 +51,9 @@ class InterestRepresenter(Protocol):
     signal), ``source_`` (per user :data:`SOURCE_BLEND`, :data:`SOURCE_HISTORY`,
     :data:`SOURCE_TEXT` or :data:`SOURCE_NONE`), ``has_history_`` and
     ``users_without_signal_``. ``transform_one`` places one new user; ``summary`` counts the
-    users per source. :class:`WeightedMeanInterests` is the stage; :class:`StaticInterests` is
-    its test double.
+    users per source. ``user_lead_vectors`` (the first clause of each user's text) may be
+    ignored; a representer that uses them says so in ``lead_weight_`` and ``text_vectors_``.
+    :class:`WeightedMeanInterests` is the stage; :class:`StaticInterests` is its test double.
     """
 
     def fit(
@@ -54,6 +67,7 @@ class InterestRepresenter(Protocol):
         timestamps: np.ndarray | None = None,
         user_text_vectors: np.ndarray | None = None,
         user_has_text: np.ndarray | None = None,
+        user_lead_vectors: np.ndarray | None = None,
     ) -> InterestRepresenter: ...
 
     @property
@@ -147,6 +161,7 @@ class WeightedMeanInterests:
         timestamps: np.ndarray | None = None,
         user_text_vectors: np.ndarray | None = None,
         user_has_text: np.ndarray | None = None,
+        user_lead_vectors: np.ndarray | None = None,
     ) -> WeightedMeanInterests:
         self._check_params()
         user_idx = np.asarray(user_idx, dtype=np.int64)
@@ -191,8 +206,21 @@ class WeightedMeanInterests:
         text_only = ~has_history & has_text
         vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
         self.bridge_: TextInterestBridge | None = None
+        self.lead_weight_ = 0.0
+        # the bridge's leave-one-out error without and with the first clause, when tried
+        self.lead_trial_: dict[str, float] | None = None
         if self.bridge is not None:
-            self.bridge_ = self.bridge.fit(text[both], history[both])
+            self.bridge_ = copy.deepcopy(self.bridge).fit(text[both], history[both])
+            if user_lead_vectors is not None and self.bridge_.fitted_:
+                emphasised = emphasise_lead(text, user_lead_vectors)
+                with_lead = copy.deepcopy(self.bridge).fit(emphasised[both], history[both])
+                self.lead_trial_ = {
+                    "loo_mse_without": self.bridge_.loo_mse_,
+                    "loo_mse_with": with_lead.loo_mse_,
+                }
+                if with_lead.loo_mse_ < self.bridge_.loo_mse_:
+                    self.bridge_, text, self.lead_weight_ = with_lead, emphasised, LEAD_WEIGHT
+        self.text_vectors_ = np.where(has_text[:, None], text, 0.0).astype(np.float32)
         vectors[text_only] = (
             self.bridge_.transform(text[text_only]) if self.bridge_ is not None else text[text_only]
         )
@@ -268,6 +296,7 @@ class WeightedMeanInterests:
             "use_ratings": self.use_ratings,
             "text_weight": self.text_weight,
             "max_rating": self.max_rating_,
+            "lead_weight": float(getattr(self, "lead_weight_", 0.0)),
             "bridge": None,
         }
         arrays = {"vectors": self.vectors_, "source": np.asarray(self.source_, dtype=str)}
@@ -299,6 +328,8 @@ class WeightedMeanInterests:
         representer.vectors_ = vectors
         representer.source_ = source
         representer.max_rating_ = meta.get("max_rating")
+        # models saved before the first clause could be weighed did not weigh it
+        representer.lead_weight_ = float(meta.get("lead_weight", 0.0))
         representer.has_history_ = np.isin(source, [SOURCE_HISTORY, SOURCE_BLEND])
         representer.has_text_ = np.isin(source, [SOURCE_TEXT, SOURCE_BLEND])
         representer.users_without_signal_ = np.flatnonzero(source == SOURCE_NONE)
@@ -345,6 +376,7 @@ class StaticInterests:
         timestamps: np.ndarray | None = None,
         user_text_vectors: np.ndarray | None = None,
         user_has_text: np.ndarray | None = None,
+        user_lead_vectors: np.ndarray | None = None,
     ) -> StaticInterests:
         vectors = np.asarray(self.vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != n_users:
@@ -396,7 +428,8 @@ class TextInterestBridge:
     together separates users by where the vector came from, not by interest. The bridge is a
     ridge regression from the user's text vector to their *history* interest vector, fitted on
     the users who have both (penalty chosen by leave-one-out cross-validation, sklearn's
-    ``RidgeCV``); a user known only by text is placed at the (unit) prediction.
+    ``RidgeCV``, whose error at that penalty is ``loo_mse_``); a user known only by text is
+    placed at the (unit) prediction.
 
     ``fit`` needs at least ``min_users`` users with both; with fewer, :meth:`fit` leaves the
     bridge unfitted (``fitted_ = False``) and :meth:`transform` returns the text vectors
@@ -434,11 +467,14 @@ class TextInterestBridge:
             self.intercept_ = np.zeros(self.output_dimension_, np.float32)
             self.alpha_ = float("nan")
             self.fit_cosine_ = float("nan")
+            self.loo_mse_ = float("nan")
             return self
         ridge = RidgeCV(alphas=self.alphas).fit(l2_normalise(text_vectors), interest_vectors)
         self.coef_ = np.asarray(ridge.coef_, dtype=np.float32)
         self.intercept_ = np.asarray(ridge.intercept_, dtype=np.float32)
         self.alpha_ = float(ridge.alpha_)
+        # RidgeCV's score is the negated leave-one-out mean squared error at the chosen alpha
+        self.loo_mse_ = -float(ridge.best_score_)
         predicted = self.transform(text_vectors)
         self.fit_cosine_ = float(np.mean(np.sum(predicted * l2_normalise(interest_vectors), 1)))
         return self
@@ -472,6 +508,7 @@ class TextInterestBridge:
             "n_users": self.n_users_,
             "alpha": self.alpha_,
             "fit_cosine": self.fit_cosine_,
+            "loo_mse": self.loo_mse_,
             "alphas": list(self.alphas),
             "min_users": self.min_users,
         }
@@ -495,5 +532,101 @@ class TextInterestBridge:
         bridge.n_users_ = int(scalars["n_users"])  # type: ignore[arg-type]
         bridge.alpha_ = float(scalars["alpha"])  # type: ignore[arg-type]
         bridge.fit_cosine_ = float(scalars["fit_cosine"])  # type: ignore[arg-type]
+        bridge.loo_mse_ = float(scalars.get("loo_mse", float("nan")))  # type: ignore[arg-type]
         bridge.output_dimension_, bridge.input_dimension_ = (int(n) for n in coef.shape)
         return bridge
+
+
+def emphasise_lead(text_vectors: np.ndarray, lead_vectors: np.ndarray) -> np.ndarray:
+    """Unit text vectors with their first clause weighed :data:`LEAD_WEIGHT` more: the unit sum
+    of the text's and the clause's unit vectors. A zero clause row leaves the text as it is."""
+    text_vectors = l2_normalise(np.asarray(text_vectors, dtype=np.float32))
+    lead_vectors = np.asarray(lead_vectors, dtype=np.float32)
+    if lead_vectors.shape != text_vectors.shape:
+        raise ParameterError(
+            f"lead vectors of shape {lead_vectors.shape} for text vectors of shape "
+            f"{text_vectors.shape}",
+            expected="one first-clause vector per text vector (lead_vectors)",
+            fix="build them with represent.lead_vectors from the same texts",
+        )
+    summed = text_vectors + LEAD_WEIGHT * l2_normalise(lead_vectors)
+    return l2_normalise(summed).astype(np.float32)
+
+
+def lead_vectors(
+    encoder: Encoder,
+    texts: Sequence[str],
+    text_vectors: np.ndarray,
+    *,
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """Unit vectors of each text's first clause (:func:`~interestlens.text.lead_clause`).
+
+    A text that is one clause keeps its own vector (from ``text_vectors``, so it is not
+    encoded again); a text without a word gets a zero row."""
+    out = l2_normalise(np.asarray(text_vectors, dtype=np.float32)).copy()
+    leads = [lead_clause(text) for text in texts]
+    todo = [
+        i
+        for i, (text, lead) in enumerate(zip(texts, leads, strict=True))
+        if lead and lead != text.strip()
+    ]
+    if todo:
+        encoded, _ = embed_texts(
+            encoder, [leads[i] for i in todo], batch_size=batch_size, show_progress=show_progress
+        )
+        out[todo] = l2_normalise(encoded)
+    return out
+
+
+def user_text_vectors(
+    encoder: Encoder, texts: Sequence[str], *, lead_weight: float, batch_size: int = 64
+) -> np.ndarray:
+    """The vectors a fitted representer places users' own texts with: each text's vector,
+    with its first clause weighed in when the fit chose that (``lead_weight_`` > 0)."""
+    texts = list(texts)
+    vectors, _ = embed_texts(encoder, texts, batch_size=batch_size, show_progress=False)
+    if lead_weight <= 0 or not any(text.strip() for text in texts):
+        return vectors
+    return emphasise_lead(vectors, lead_vectors(encoder, texts, vectors, batch_size=batch_size))
+
+
+def bridge_report(representer: Any) -> dict[str, Any]:
+    """What the text bridge of a fitted representer learned, for the fit summary and report:
+    ``{}`` without a bridge; else the users it learned from and whether the first clause of
+    each text is weighed in (``lead_clause``: ``"weighed"``, ``"not weighed"`` when that did
+    not lower the bridge's leave-one-out error, ``"not tried"``), with both errors."""
+    bridge = getattr(representer, "bridge_", None)
+    if bridge is None:
+        return {}
+    trial = getattr(representer, "lead_trial_", None)
+    report: dict[str, Any] = {
+        "fitted": bool(bridge.fitted_),
+        "users": int(bridge.n_users_),
+        "lead_clause": "not tried",
+    }
+    if trial is not None:
+        weighed = float(getattr(representer, "lead_weight_", 0.0)) > 0
+        report["lead_clause"] = "weighed" if weighed else "not weighed"
+        report.update({key: float(value) for key, value in trial.items()})
+    return report
+
+
+def describe_bridge(report: Mapping[str, Any]) -> str:
+    """One line for a :func:`bridge_report`."""
+    if not report:
+        return "off"
+    if not report["fitted"]:
+        return (
+            f"not fitted: {report['users']} users with text and a history "
+            f"({BRIDGE_MIN_USERS} needed); text-only users keep their text vectors"
+        )
+    line = f"learned from {report['users']} users with text and a history"
+    if report["lead_clause"] == "not tried":
+        return line
+    verdict = "weighed in" if report["lead_clause"] == "weighed" else "not weighed in"
+    return (
+        f"{line}; first clause {verdict} (leave-one-out error {report['loo_mse_with']:.3g} "
+        f"with it, {report['loo_mse_without']:.3g} without)"
+    )

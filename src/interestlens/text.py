@@ -226,3 +226,27 @@ def build_texts(
         lines = [f"{column}: {cleaned[column][row]}" for column in chosen if cleaned[column][row]]
         texts.append("\n".join(lines))
     return texts
+
+
+# --- the first clause of a text --------------------------------------------------------------
+
+# Clause ends: a line break, the end of a sentence (a Latin stop only before a space, so "3.5"
+# stays whole; CJK stops take none), a comma or semicolon (both scripts), and the words that
+# join two interests ("X and Y", "X & Y"). A colon is not one: it follows the column name of
+# the default "column: value" lines.
+_CLAUSE_BREAK = re.compile(r"\n|(?<=[.!?])\s+|(?<=[。！？])\s*|[,;，；、]\s*|\s+(?:and|&)\s+")
+
+
+def lead_clause(text: str) -> str:
+    """The first clause of ``text`` (``""`` for a text without a word).
+
+    People tend to lead with what matters most to them ("Five-a-side regular and landscape
+    photographer from Wellington."); an embedding of the whole text weighs every clause alike.
+    The represent stage can weigh this clause once more, and keeps that only where it helps
+    (:class:`~interestlens.represent.WeightedMeanInterests`).
+    """
+    for part in _CLAUSE_BREAK.split(text.strip()):
+        part = part.strip()
+        if _HAS_WORD.search(part):
+            return part
+    return ""

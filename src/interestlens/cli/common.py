@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from interestlens.config import Settings, load_settings
+from interestlens.represent import describe_bridge
 
 app = typer.Typer(
     name="interestlens",
@@ -223,6 +224,8 @@ def print_fit(model: Any, path: Path, seconds: float) -> None:
         )
     sources = ", ".join(f"{k}={v}" for k, v in report.interest_sources.items())
     table.add_row("interest vectors", sources)
+    if report.text_bridge:
+        table.add_row("text bridge", describe_bridge(report.text_bridge))
     missing = report.users_without_signal
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")

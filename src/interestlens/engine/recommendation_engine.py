@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from interestlens.config import PrivacyConfig, Settings
 from interestlens.data.ids import IdMap
 from interestlens.embed import make_encoder
-from interestlens.embed.base import Encoder, l2_normalise
+from interestlens.embed.base import Encoder
 from interestlens.embed.memo import MemoEncoder
 from interestlens.engine.bulk_ranker import BulkRanker
 from interestlens.engine.catalogue import ItemCatalogue
@@ -382,7 +382,11 @@ class RecommendationEngine:
             )
         ranked, values = top_k(scores, k, exclude=row, candidates=wanted)
         keep = ranked[0] >= 0
-        text_vector = None if text is None else l2_normalise(self.encoder().encode([text]))[0]
+        text_vector = (
+            None
+            if text is None
+            else self.model.user_text_vectors([text], encoder=self.encoder())[0]
+        )
         cluster = self.placer.cluster(self.placer.vector(items, text_vector=text_vector))
         return self._package(
             ranked[0][keep], values[0][keep], cluster=cluster, history=items, has_text=bool(text)

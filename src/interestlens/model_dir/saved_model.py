@@ -130,7 +130,10 @@ def write_model_files(model: SavedModel, directory: Path) -> None:
             "n_items": len(model.item_ids),
             "n_users": len(model.user_ids),
             "dimension": int(model.item_vectors.shape[1]),
-            "represent": {"max_rating": represent_meta.get("max_rating")},
+            "represent": {
+                "max_rating": represent_meta.get("max_rating"),
+                "lead_weight": represent_meta.get("lead_weight", 0.0),
+            },
             "fit_report": model.fit_report,
             "privacy": model.privacy,
         },
@@ -214,6 +217,7 @@ def read_model_files(directory: Path, *, mmap: bool = False) -> SavedModel:
 
     represent_meta: dict[str, Any] = {
         "max_rating": manifest.get("represent", {}).get("max_rating"),
+        "lead_weight": _lead_weight(directory, manifest.get("represent", {})),
         "bridge": None,
     }
     represent_arrays = {"vectors": user_vectors, "source": users["source"].to_numpy(dtype=str)}
@@ -292,3 +296,15 @@ def _check_shapes(directory: Path, checks: dict[str, tuple[Any, Any]]) -> None:
                 expected=f"{expected}, matching the id lists",
                 fix="the directory is damaged or mixed from two fits: fit the model again",
             )
+
+
+def _lead_weight(directory: Path, represent: Any) -> float:
+    """The first-clause weight the fit chose (0 for directories written before it could)."""
+    value = represent.get("lead_weight", 0.0) if isinstance(represent, dict) else 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+        raise ModelFormatError(
+            f"{directory / 'manifest.json'} gives represent.lead_weight {value!r}",
+            expected="a number from 0 to 10 (the weight of a user text's first clause)",
+            fix="fit the model again",
+        )
+    return float(value)
