@@ -62,6 +62,9 @@ MODEL_MUTATIONS: dict[str, Callable[[Path], None]] = {
     "manifest dimension wrong": lambda d: _edit_json(
         d / "manifest.json", lambda m: m.update(dimension=17)
     ),
+    "manifest lead_weight absurd": lambda d: _edit_json(
+        d / "manifest.json", lambda m: m["represent"].update(lead_weight=1e300)
+    ),
     "item_ids not a list": lambda d: (d / "item_ids.json").write_text('{"a": 1}'),
     "item_ids repeated": lambda d: _edit_json(d / "item_ids.json", lambda ids: [ids[0]] * len(ids)),
     "user_vectors 0 bytes": lambda d: (d / "user_vectors.npy").write_bytes(b""),

@@ -46,11 +46,8 @@ pytestmark = [
 
 
 def _settings(cache: Path) -> Settings:
-    # the Spark path fits no text bridge, so it never weighs a text's first clause either
-    # (docs/scale.md): the single-machine fit it is compared with does not weigh it
     return Settings(
         encoder={"kind": "hashing", "cache_dir": str(cache), "show_progress": False},
-        interests={"lead_clause": False},
         cluster={"k_max": 12, "stability_runs": 0},
         recommend={"tune": False},
         spark={"master": "local[2]", "shuffle_partitions": 2, "als_iterations": 5},
@@ -250,3 +247,70 @@ def test_a_missing_path_and_an_unknown_engine_are_one_line_errors(spark, tmp_pat
                  "--out", str(tmp_path / "m")])  # fmt: skip
     assert code == 2
     assert "--engine flink" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def bio_only_fits(spark, tmp_path_factory):
+    """The demo with a fifth of the users known only by a bio, fitted by Spark and by the
+    single-machine path with the same settings."""
+    from interestlens.spark.job import fit_spark
+
+    dataset, truth = make_demo_dataset(seed=0, n_items=200, n_users=400, bio_only_share=0.2)
+    root = tmp_path_factory.mktemp("spark-bio")
+    settings = _settings(root / "cache")
+    result = fit_spark(spark, from_dataset(spark, dataset), settings, root / "model")
+    single = InterestLens(settings).fit(dataset)
+    return InterestLens.load(result.model_dir), single, truth
+
+
+def test_users_known_only_by_text_go_through_the_same_bridge(bio_only_fits):
+    spark_model, single, truth = bio_only_fits
+    rows = spark_model.user_ids_.indices(single.user_ids_.ids)
+    text_only = single.representer_.source_ == "text"
+    assert text_only.sum() == len(truth.bio_only_users) == 80
+    assert list(spark_model.representer_.source_[rows]) == list(single.representer_.source_)
+    cosine = np.einsum("ij,ij->i", single.user_vectors_, spark_model.user_vectors_[rows])
+    assert cosine[text_only].min() > 0.999 and cosine.min() > 0.999
+    # the same first-clause choice, saved with the bridge, and the same text vectors
+    chosen = single.report_.text_bridge
+    saved = spark_model.manifest_["fit_report"]["text_bridge"]
+    assert saved["lead_clause"] == chosen["lead_clause"] != "not tried"
+    assert saved["users"] == chosen["users"]
+    assert spark_model.representer_.lead_weight_ == single.representer_.lead_weight_
+    assert spark_model.representer_.bridge_.fitted_
+    np.testing.assert_allclose(
+        spark_model.user_text_vectors_[rows], single.user_text_vectors_, atol=1e-5
+    )
+    new = pd.DataFrame({"text": ["Five-a-side regular and landscape photographer"]})
+    np.testing.assert_allclose(spark_model.transform(new), single.transform(new), atol=1e-5)
+
+
+def test_the_clusters_are_fitted_on_behaviour_and_text_only_users_assigned(bio_only_fits):
+    spark_model, single, truth = bio_only_fits
+    assert spark_model.clusters_.result.n_clusters == single.clusters_.result.n_clusters
+    labels = dict(zip(spark_model.user_ids_.ids, spark_model.clusters_.user_labels, strict=True))
+    bio_only = sorted(truth.bio_only_users)
+    # no cluster holds only users known by text
+    text_clusters = {labels[u] for u in bio_only}
+    behaviour = {labels[u] for u in labels if u not in set(bio_only)}
+    assert text_clusters <= behaviour
+    ours = [labels[u] for u in sorted(labels)]
+    theirs_map = dict(zip(single.user_ids_.ids, single.clusters_.user_labels, strict=True))
+    theirs = [theirs_map[u] for u in sorted(labels)]
+    assert adjusted_rand_score(theirs, ours) >= 0.95
+
+
+def test_mllib_centroids_on_behaviour_leave_text_only_users_out(spark):
+    from interestlens.spark.cluster import mllib_centroids
+
+    rng = np.random.default_rng(0)
+    near = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    rows = [
+        (i, list(map(float, near[i % 2] + 0.01 * rng.normal(size=3))), "history") for i in range(40)
+    ] + [(100 + i, [0.0, 0.0, 1.0], "text") for i in range(40)]
+    users = spark.createDataFrame(rows, "user_index long, vector array<float>, source string")
+    everyone = mllib_centroids(users, 2, seed=0)
+    behaviour = mllib_centroids(users, 2, seed=0, behaviour_only=True)
+    assert np.abs(everyone[:, 2]).max() > 0.4  # a centre pulled towards the text-only users
+    assert np.abs(behaviour[:, 2]).max() < 0.05
+    assert sorted(np.argmax(behaviour, axis=1).tolist()) == [0, 1]

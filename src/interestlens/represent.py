@@ -203,45 +203,96 @@ class WeightedMeanInterests:
             )
 
         both = has_history & has_text
-        text_only = ~has_history & has_text
-        vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
-        self.bridge_: TextInterestBridge | None = None
-        self.lead_weight_ = 0.0
-        # the bridge's leave-one-out error without and with the first clause, when tried
-        self.lead_trial_: dict[str, float] | None = None
-        if self.bridge is not None:
-            self.bridge_ = copy.deepcopy(self.bridge).fit(text[both], history[both])
-            if user_lead_vectors is not None and self.bridge_.fitted_:
-                emphasised = emphasise_lead(text, user_lead_vectors)
-                with_lead = copy.deepcopy(self.bridge).fit(emphasised[both], history[both])
-                self.lead_trial_ = {
-                    "loo_mse_without": self.bridge_.loo_mse_,
-                    "loo_mse_with": with_lead.loo_mse_,
-                }
-                if with_lead.loo_mse_ < self.bridge_.loo_mse_:
-                    self.bridge_, text, self.lead_weight_ = with_lead, emphasised, LEAD_WEIGHT
-        self.text_vectors_ = np.where(has_text[:, None], text, 0.0).astype(np.float32)
-        vectors[text_only] = (
-            self.bridge_.transform(text[text_only]) if self.bridge_ is not None else text[text_only]
+        leads = None if user_lead_vectors is None else np.asarray(user_lead_vectors, np.float32)
+        self.learn_bridge(text[both], history[both], None if leads is None else leads[both])
+        self.vectors_, source, self.text_vectors_ = self.place(
+            history, has_history, text, has_text, leads
         )
-        self.bridged_ = text_only & (self.bridge_ is not None and self.bridge_.fitted_)
-        if self.text_weight > 0:
-            vectors[both] = l2_normalise(
-                (1 - self.text_weight) * history[both] + self.text_weight * text[both]
-            )
-
-        source = np.full(n_users, SOURCE_NONE, dtype=object)
-        source[has_history] = SOURCE_HISTORY
-        source[~has_history & has_text] = SOURCE_TEXT
-        if self.text_weight > 0:
-            source[both] = SOURCE_BLEND
-
-        self.vectors_ = vectors
-        self.source_ = source.astype(str)
+        self.source_ = source
+        fitted_bridge = self.bridge_ is not None and self.bridge_.fitted_
+        self.bridged_ = ~has_history & has_text & fitted_bridge
         self.has_history_ = has_history
         self.has_text_ = has_text
         self.users_without_signal_ = np.flatnonzero(~has_history & ~has_text)
         return self
+
+    def learn_bridge(
+        self,
+        text_vectors: np.ndarray,
+        history_vectors: np.ndarray,
+        lead_vectors: np.ndarray | None = None,
+    ) -> WeightedMeanInterests:
+        """Fit the text bridge (when ``bridge`` is set) on users who have both a text and a
+        history, one row of each per user, and with ``lead_vectors`` (their texts' first
+        clauses) choose whether a text weighs its first clause once more: only where that
+        lowers the bridge's leave-one-out error. Sets ``bridge_``, ``lead_weight_`` and
+        ``lead_trial_``; :meth:`fit` calls it on every such user, the Spark path on a sample."""
+        self.bridge_: TextInterestBridge | None = None
+        self.lead_weight_ = 0.0
+        # the bridge's leave-one-out error without and with the first clause, when tried
+        self.lead_trial_: dict[str, float] | None = None
+        if self.bridge is None:
+            return self
+        text = l2_normalise(np.asarray(text_vectors, dtype=np.float32))
+        history = np.asarray(history_vectors, dtype=np.float64)
+        self.bridge_ = copy.deepcopy(self.bridge).fit(text, history)
+        if lead_vectors is not None and self.bridge_.fitted_:
+            emphasised = emphasise_lead(text, lead_vectors)
+            with_lead = copy.deepcopy(self.bridge).fit(emphasised, history)
+            self.lead_trial_ = {
+                "loo_mse_without": self.bridge_.loo_mse_,
+                "loo_mse_with": with_lead.loo_mse_,
+            }
+            if with_lead.loo_mse_ < self.bridge_.loo_mse_:
+                self.bridge_, self.lead_weight_ = with_lead, LEAD_WEIGHT
+        return self
+
+    def place(
+        self,
+        history: np.ndarray,
+        has_history: np.ndarray,
+        text: np.ndarray,
+        has_text: np.ndarray,
+        lead: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Interest vectors, sources and the text vectors used, for users given by their
+        history vectors and text vectors (zero rows where they have none), with what
+        :meth:`learn_bridge` learned: texts weigh their first clause (``lead``) where it chose
+        that, users known only by text go through the bridge, users with both get the blend."""
+        if not hasattr(self, "lead_weight_"):
+            raise NotFittedError(
+                "WeightedMeanInterests has not learned its text bridge",
+                expected="learn_bridge() or fit() to be called first",
+                fix="call fit(), or learn_bridge() on users with both text and a history",
+            )
+        has_history = np.asarray(has_history, dtype=bool)
+        has_text = np.asarray(has_text, dtype=bool)
+        text = l2_normalise(np.asarray(text, dtype=np.float32))
+        if self.lead_weight_ > 0:
+            if lead is None:
+                raise ParameterError(
+                    "no first-clause vectors for a representer that weighs them",
+                    expected=f"lead vectors: lead_weight_ is {self.lead_weight_}",
+                    fix="pass lead= (represent.lead_vectors of the same texts)",
+                )
+            text = emphasise_lead(text, lead)
+        text = np.where(has_text[:, None], text, 0.0).astype(np.float32)
+        both = has_history & has_text
+        text_only = ~has_history & has_text
+        vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
+        vectors[text_only] = (
+            self.bridge_.transform(text[text_only]) if self.bridge_ is not None else text[text_only]
+        )
+        if self.text_weight > 0:
+            vectors[both] = l2_normalise(
+                (1 - self.text_weight) * history[both] + self.text_weight * text[both]
+            )
+        source = np.full(len(has_history), SOURCE_NONE, dtype=object)
+        source[has_history] = SOURCE_HISTORY
+        source[text_only] = SOURCE_TEXT
+        if self.text_weight > 0:
+            source[both] = SOURCE_BLEND
+        return vectors, source.astype(str), text
 
     def transform_one(
         self,

@@ -112,6 +112,7 @@ from interestlens.model_dir.saved_model import (
     SavedModel,
     load_model,
     save_model,
+    write_bridge,
     write_item_files,
     write_settings,
 )
@@ -147,6 +148,7 @@ __all__ = [
     "update_checksums",
     "verify_checksums",
     "verify_model_dir",
+    "write_bridge",
     "write_checksums",
     "write_clusterer_state",
     "write_clustering",

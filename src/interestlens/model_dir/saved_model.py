@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,16 @@ def write_item_files(
         write_json(directory / "item_titles.json", item_titles)
 
 
+def write_bridge(
+    directory: Path, scalars: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+) -> None:
+    """The text bridge (:meth:`TextInterestBridge.state`) in ``directory / "bridge"``."""
+    (directory / "bridge").mkdir(exist_ok=True)
+    write_json(directory / "bridge" / "bridge.json", dict(scalars))
+    for name in TextInterestBridge.ARRAYS:
+        write_npy(directory / "bridge" / f"{name}.npy", arrays[name])
+
+
 def write_model_files(model: SavedModel, directory: Path) -> None:
     represent_meta, represent_arrays = model.represent
     write_manifest(
@@ -161,10 +172,11 @@ def write_model_files(model: SavedModel, directory: Path) -> None:
     if model.privacy_release is not None:
         write_release(directory, model.privacy_release)
     if represent_meta.get("bridge") is not None:
-        (directory / "bridge").mkdir(exist_ok=True)
-        write_json(directory / "bridge" / "bridge.json", represent_meta["bridge"])
-        for name in TextInterestBridge.ARRAYS:
-            write_npy(directory / "bridge" / f"{name}.npy", represent_arrays[f"bridge_{name}"])
+        write_bridge(
+            directory,
+            represent_meta["bridge"],
+            {name: represent_arrays[f"bridge_{name}"] for name in TextInterestBridge.ARRAYS},
+        )
     if model.recommender is not None:
         write_recommender(directory / "recommender", model.recommender)
 

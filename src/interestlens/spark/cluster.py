@@ -46,9 +46,13 @@ class SampleFit:
     map_axes: np.ndarray
 
 
-def sample_vectors(users: DataFrame, sample_size: int, seed: int) -> tuple[np.ndarray, int]:
+def sample_vectors(
+    users: DataFrame, sample_size: int, seed: int, *, behaviour_only: bool = False
+) -> tuple[np.ndarray, int]:
     """Vectors of a seeded sample of at most ``sample_size`` users with a signal, and how many
-    users have one."""
+    users it was drawn from. ``behaviour_only`` (``cluster.fit_on_behaviour``): drawn from the
+    users with a history when there are any, so that users known only by text (placed through
+    the text bridge) are assigned to the clusters, not clusters of their own."""
     from pyspark.sql import functions as F
 
     signal = users.filter(F.col(SOURCE) != "none")
@@ -59,6 +63,11 @@ def sample_vectors(users: DataFrame, sample_size: int, seed: int) -> tuple[np.nd
             expected="users with at least one interaction or a non-empty text",
             fix="check the interactions and users tables",
         )
+    if behaviour_only:
+        behaviour = signal.filter(F.col(SOURCE) != "text")
+        n_behaviour = behaviour.count()
+        if n_behaviour:
+            signal, n_signal = behaviour, n_behaviour
     fraction = min(1.0, 1.1 * sample_size / n_signal)
     picked = signal if fraction >= 1.0 else signal.sample(fraction=fraction, seed=seed)
     rows = picked.orderBy(USER_INDEX).limit(sample_size).select(VECTOR).toPandas()
@@ -103,15 +112,21 @@ def _k_max(config: Any, vectors: np.ndarray) -> int:
     return max(config.k_min, min(config.k_max, len(vectors) - 1))
 
 
-def mllib_centroids(users: DataFrame, k: int, seed: int, max_iter: int = 50) -> np.ndarray:
-    """MLlib k-means (k-means|| seeding) on every user with a signal: (k, d) centres."""
+def mllib_centroids(
+    users: DataFrame, k: int, seed: int, max_iter: int = 50, *, behaviour_only: bool = False
+) -> np.ndarray:
+    """MLlib k-means (k-means|| seeding) on every user with a signal (``behaviour_only``: with
+    a history, when there are any, as :func:`sample_vectors`): (k, d) centres."""
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
-    features = users.filter(F.col(SOURCE) != "none").select(
-        array_to_vector(VECTOR).alias("features")
-    )
+    signal = users.filter(F.col(SOURCE) != "none")
+    if behaviour_only:
+        behaviour = signal.filter(F.col(SOURCE) != "text")
+        if behaviour.limit(1).count():
+            signal = behaviour
+    features = signal.select(array_to_vector(VECTOR).alias("features"))
     model = KMeans(k=k, seed=seed, maxIter=max_iter, initMode="k-means||", tol=1e-4).fit(features)
     return np.asarray(model.clusterCenters(), dtype=np.float32)
 

@@ -110,3 +110,31 @@ def text_config(text: TextConfig, kind: str) -> tuple[list[str] | None, str | No
     if kind == "item":
         return text.item_columns, text.item_template
     return text.user_columns, text.user_template
+
+
+def lead_frame(texts: DataFrame, *, index_col: str) -> DataFrame:
+    """``index_col, text``: the first clause (:func:`interestlens.text.lead_clause`) of each
+    text that has more than one; a text that is one clause is left out (its own vector is its
+    first clause's)."""
+
+    def run(batches):  # type: ignore[no-untyped-def]
+        from interestlens.text import lead_clause
+
+        for batch in batches:
+            texts = batch[TEXT].fillna("").astype(str).tolist()
+            leads = [lead_clause(text) for text in texts]
+            keep = np.array(
+                [
+                    bool(lead) and lead != text.strip()
+                    for text, lead in zip(texts, leads, strict=True)
+                ],
+                dtype=bool,
+            )
+            yield pd.DataFrame(
+                {
+                    index_col: batch[index_col].to_numpy()[keep],
+                    TEXT: [lead for lead, kept in zip(leads, keep, strict=True) if kept],
+                }
+            )
+
+    return texts.select(index_col, TEXT).mapInPandas(run, f"{index_col} long, {TEXT} string")

@@ -24,6 +24,7 @@ from interestlens.model_dir import (
     UserStream,
     replace_directory,
     stream_interactions,
+    write_bridge,
     write_checksums,
     write_interest_clusters,
     write_item_files,
@@ -32,13 +33,22 @@ from interestlens.model_dir import (
     write_settings,
 )
 from interestlens.recommend.matrix import history_matrices
+from interestlens.represent import BRIDGE_MIN_USERS, bridge_report
 from interestlens.spark import cluster as cluster_stage
 from interestlens.spark import embed as embed_stage
 from interestlens.spark import explain as explain_stage
 from interestlens.spark import recommend as recommend_stage
+from interestlens.spark.embed import VECTOR
 from interestlens.spark.frames import ITEM_INDEX, USER_INDEX, IndexedData, SparkData, index_data
 from interestlens.spark.recommender_state import build_recommender
-from interestlens.spark.represent import SOURCE, interest_vectors
+from interestlens.spark.represent import (
+    SOURCE,
+    TEXT_VECTOR,
+    learn_bridge,
+    place_users,
+    user_parts,
+    users_with_both,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -132,7 +142,7 @@ def fit_spark(
     stages.stop()
 
     stages.start("represent")
-    users = interest_vectors(
+    parts = user_parts(
         interactions,
         item_vectors,
         user_text_vectors,
@@ -142,16 +152,52 @@ def fit_spark(
         has_timestamps=data.has_timestamps,
         partitions=partitions,
     ).cache()
-    users.count()
+    leads = None
+    if (
+        user_texts_df is not None
+        and settings.interests.bridge_text
+        and settings.interests.lead_clause
+        and users_with_both(parts).count() >= BRIDGE_MIN_USERS
+    ):
+        leads = embed_stage.embed_frame(
+            embed_stage.lead_frame(user_texts_df, index_col=USER_INDEX),
+            key_col=USER_INDEX,
+            encoder=settings.encoder,
+            seed=seed,
+        ).cache()
+    representer = learn_bridge(
+        parts,
+        leads,
+        settings.interests,
+        dimension=dimension,
+        sample_size=settings.spark.sample_size,
+        seed=seed,
+    )
+    placed = place_users(parts, leads, representer).cache()
+    placed.count()
+    parts.unpersist()
+    if leads is not None:
+        leads.unpersist()
+    users = placed.select(USER_INDEX, VECTOR, SOURCE)
+    if user_text_vectors is not None:
+        user_text_vectors.unpersist()
+        # the text vectors the users were placed with (first clause weighed in where chosen)
+        user_text_vectors = placed.filter(F.col(TEXT_VECTOR).isNotNull()).select(
+            USER_INDEX, F.col(TEXT_VECTOR).alias(VECTOR)
+        )
     stages.stop()
 
     stages.start("cluster")
-    vectors, n_signal = cluster_stage.sample_vectors(users, settings.spark.sample_size, seed)
+    vectors, n_signal = cluster_stage.sample_vectors(
+        users, settings.spark.sample_size, seed, behaviour_only=settings.cluster.fit_on_behaviour
+    )
     sample = cluster_stage.fit_sample(vectors, settings, n_signal)
     k = sample.result.n_clusters
     centroids = np.asarray(sample.result.centroids, dtype=np.float32)
     if settings.spark.centroids == "mllib":
-        centroids = cluster_stage.mllib_centroids(users, k, seed)
+        centroids = cluster_stage.mllib_centroids(
+            users, k, seed, behaviour_only=settings.cluster.fit_on_behaviour
+        )
     assigned = cluster_stage.assign(users, centroids, sample).cache()
     assigned.count()
     stages.stop()
@@ -232,6 +278,7 @@ def fit_spark(
             stats=stats,
             data=data,
             timings=stages.seconds,
+            representer=representer,
         )
         write_checksums(staging)
         replace_directory(staging, destination)
@@ -416,6 +463,9 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
     settings: Settings = parts["settings"]
     indexed: IndexedData = parts["indexed"]
     data: SparkData = parts["data"]
+    representer = parts["representer"]
+    if representer.bridge_ is not None:
+        write_bridge(staging, *representer.bridge_.state())
     max_rating = float(np.nanmax(ratings)) if ratings is not None and len(ratings) else None
     summary = {
         "name": data.name,
@@ -432,13 +482,14 @@ def _manifest(staging: Path, parts: dict[str, Any], users: UserStream, ratings: 
             "n_items": indexed.n_items,
             "n_users": indexed.n_users,
             "dimension": int(parts["item_matrix"].shape[1]),
-            "represent": {"max_rating": max_rating},
+            "represent": {"max_rating": max_rating, "lead_weight": representer.lead_weight_},
             "engine": "spark",
             "fit_report": {
                 "dataset": summary,
                 "interest_sources": users.sources,
                 "users_without_signal": [],
                 "seconds": parts["timings"],
+                "text_bridge": bridge_report(representer),
             },
         },
     )
