@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -330,3 +331,70 @@ def test_a_reload_onto_a_damaged_model_keeps_the_old_one(good: Path, tmp_path: P
             assert client.get("/health").json()["reloads"] == 0
     finally:
         shutil.rmtree(damaged, ignore_errors=True)
+
+
+# --- one process checking the same directory twice (serve, refit) ---------------------------
+
+
+@pytest.fixture()
+def settled(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Files count as settled at once, the process has checked nothing yet, and every file
+    hashed is recorded."""
+    from interestlens.model_dir import checksums
+
+    monkeypatch.setattr(checksums, "_SETTLED_NS", 0)
+    monkeypatch.setattr(checksums, "_MATCHED", {})
+    hashed: list[Path] = []
+    real = checksums.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(checksums, "file_sha256", counting)
+    return hashed
+
+
+def test_a_second_check_reads_no_file_that_is_unchanged(model: Path, settled: list[Path]) -> None:
+    first = verify_checksums(model)
+    assert first.n_bytes > 0 and first.reused_bytes == 0
+    assert len(settled) == first.files
+    settled.clear()
+    second = verify_checksums(model)
+    assert settled == []
+    assert second.n_bytes == 0 and second.reused_bytes == first.n_bytes
+    assert second.files == first.files
+    assert "unchanged since this process checked them" in second.describe()
+
+
+def test_a_file_written_after_the_check_is_read_again_even_with_its_times_put_back(
+    model: Path, settled: list[Path]
+) -> None:
+    verify_checksums(model)
+    path = model / "item_vectors.npy"
+    before = path.stat()
+    flip_in_npy_payload(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # st_ctime_ns still moves
+    assert path.stat().st_size == before.st_size
+    refused(model, "item_vectors.npy", "sha256")
+
+
+def test_a_file_replaced_by_another_is_read_again(model: Path, settled: list[Path]) -> None:
+    verify_checksums(model)
+    path = model / "user_vectors.npy"
+    damaged = model / "user_vectors.tmp"
+    shutil.copy2(path, damaged)
+    flip_in_npy_payload(damaged)
+    os.replace(damaged, path)
+    refused(model, "user_vectors.npy", "sha256")
+
+
+def test_files_changed_moments_ago_are_hashed_at_every_check(
+    model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from interestlens.model_dir import checksums
+
+    monkeypatch.setattr(checksums, "_MATCHED", {})
+    first = verify_checksums(model)
+    second = verify_checksums(model)
+    assert second.reused_bytes == 0 and second.n_bytes == first.n_bytes

@@ -10,6 +10,12 @@ anything is loaded.
 Listed files must be present and match; files that are not listed (a user's notes) are no
 error. A directory written before this file existed has none and still loads: nothing can be
 said about its bytes, and :func:`verify_checksums` says exactly that.
+
+A process that checks the same directory twice (``serve`` checks it before the server starts,
+then loads it; ``refit`` checks, then reads) hashes each file once: a file whose device, inode,
+size, modification and status-change times (``st_ctime_ns``, which every write moves and no
+call can set back) are those of a file this process already found to match its digest is not
+read again, unless it changed less than 3 s before it was hashed.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ class ChecksumReport:
     files: int | None
     n_bytes: int = 0
     seconds: float = 0.0
+    #: bytes of files this process had already found to match, unchanged since
+    reused_bytes: int = 0
 
     @property
     def present(self) -> bool:
@@ -62,9 +70,14 @@ class ChecksumReport:
                 "recorded checksums, so damage inside its files' bytes cannot be detected "
                 "(their structure was checked). Fit the model again to add them"
             )
+        reused = (
+            f"; {self.reused_bytes / 1e6:.1f} MB unchanged since this process checked them"
+            if self.reused_bytes
+            else ""
+        )
         return (
             f"{self.directory}: {self.files} files match {CHECKSUMS_FILE} "
-            f"({self.n_bytes / 1e6:.1f} MB hashed in {self.seconds:.2f} s)"
+            f"({self.n_bytes / 1e6:.1f} MB hashed in {self.seconds:.2f} s{reused})"
         )
 
 
@@ -214,10 +227,14 @@ def verify_checksums(
                 f"{path}: holds {status.st_size} bytes but {CHECKSUMS_FILE} records {entry.size}",
                 SAVED_BYTES,
             )
-    hashed = 0
+    hashed = reused = 0
     for name, entry in entries.items():
         path = directory / name
         try:
+            seen = _unchanged_key(path)
+            if seen is not None and _MATCHED.get(seen) == entry.sha256:
+                reused += entry.size
+                continue
             digest = file_sha256(path)
         except OSError as exc:
             problem = f"{path} cannot be read ({exc.strerror or exc})"
@@ -229,4 +246,42 @@ def verify_checksums(
                 SAVED_BYTES,
             )
         hashed += entry.size
-    return ChecksumReport(directory, len(entries), hashed, time.perf_counter() - started)
+        _remember(path, seen, digest)
+    seconds = time.perf_counter() - started
+    return ChecksumReport(directory, len(entries), hashed, seconds, reused_bytes=reused)
+
+
+#: files this process found to match their digest: (path, stat signature) -> sha256
+_MATCHED: dict[tuple[Any, ...], str] = {}
+_MATCHED_MAX = 100_000
+#: a file last changed less than this long ago is hashed again at every check
+_SETTLED_NS = 3_000_000_000
+
+
+def _unchanged_key(path: Path) -> tuple[Any, ...] | None:
+    """What identifies ``path``'s bytes without reading them, for this process: where it is,
+    which file it is, its size and the times any write moves (None where unknown)."""
+    status = path.stat()
+    if not status.st_ctime_ns:
+        return None
+    return (
+        os.path.realpath(path),
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+
+
+def _remember(path: Path, before: tuple[Any, ...] | None, digest: str) -> None:
+    """Record a match, unless the file changed while it was hashed or changed so recently
+    that a write now might not move its times (file systems stamp them from a clock that
+    ticks every few milliseconds, some every second or two: git's "racy" entries)."""
+    if before is None or _unchanged_key(path) != before:
+        return
+    if time.time_ns() - before[-1] < _SETTLED_NS:
+        return
+    if len(_MATCHED) >= _MATCHED_MAX:
+        _MATCHED.clear()
+    _MATCHED[before] = digest
