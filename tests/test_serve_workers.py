@@ -236,3 +236,20 @@ def test_a_store_that_cannot_be_read_answers_503_not_500(model_dir, tmp_path):
         response = client.get("/users/u0001/recommendations?k=5")
         assert response.status_code == 503
         assert response.json()["error"]["type"] == "StorageUnavailableError"
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "threads", "expected"),
+    [(8, 2, None, 4), (8, 3, None, 2), (2, 4, None, 1), (8, 1, None, None), (8, 2, 6, 6)],
+)
+def test_several_workers_share_the_cores_for_ranking(
+    monkeypatch, cores, workers, threads, expected
+):
+    from interestlens.serve import server
+
+    monkeypatch.setattr(server, "default_threads", lambda: cores)
+    settings = Settings.model_validate(
+        {"serve": {"workers": workers}, "recommend": {"threads": threads}}
+    )
+    assert server.share_scoring_threads(settings).recommend.threads == expected
+    assert settings.recommend.threads == threads  # the settings given are left as they were

@@ -11,6 +11,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from interestlens.config import Settings
+from interestlens.engine.ranker import default_threads
 from interestlens.model_dir import verify_model_dir
 from interestlens.serve.app import create_app
 from interestlens.serve.errors import InvalidRequestError, error_body
@@ -73,6 +74,19 @@ def one_encoder_thread(settings: Settings, encoder_id: str) -> Settings:
     return settings.model_copy(update={"encoder": encoder})
 
 
+def share_scoring_threads(settings: Settings) -> Settings:
+    """With several workers and ``recommend.threads`` unset, each worker ranks on its share of
+    the cores (at least one thread): the workers rank at the same time at start-up, and one
+    thread per core in each would only make them take turns."""
+    workers = settings.serve.workers
+    if workers <= 1 or settings.recommend.threads is not None:
+        return settings
+    recommend = settings.recommend.model_copy(
+        update={"threads": max(1, default_threads() // workers)}
+    )
+    return settings.model_copy(update={"recommend": recommend})
+
+
 def run_server(model_dir: Path, settings: Settings) -> None:
     """Serve ``model_dir`` on ``settings.serve.host:port`` until interrupted: one process, or
     ``serve.workers`` processes on the same port (:mod:`.workers`)."""
@@ -80,6 +94,7 @@ def run_server(model_dir: Path, settings: Settings) -> None:
     manifest = verify_model_dir(Path(model_dir).expanduser())
     settings = one_encoder_thread(settings, str(manifest.get("encoder", "")))
     check_workers(settings)
+    settings = share_scoring_threads(settings)
     loop, _ = fastest_loop_and_parser()
     options: dict[str, Any] = {
         "host": settings.serve.host,
