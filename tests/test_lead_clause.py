@@ -277,3 +277,19 @@ def test_a_model_saved_before_the_clause_could_be_weighed_loads_without_it(
     (copy / "manifest.json").write_text(json.dumps(manifest))
     update_checksums(copy, ["manifest.json"])
     assert InterestLens.load(copy).representer_.lead_weight_ == 0.0
+
+
+def test_the_report_says_what_the_bridge_chose_for_a_fitted_and_a_loaded_model(
+    bio_model, tmp_path
+) -> None:
+    import html
+
+    from interestlens.report import write_report
+
+    model, _, path = bio_model
+    expected = describe_bridge(model.report_.text_bridge)
+    assert expected.startswith("learned from")
+    for which, shown in (("fitted", model), ("loaded", InterestLens.load(path))):
+        out = write_report(shown, tmp_path / f"{which}.html")
+        page = html.unescape(out.read_text())
+        assert "text bridge" in page and expected in page, which

@@ -314,3 +314,38 @@ def test_mllib_centroids_on_behaviour_leave_text_only_users_out(spark):
     assert np.abs(everyone[:, 2]).max() > 0.4  # a centre pulled towards the text-only users
     assert np.abs(behaviour[:, 2]).max() < 0.05
     assert sorted(np.argmax(behaviour, axis=1).tolist()) == [0, 1]
+
+
+def test_too_few_users_with_text_and_history_leave_text_only_users_on_their_text(spark):
+    from interestlens.config import InterestConfig
+    from interestlens.spark.represent import learn_bridge, place_users
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(8):  # 5 with both, 3 known only by text: fewer than the bridge needs
+        history = user < 5
+        vector = rng.normal(size=4).astype(np.float32)
+        rows.append(
+            (
+                user,
+                (vector / np.linalg.norm(vector)).tolist() if history else [0.0] * 4,
+                history,
+                rng.normal(size=4).astype(np.float32).tolist(),
+                True,
+            )
+        )
+    parts = spark.createDataFrame(
+        rows,
+        "user_index long, history array<float>, has_history boolean, "
+        "text_vector array<float>, has_text boolean",
+    )
+    fitted = learn_bridge(parts, None, InterestConfig(), dimension=4, sample_size=100, seed=0)
+    assert fitted.bridge_ is not None and not fitted.bridge_.fitted_
+    assert fitted.lead_weight_ == 0.0
+    placed = place_users(parts, None, fitted).orderBy("user_index").toPandas()
+    assert placed["source"].tolist() == ["blend"] * 5 + ["text"] * 3
+    for user in (5, 6, 7):
+        text = np.asarray(rows[user][3])
+        np.testing.assert_allclose(
+            placed.at[user, "vector"], text / np.linalg.norm(text), atol=1e-6
+        )

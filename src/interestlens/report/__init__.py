@@ -13,6 +13,7 @@ from interestlens.persist import atomic_write_text
 from interestlens.privacy import privacy_facts, shown_explanations
 from interestlens.report.html import ClusterCard, ReportData, facts_from, render_report
 from interestlens.report.over_time import over_time_section
+from interestlens.represent import describe_bridge
 
 if TYPE_CHECKING:
     from interestlens.pipeline import InterestLens
@@ -113,6 +114,9 @@ def report_data_from_model(
         facts["users placed from their text (bridge + predict)"] = str(
             int((placed == "predict").sum())
         )
+    bridge = text_bridge_report(model)
+    if bridge:
+        facts["text bridge"] = describe_bridge(bridge)
     truth = clusters.truth_metrics or {}
     for name, key in TRUTH_FACTS.items():
         if isinstance(truth.get(key), float):
@@ -196,3 +200,13 @@ def recommender_tables(model: InterestLens) -> dict[str, pd.DataFrame]:
         )
     title = f"Recommender: tuned for {recommender.validation} hold-out"
     return {title: pd.DataFrame(rows).fillna("")}
+
+
+def text_bridge_report(model: Any) -> dict[str, Any]:
+    """What the fit said of its text bridge: from the fit just run, or the saved manifest."""
+    report = getattr(model, "report_", None)
+    if report is not None and getattr(report, "text_bridge", None):
+        return dict(report.text_bridge)
+    manifest = getattr(model, "manifest_", None) or {}
+    saved = (manifest.get("fit_report") or {}).get("text_bridge")
+    return dict(saved) if isinstance(saved, dict) else {}
