@@ -18,6 +18,10 @@ Results: ``benchmarks/results/demo_variants.json`` and ``.md`` with the load ave
 machine is shared; times are indicative only).
 
 usage: python benchmarks/demo_variants.py [--encoder minilm|hashing] [--part weak|bio|both]
+       [--bio-seeds 0 1 2]
+
+The bio-only part also fits each of ``--bio-seeds`` twice: as ``fit`` does, and with
+``interests.lead_clause = false`` (the whole text only), and tabulates both.
 """
 
 from __future__ import annotations
@@ -83,22 +87,49 @@ def weak_attributes(encoder: str) -> dict[str, Any]:
     return runs
 
 
-def bio_only(encoder: str) -> dict[str, Any]:
-    dataset, truth = make_demo_dataset(seed=0, bio_only_share=0.2, foreign_bio_share=0.1)
+def bio_only(encoder: str, seed: int = 0, *, lead_clause: bool = True) -> dict[str, Any]:
+    dataset, truth = make_demo_dataset(seed=seed, bio_only_share=0.2, foreign_bio_share=0.1)
     started = time.perf_counter()
     settings = settings_for(encoder)
     settings.recommend.enabled = False  # clusters only
+    settings.interests.lead_clause = lead_clause
     model = InterestLens(settings).fit(dataset, labels_true=truth.user_primary_theme)
     table = model.cluster_table()
     placed = placement(table, truth)
     return {
+        "seed": seed,
         "k": int(model.clusters_.result.n_clusters),
         "k_source": str(model.clusters_.result.k_source),
         "themes": len(truth.theme_names),
         "bio_only_users": len(truth.bio_only_users),
         **placed,
+        "text_bridge": model.report_.text_bridge,
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def bio_only_seeds(encoder: str, seeds: list[int]) -> list[dict[str, Any]]:
+    """Each demo seed fitted as ``fit`` does and with the whole text only
+    (``interests.lead_clause = false``)."""
+    rows = []
+    for seed in seeds:
+        chosen = bio_only(encoder, seed)
+        whole = bio_only(encoder, seed, lead_clause=False)
+        rows.append(
+            {
+                "seed": seed,
+                "k": chosen["k"],
+                "ari_all_users": chosen["ari_all_users"],
+                "bio_only_placed_in_their_interest_cluster": chosen[
+                    "bio_only_placed_in_their_interest_cluster"
+                ],
+                "lead_clause": chosen["text_bridge"].get("lead_clause"),
+                "whole_text_k": whole["k"],
+                "whole_text_ari_all_users": whole["ari_all_users"],
+                "whole_text_placed": whole["bio_only_placed_in_their_interest_cluster"],
+            }
+        )
+    return rows
 
 
 def placement(table: pd.DataFrame, truth: DemoTruth) -> dict[str, Any]:
@@ -170,6 +201,24 @@ def markdown(results: dict[str, Any]) -> str:
             f"{bio['clusters_of_bio_only_users_alone']} |",
             "",
         ]
+    seeds = results.get("bio_only_seeds")
+    if seeds:
+        lines += [
+            "Per demo seed, as `fit` does (the text bridge may weigh each bio's first clause "
+            "once more, `interests.lead_clause`) and with the whole text only:",
+            "",
+            "| seed | k | ARI all users | bio-only placed right | first clause | "
+            "whole text only: k | ARI | placed right |",
+            "|---:|---:|---:|---:|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {row['seed']} | {row['k']} | {row['ari_all_users']:.4f} | "
+            f"{row['bio_only_placed_in_their_interest_cluster']:.1%} | {row['lead_clause']} | "
+            f"{row['whole_text_k']} | {row['whole_text_ari_all_users']:.4f} | "
+            f"{row['whole_text_placed']:.1%} |"
+            for row in seeds
+        ]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -177,6 +226,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default="minilm", choices=["minilm", "hashing"])
     parser.add_argument("--part", default="both", choices=["weak", "bio", "both"])
+    parser.add_argument(
+        "--bio-seeds", type=int, nargs="*", default=[0, 1, 2], help="demo seeds of the bio table"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {
         "encoder": args.encoder,
@@ -188,6 +240,7 @@ def main() -> None:
         results["weak_attributes"] = weak_attributes(args.encoder)
     if args.part in ("bio", "both"):
         results["bio_only"] = bio_only(args.encoder)
+        results["bio_only_seeds"] = bio_only_seeds(args.encoder, args.bio_seeds)
     results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     name = "demo_variants" if args.encoder == "minilm" else f"demo_variants_{args.encoder}"
     write_json(RESULTS / f"{name}.json", results)
