@@ -293,3 +293,22 @@ def test_the_report_says_what_the_bridge_chose_for_a_fitted_and_a_loaded_model(
         out = write_report(shown, tmp_path / f"{which}.html")
         page = html.unescape(out.read_text())
         assert "text bridge" in page and expected in page, which
+
+
+def test_a_new_persons_text_and_its_first_clause_take_one_encoder_pass(bio_model) -> None:
+    from interestlens.engine import RecommendationEngine
+
+    model = InterestLens.load(bio_model[2])  # a copy of its own, changed below
+    model.representer_.lead_weight_ = LEAD_WEIGHT  # whatever the fit chose, weigh it now
+    calls: list[list[str]] = []
+
+    class Recording(HashingEncoder):
+        def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(list(texts))
+            return super().encode(texts, **kwargs)
+
+    engine = RecommendationEngine.from_model(model, encoder=Recording(seed=0))
+    text = "Five-a-side regular and landscape photographer"
+    listed = engine.recommend_new(text=text, k=5)
+    assert len(listed) == 5
+    assert calls == [[text, "Five-a-side regular"]]

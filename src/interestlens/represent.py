@@ -635,12 +635,16 @@ def user_text_vectors(
     encoder: Encoder, texts: Sequence[str], *, lead_weight: float, batch_size: int = 64
 ) -> np.ndarray:
     """The vectors a fitted representer places users' own texts with: each text's vector,
-    with its first clause weighed in when the fit chose that (``lead_weight_`` > 0)."""
+    with its first clause weighed in when the fit chose that (``lead_weight_`` > 0). The texts
+    and their first clauses go to the encoder together: one pass for a single request."""
     texts = list(texts)
-    vectors, _ = embed_texts(encoder, texts, batch_size=batch_size, show_progress=False)
     if lead_weight <= 0 or not any(text.strip() for text in texts):
+        vectors, _ = embed_texts(encoder, texts, batch_size=batch_size, show_progress=False)
         return vectors
-    return emphasise_lead(vectors, lead_vectors(encoder, texts, vectors, batch_size=batch_size))
+    # a clause that is its whole text is encoded once; a text without a word has no clause
+    leads = [lead_clause(text) for text in texts]
+    vectors, _ = embed_texts(encoder, texts + leads, batch_size=batch_size, show_progress=False)
+    return emphasise_lead(vectors[: len(texts)], vectors[len(texts) :])
 
 
 def bridge_report(representer: Any) -> dict[str, Any]:

@@ -374,19 +374,17 @@ class RecommendationEngine:
             )
             row.sum_duplicates()
             row.data[:] = max_value
+        text_vector = None
         with self._lock:
             if text is not None:
-                self.encoder()
+                # first: the text and its first clause in one encoder pass, after which the
+                # recommender finds the text's vector remembered
+                text_vector = self.model.user_text_vectors([text], encoder=self.encoder())[0]
             scores = self.recommender.score_new(
                 history=row, texts=[text] if text is not None else None
             )
         ranked, values = top_k(scores, k, exclude=row, candidates=wanted)
         keep = ranked[0] >= 0
-        text_vector = (
-            None
-            if text is None
-            else self.model.user_text_vectors([text], encoder=self.encoder())[0]
-        )
         cluster = self.placer.cluster(self.placer.vector(items, text_vector=text_vector))
         return self._package(
             ranked[0][keep], values[0][keep], cluster=cluster, history=items, has_text=bool(text)
