@@ -312,3 +312,17 @@ def test_a_new_persons_text_and_its_first_clause_take_one_encoder_pass(bio_model
     listed = engine.recommend_new(text=text, k=5)
     assert len(listed) == 5
     assert calls == [[text, "Five-a-side regular"]]
+
+
+def test_the_recommender_learns_from_the_plain_vectors_it_gets_for_new_text(bio_model) -> None:
+    """The first clause is the represent stage's choice: the recommender's own user-text
+    vectors stay the encoder's answer for each text, as for new text when it serves."""
+    model, _, _ = bio_model
+    assert model.representer_.lead_weight_ == LEAD_WEIGHT  # the fixture's fit weighed it
+    dense, _ = model.recommender_.user_text_
+    written = [i for i, text in enumerate(model.user_texts_) if text.strip()]
+    plain = HashingEncoder(seed=0).encode([model.user_texts_[i] for i in written])
+    plain /= np.linalg.norm(plain, axis=1, keepdims=True)
+    np.testing.assert_allclose(dense[written], plain, atol=1e-5)
+    # while the users were placed with their first clause weighed in
+    assert not np.allclose(model.user_text_vectors_[written], plain, atol=1e-3)

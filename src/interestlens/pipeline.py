@@ -468,6 +468,7 @@ class InterestLens:
                 item_idx,
                 ratings,
                 timestamps,
+                user_text_vectors=user_text_vectors,
                 user_text_reveals_items=bool(reveals),
                 users=dataset.users,
                 reuse_tuning=reuse,
@@ -551,6 +552,7 @@ class InterestLens:
         ratings: np.ndarray | None,
         timestamps: np.ndarray | None,
         *,
+        user_text_vectors: np.ndarray,
         user_text_reveals_items: bool = False,
         users: pd.DataFrame | None = None,
         reuse_tuning: ReusedTuning | None = None,
@@ -565,11 +567,13 @@ class InterestLens:
             timestamps=timestamps,
         )
         # the recommender's text space needs the item (and user) vectors embed just computed:
-        # hand them over instead of encoding (or reading the cache) a second time
+        # hand them over instead of encoding (or reading the cache) a second time. The users'
+        # are the plain vectors of their texts (``user_text_vectors``): the encoder's answer
+        # for those texts, which is what the recommender gets for new text when it serves
         known = MemoEncoder(encoder, size=None)
         for texts, vectors in (
             (self.item_texts_, self.item_vectors_),
-            (self.user_texts_, self.user_text_vectors_),
+            (self.user_texts_, user_text_vectors),
         ):
             filled = [i for i, text in enumerate(texts) if text.strip()]
             known.remember([texts[i] for i in filled], vectors[filled])
@@ -808,7 +812,9 @@ class InterestLens:
             items, vectors, ratings=ratings, timestamps=timestamps, text_vector=text_vector
         )
 
-    def user_text_vectors(self, texts: Sequence[str], *, encoder: Encoder | None = None):
+    def user_text_vectors(
+        self, texts: Sequence[str], *, encoder: Encoder | None = None
+    ) -> np.ndarray:
         """Vectors of what people wrote, as this model places users' own text: each text's
         vector, with its first clause weighed in where the fit chose that (the fit summary's
         text bridge line). ``encoder``: default the model's own. Empty texts give zero rows."""
