@@ -176,11 +176,10 @@ def fit_spark(
     placed = place_users(parts, leads, representer).cache()
     placed.count()
     parts.unpersist()
-    if leads is not None:
-        leads.unpersist()
+    # the encoded texts and clauses stay cached: were ``placed`` evicted, Spark would rebuild
+    # it from them rather than encode every text again
     users = placed.select(USER_INDEX, VECTOR, SOURCE)
     if user_text_vectors is not None:
-        user_text_vectors.unpersist()
         # the text vectors the users were placed with (first clause weighed in where chosen)
         user_text_vectors = placed.filter(F.col(TEXT_VECTOR).isNotNull()).select(
             USER_INDEX, F.col(TEXT_VECTOR).alias(VECTOR)
