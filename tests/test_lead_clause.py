@@ -326,3 +326,11 @@ def test_the_recommender_learns_from_the_plain_vectors_it_gets_for_new_text(bio_
     np.testing.assert_allclose(dense[written], plain, atol=1e-5)
     # while the users were placed with their first clause weighed in
     assert not np.allclose(model.user_text_vectors_[written], plain, atol=1e-3)
+
+
+def test_first_clause_vectors_of_the_wrong_shape_are_refused() -> None:
+    history, text, lead, _ = two_interest_world(lead_is_primary=True)
+    with pytest.raises(ParameterError, match=r"user_lead_vectors of shape \(119, 24\)"):
+        fit_representer(history, text, lead[:-1])
+    with pytest.raises(ParameterError, match=r"one first-clause vector per user"):
+        fit_representer(history, text, lead[:, :5])

@@ -204,6 +204,13 @@ class WeightedMeanInterests:
 
         both = has_history & has_text
         leads = None if user_lead_vectors is None else np.asarray(user_lead_vectors, np.float32)
+        if leads is not None and leads.shape != (n_users, dimension):
+            raise ParameterError(
+                f"user_lead_vectors of shape {leads.shape} for n_users={n_users} and item "
+                f"vectors of width {dimension}",
+                expected=f"({n_users}, {dimension}): one first-clause vector per user",
+                fix="build them with represent.lead_vectors from the users' texts",
+            )
         self.learn_bridge(text[both], history[both], None if leads is None else leads[both])
         self.vectors_, source, self.text_vectors_ = self.place(
             history, has_history, text, has_text, leads
