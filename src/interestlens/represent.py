@@ -274,7 +274,6 @@ class WeightedMeanInterests:
             )
         has_history = np.asarray(has_history, dtype=bool)
         has_text = np.asarray(has_text, dtype=bool)
-        text = l2_normalise(np.asarray(text, dtype=np.float32))
         if self.lead_weight_ > 0:
             if lead is None:
                 raise ParameterError(
@@ -283,10 +282,15 @@ class WeightedMeanInterests:
                     fix="pass lead= (represent.lead_vectors of the same texts)",
                 )
             text = emphasise_lead(text, lead)
-        text = np.where(has_text[:, None], text, 0.0).astype(np.float32)
+        else:
+            text = l2_normalise(text)
+        # both are fresh arrays, changed in place: users x dimensions floats are the memory
+        # of a million-user fit
+        text[~has_text] = 0.0
         both = has_history & has_text
         text_only = ~has_history & has_text
-        vectors = np.where(has_history[:, None], history, 0.0).astype(np.float32)
+        vectors = np.array(history, dtype=np.float32)
+        vectors[~has_history] = 0.0
         vectors[text_only] = (
             self.bridge_.transform(text[text_only]) if self.bridge_ is not None else text[text_only]
         )
