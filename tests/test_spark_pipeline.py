@@ -317,7 +317,7 @@ def test_mllib_centroids_on_behaviour_leave_text_only_users_out(spark):
 
 
 def test_too_few_users_with_text_and_history_leave_text_only_users_on_their_text(spark):
-    from interestlens.config import InterestConfig
+    from interestlens.pipeline import representer_from_settings
     from interestlens.spark.represent import learn_bridge, place_users
 
     rng = np.random.default_rng(0)
@@ -339,7 +339,9 @@ def test_too_few_users_with_text_and_history_leave_text_only_users_on_their_text
         "user_index long, history array<float>, has_history boolean, "
         "text_vector array<float>, has_text boolean",
     )
-    fitted = learn_bridge(parts, None, InterestConfig(), dimension=4, sample_size=100, seed=0)
+    fitted = learn_bridge(
+        parts, None, representer_from_settings(Settings()), dimension=4, sample_size=100, seed=0
+    )
     assert fitted.bridge_ is not None and not fitted.bridge_.fitted_
     assert fitted.lead_weight_ == 0.0
     placed = place_users(parts, None, fitted).orderBy("user_index").toPandas()

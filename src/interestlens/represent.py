@@ -612,7 +612,7 @@ def emphasise_lead(text_vectors: np.ndarray, lead_vectors: np.ndarray) -> np.nda
             fix="build them with represent.lead_vectors from the same texts",
         )
     summed = text_vectors + LEAD_WEIGHT * l2_normalise(lead_vectors)
-    return l2_normalise(summed).astype(np.float32)
+    return l2_normalise(summed)
 
 
 def lead_vectors(

@@ -32,6 +32,7 @@ from interestlens.model_dir import (
     write_recommender,
     write_settings,
 )
+from interestlens.pipeline import representer_from_settings
 from interestlens.recommend.matrix import history_matrices
 from interestlens.represent import BRIDGE_MIN_USERS, bridge_report
 from interestlens.spark import cluster as cluster_stage
@@ -168,7 +169,7 @@ def fit_spark(
     representer = learn_bridge(
         parts,
         leads,
-        settings.interests,
+        representer_from_settings(settings),
         dimension=dimension,
         sample_size=settings.spark.sample_size,
         seed=seed,

@@ -22,7 +22,7 @@ import pandas as pd
 
 from interestlens.config import InterestConfig
 from interestlens.data.schema import RATING, TIMESTAMP
-from interestlens.represent import TextInterestBridge, WeightedMeanInterests
+from interestlens.represent import WeightedMeanInterests
 from interestlens.spark.embed import VECTOR
 from interestlens.spark.frames import ITEM_INDEX, USER_INDEX
 
@@ -36,16 +36,6 @@ TEXT_VECTOR = "text_vector"
 HAS_TEXT = "has_text"
 LEAD = "lead"
 _IS_TEXT = "is_text"
-
-
-def representer(config: InterestConfig) -> WeightedMeanInterests:
-    """The representer ``config`` describes (as ``interestlens fit`` builds it)."""
-    return WeightedMeanInterests(
-        half_life_days=config.half_life_days,
-        use_ratings=config.use_ratings,
-        text_weight=config.text_weight,
-        bridge=TextInterestBridge() if config.bridge_text else None,
-    )
 
 
 def user_parts(
@@ -159,16 +149,16 @@ def users_with_both(parts: DataFrame) -> DataFrame:
 def learn_bridge(
     parts: DataFrame,
     leads: DataFrame | None,
-    config: InterestConfig,
+    fitted: WeightedMeanInterests,
     *,
     dimension: int,
     sample_size: int,
     seed: int,
 ) -> WeightedMeanInterests:
-    """The representer with its text bridge (and first-clause choice, given ``leads``:
-    ``user_index, vector`` for texts whose first clause is not the whole text) learned on a
-    seeded sample of at most ``sample_size`` users with both text and a history."""
-    fitted = representer(config)
+    """``fitted`` (the configured representer, ``pipeline.representer_from_settings``) with
+    its text bridge (and first-clause choice, given ``leads``: ``user_index, vector`` for texts
+    whose first clause is not the whole text) learned on a seeded sample of at most
+    ``sample_size`` users with both text and a history."""
     if fitted.bridge is None:
         return fitted.learn_bridge(np.zeros((0, dimension)), np.zeros((0, dimension)))
     both = users_with_both(parts)
